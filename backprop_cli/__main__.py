@@ -1,0 +1,3 @@
+from backprop_cli.cli import app
+
+app(prog_name="backprop")

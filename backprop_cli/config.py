@@ -1,0 +1,507 @@
+"""YAML ⇄ :class:`Network`. Errors name the file, the YAML line and the field path.
+
+Only the safe loader is used (the libyaml-backed one when available); the document is composed
+into nodes and walked here, so that duplicate keys are refused and every value keeps its line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.costs import COSTS
+from backprop_cli.errors import ConfigError
+from backprop_cli.network import Array, Examples, Layer, Network
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+TOP_KEYS = ("name", "input_size", "cost", "layers", "examples", "init", "training",
+            "preprocessing")
+LAYER_KEYS = ("size", "activation", "weights", "biases")
+EXAMPLE_KEYS = ("input", "target")
+INIT_KEYS = ("method", "seed", "scale")
+INIT_METHODS = ("xavier", "he", "normal", "uniform", "zeros")
+DEFAULT_ACTIVATION = "sigmoid"
+DEFAULT_COST = "squared_error"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NODES = 20_000_000  # a "billion laughs" alias bomb expands past this and is refused
+
+# YAML 1.1 (PyYAML) reads 1e-05 and 1e5 as strings; YAML 1.2, JSON and Python read them as
+# numbers. Plain scalars of this form are taken as numbers.
+_NUMBER = re.compile(r"[-+]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][-+]?\d+)?")
+
+
+@dataclass
+class Document:
+    """A parsed YAML document: plain Python values and the line of every field path."""
+
+    data: Any
+    lines: dict[str, int]
+    file: str
+
+    def error(self, message: str, path: str) -> ConfigError:
+        return ConfigError(message, path=path, file=self.file, line=self.line_of(path))
+
+    def line_of(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.lines.get("")
+
+
+def _child(path: str, key: object) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+class _Walker:
+    def __init__(self, loader: Any, file: str) -> None:
+        self.loader = loader
+        self.file = file
+        self.lines: dict[str, int] = {}
+        self.visited = 0
+
+    def value(self, node: yaml.Node, path: str) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise ConfigError(
+                f"the document expands to more than {MAX_NODES:,} values (nested aliases?); "
+                "refusing to read it",
+                file=self.file,
+            )
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    key = str(key)
+                if key in out:
+                    first = self.lines[_child(path, key)]
+                    raise ConfigError(
+                        f"duplicate key {key!r} (first given on line {first})",
+                        path=_child(path, key),
+                        file=self.file,
+                        line=key_node.start_mark.line + 1,
+                    )
+                self.lines[_child(path, key)] = key_node.start_mark.line + 1
+                out[key] = self.value(value_node, _child(path, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
+        value = self.loader.construct_object(node, deep=True)
+        plain = getattr(node, "style", "") is None
+        if isinstance(value, str) and plain and _NUMBER.fullmatch(value):
+            return float(value.replace("_", ""))
+        return value
+
+
+def parse_yaml(text: str, file: str) -> Document:
+    """Text → :class:`Document`. Raises :class:`ConfigError` for anything that is not YAML."""
+    loader = _Loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "invalid YAML"
+            hint = " (YAML indents with spaces, not tabs)" if "\t" in text and "tab" in str(
+                exc
+            ).lower() else ""
+            raise ConfigError(f"invalid YAML: {problem}{hint}", file=file, line=line) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML: {exc}", file=file) from None
+        if node is None:
+            raise ConfigError("the file is empty; expected a network (see the README)",
+                              file=file)
+        walker = _Walker(loader, file)
+        try:
+            data = walker.value(node, "")
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML value: {exc}", file=file) from None
+        except RecursionError:
+            raise ConfigError("the document is nested too deeply", file=file) from None
+        return Document(data, walker.lines, file)
+    finally:
+        loader.dispose()
+
+
+def read_text(path: Path | str) -> str:
+    """A file's text, or a :class:`ConfigError` that says why it cannot be read."""
+    p = Path(path)
+    name = str(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
+    if p.is_dir():
+        raise ConfigError("is a directory; expected a network file (.yaml)", file=name)
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"the file is {size / 2**20:.0f} MiB; network files are limited to "
+            f"{MAX_FILE_BYTES // 2**20} MiB",
+            file=name,
+        )
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
+    if b"\x00" in raw:
+        raise ConfigError("this is a binary file, not YAML text", file=name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                          file=name, line=line) from None
+
+
+def load_network(path: Path | str) -> Network:
+    """Read and check a network file."""
+    text = read_text(path)
+    return network_from_document(parse_yaml(text, str(path)))
+
+
+def loads_network(text: str, file: str = "<string>") -> Network:
+    return network_from_document(parse_yaml(text, file))
+
+
+# --- typed field access -----------------------------------------------------------------
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"expected one of: {', '.join(allowed)}"
+
+
+def _mapping(doc: Document, value: Any, path: str, allowed: tuple[str, ...],
+             what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise doc.error(f"expected {what} (a mapping), got {_type_name(value)}", path)
+    for key in value:
+        if key not in allowed:
+            raise doc.error(f"unknown key {key!r}; {_suggest(key, allowed)}", _child(path, key))
+    return value
+
+
+def _int(doc: Document, value: Any, path: str, minimum: int = 1) -> int:
+    if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(f"expected a whole number, got {_type_name(value)}", path)
+    if value < minimum:
+        raise doc.error(f"expected a whole number ≥ {minimum}, got {value}", path)
+    return value
+
+
+def _number(doc: Document, value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise doc.error(f"expected a number, got {_type_name(value)}", path)
+    x = float(value)
+    if not math.isfinite(x):
+        raise doc.error(f"expected a finite number, got {value}", path)
+    return x
+
+
+def _vector(doc: Document, value: Any, path: str, length: int, what: str) -> list[float]:
+    if not isinstance(value, list):
+        raise doc.error(f"expected a list of {length} numbers ({what}), got {_type_name(value)}",
+                        path)
+    if len(value) != length:
+        raise doc.error(f"expected {length} values ({what}), got {len(value)}", path)
+    return [_number(doc, v, _child(path, i)) for i, v in enumerate(value)]
+
+
+def _choice(doc: Document, value: Any, path: str, allowed: tuple[str, ...] | list[str],
+            what: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise doc.error(f"unknown {what} {shown}; expected one of: {', '.join(allowed)}", path)
+    return value
+
+
+# --- the network file -------------------------------------------------------------------
+
+def network_from_document(doc: Document) -> Network:
+    top = _mapping(doc, doc.data, "", TOP_KEYS, "a network")
+    for key in ("input_size", "layers"):
+        if key not in top:
+            raise doc.error(f"missing required key {key!r}", key)
+    name = top.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        raise doc.error(f"expected text, got {_type_name(name)}", "name")
+    input_size = _int(doc, top["input_size"], "input_size")
+    cost = _choice(doc, top.get("cost", DEFAULT_COST), "cost", list(COSTS), "cost")
+    layers_raw = top["layers"]
+    if not isinstance(layers_raw, list) or not layers_raw:
+        got = "an empty list" if layers_raw == [] else _type_name(layers_raw)
+        raise doc.error(
+            f"expected a list of one or more layers (layer 1 … L), got {got}", "layers")
+    init = _init(doc, top.get("init"))
+    rng = np.random.default_rng(init[1]) if init else None
+
+    layers: list[Layer] = []
+    previous = input_size
+    last = len(layers_raw) - 1
+    for index, raw in enumerate(layers_raw):
+        path = f"layers[{index}]"
+        l = index + 1  # noqa: E741 - the seed's layer index
+        spec = _mapping(doc, raw, path, LAYER_KEYS, f"layer {l}")
+        if "size" not in spec:
+            raise doc.error(f"missing required key 'size' (the number of neurons in layer {l})",
+                            path)
+        n = _int(doc, spec["size"], f"{path}.size")
+        activation = _choice(doc, spec.get("activation", DEFAULT_ACTIVATION),
+                             f"{path}.activation", list(ACTIVATIONS), "activation")
+        if ACTIVATIONS[activation].output_only and index != last:
+            raise doc.error(
+                f"{activation} is only allowed on the output layer (layer {last + 1}), "
+                f"but this is layer {l}",
+                f"{path}.activation",
+            )
+        drawn_w, drawn_b = _draw(init, rng, n, previous, activation)
+        weights: Array
+        if "weights" in spec:
+            weights = _matrix(doc, spec["weights"], f"{path}.weights", n, previous, l)
+        elif drawn_w is not None:
+            weights = drawn_w
+        else:
+            raise doc.error(
+                f"missing 'weights' ({n} rows × {previous} columns); give them, or add an "
+                "'init:' block (e.g. init: {method: xavier, seed: 0}) to fill them",
+                path,
+            )
+        biases: Array
+        if "biases" in spec:
+            biases = np.array(
+                _vector(doc, spec["biases"], f"{path}.biases", n,
+                        f"one per neuron: layer {l} has {n} neurons"),
+                dtype=np.float64,
+            )
+        elif drawn_b is not None:
+            biases = drawn_b
+        else:
+            raise doc.error(
+                f"missing 'biases' ({n} values); give them, or add an 'init:' block to fill them",
+                path,
+            )
+        layers.append(Layer(activation, weights, biases))
+        previous = n
+
+    extra: dict[str, Any] = {k: top[k] for k in ("training", "preprocessing") if k in top}
+    try:
+        network = Network(
+            input_size=input_size,
+            layers=tuple(layers),
+            cost=cost,
+            name=None if name is None else str(name),
+            extra=extra,
+        )
+    except ConfigError as exc:
+        raise exc.located(doc.file, doc.line_of(exc.path or "")) from None
+    if "examples" in top:
+        examples = _examples(doc, top["examples"], network)
+        try:
+            network = network.with_examples(examples)
+        except ConfigError as exc:
+            raise exc.located(doc.file, doc.line_of(exc.path or "")) from None
+    return network
+
+
+def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) -> Array:  # noqa: E741
+    shape_note = f"layer {l} has {rows} neurons, layer {l - 1} has {cols}"
+    if not isinstance(value, list):
+        raise doc.error(
+            f"expected {rows} rows × {cols} columns ({shape_note}), got {_type_name(value)}", path)
+    if len(value) != rows:
+        raise doc.error(
+            f"expected {rows} rows (layer {l} has {rows} neurons), got {len(value)}", path)
+    out = np.empty((rows, cols), dtype=np.float64)
+    for j, row in enumerate(value):
+        rpath = f"{path}[{j}]"
+        if not isinstance(row, list):
+            raise doc.error(
+                f"expected a row of {cols} numbers (weights[j][k] = w({l})jk), "
+                f"got {_type_name(row)}", rpath)
+        if len(row) != cols:
+            raise doc.error(
+                f"expected {cols} columns (layer {l - 1} has {cols} neurons), got {len(row)}",
+                rpath)
+        try:
+            # Fast path: every entry an int or float (but not a bool).
+            if all(type(v) is float or type(v) is int for v in row):
+                out[j] = row
+                if np.isfinite(out[j]).all():
+                    continue
+        except (TypeError, ValueError, OverflowError):
+            pass
+        for k, v in enumerate(row):
+            out[j, k] = _number(doc, v, f"{rpath}[{k}]")
+    return out
+
+
+def _examples(doc: Document, value: Any, net: Network) -> Examples:
+    if not isinstance(value, list) or not value:
+        got = "an empty list" if value == [] else _type_name(value)
+        raise doc.error(
+            f"expected a list of one or more examples ({{input: [...], target: [...]}}), "
+            f"got {got}", "examples")
+    inputs = np.empty((len(value), net.input_size))
+    targets = np.empty((len(value), net.output_size))
+    for i, raw in enumerate(value):
+        path = f"examples[{i}]"
+        spec = _mapping(doc, raw, path, EXAMPLE_KEYS, "an example")
+        for key in EXAMPLE_KEYS:
+            if key not in spec:
+                raise doc.error(f"missing required key {key!r}", path)
+        inputs[i] = _vector(doc, spec["input"], f"{path}.input", net.input_size,
+                            "input_size")
+        targets[i] = _vector(
+            doc, spec["target"], f"{path}.target", net.output_size,
+            f"the output layer, layer {net.depth}, has {net.output_size} neurons",
+        )
+    return Examples(inputs, targets)
+
+
+def _init(doc: Document, value: Any) -> tuple[str, int, float | None] | None:
+    if value is None:
+        return None
+    spec = _mapping(doc, value, "init", INIT_KEYS, "an init block")
+    method = _choice(doc, spec.get("method", "xavier"), "init.method", INIT_METHODS,
+                     "init method")
+    seed = _int(doc, spec.get("seed", 0), "init.seed", minimum=0)
+    scale = _number(doc, spec["scale"], "init.scale") if "scale" in spec else None
+    return method, seed, scale
+
+
+def _draw(
+    init: tuple[str, int, float | None] | None,
+    rng: np.random.Generator | None,
+    n: int,
+    n_prev: int,
+    activation: str,
+) -> tuple[Array | None, Array | None]:
+    """Weights (n, n_prev) and biases (n,) for one layer, drawn whether or not they are used,
+    so that a layer's values do not depend on what the other layers give explicitly."""
+    if init is None or rng is None:
+        return None, None
+    method, _, scale = init
+    if method == "xavier":  # Glorot uniform
+        limit = (scale or 1.0) * math.sqrt(6.0 / (n_prev + n))
+        w = rng.uniform(-limit, limit, size=(n, n_prev))
+        b = np.zeros(n)
+    elif method == "he":
+        w = rng.normal(0.0, (scale or 1.0) * math.sqrt(2.0 / n_prev), size=(n, n_prev))
+        b = np.zeros(n)
+    elif method == "normal":
+        w = rng.normal(0.0, scale or 1.0, size=(n, n_prev))
+        b = rng.normal(0.0, scale or 1.0, size=n)
+    elif method == "uniform":
+        w = rng.uniform(-(scale or 1.0), scale or 1.0, size=(n, n_prev))
+        b = rng.uniform(-(scale or 1.0), scale or 1.0, size=n)
+    else:
+        w = np.zeros((n, n_prev))
+        b = np.zeros(n)
+    return w, b
+
+
+# --- writing ----------------------------------------------------------------------------
+
+def format_float(x: float) -> str:
+    """Shortest round-trip text that YAML 1.1 (PyYAML), YAML 1.2 and JSON all read as a float."""
+    text = repr(float(x))
+    if "e" in text and "." not in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flow(str(k))}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if math.isnan(f):
+            return ".nan"
+        if math.isinf(f):
+            return ".inf" if f > 0 else "-.inf"
+        return format_float(f)
+    return yaml.safe_dump(str(value), default_style='"', width=10**9).strip().removesuffix(
+        "\n...").strip()
+
+
+def _block(value: Any, indent: int) -> list[str]:
+    pad = "  " * indent
+    lines: list[str] = []
+    for key, v in value.items():
+        if isinstance(v, dict) and v:
+            lines.append(f"{pad}{key}:")
+            lines.extend(_block(v, indent + 1))
+        else:
+            lines.append(f"{pad}{key}: {_flow(v) if not isinstance(v, dict) else '{}'}")
+    return lines
+
+
+def dump_network(net: Network, extra: dict[str, Any] | None = None) -> str:
+    """The network as YAML in the same format it is read from (explicit weights)."""
+    lines: list[str] = []
+    if net.name is not None:
+        lines.append(f"name: {_flow(net.name)}")
+    lines.append(f"input_size: {net.input_size}")
+    lines.append(f"cost: {net.cost}")
+    lines.append("layers:")
+    for layer in net.layers:
+        lines.append(f"  - size: {layer.size}")
+        lines.append(f"    activation: {layer.activation}")
+        lines.append("    weights:")
+        lines.extend(f"      - {_flow(row)}" for row in layer.weights)
+        lines.append(f"    biases: {_flow(layer.biases)}")
+    if net.examples is not None:
+        lines.append("examples:")
+        for x, y in zip(net.examples.inputs, net.examples.targets, strict=True):
+            lines.append(f"  - input: {_flow(x)}")
+            lines.append(f"    target: {_flow(y)}")
+    blocks = {**net.extra, **(extra or {})}
+    if blocks:
+        lines.extend(_block(blocks, 0))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,74 @@
+"""Domain errors. Raised in the core, printed once by cli.py, mapped to exit codes."""
+
+from __future__ import annotations
+
+
+class BackpropError(Exception):
+    """Base of every error a user can act on. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class ConfigError(BackpropError):
+    """A network file is missing, malformed or inconsistent.
+
+    ``path`` is the field path inside the document (``layers[1].weights``), ``line`` the
+    1-based YAML line where it is known, ``file`` the file name as the user gave it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.file = file
+        self.line = line
+        super().__init__(str(self))
+
+    def located(self, file: str | None = None, line: int | None = None) -> ConfigError:
+        """The same error, with the file and line filled in where they were unknown."""
+        return ConfigError(
+            self.message,
+            path=self.path,
+            file=self.file or file,
+            line=self.line if self.line is not None else line,
+        )
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line is not None else "") + ": "
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class DataError(BackpropError):
+    """A data file (CSV) is missing, malformed or does not fit the network."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.row = row
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.file, self.row, self.column) if p is not None]
+        where = ":".join(str(p) for p in parts)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class UsageError(BackpropError):
+    """Options that are each valid but do not fit this network or each other."""

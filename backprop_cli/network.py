@@ -1,0 +1,187 @@
+"""The network description: frozen dataclasses and their shape checks. No I/O.
+
+Indices follow the seed: layers 0 (input) … L (output); ``layers[l-1]`` is layer l;
+``weights[j][k] = w(l)jk`` connects neuron k of layer l−1 to neuron j of layer l.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.activations import ACTIVATIONS, Activation
+from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS, Cost
+from backprop_cli.errors import ConfigError
+
+Array = NDArray[np.floating]
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """Layer l: ``weights`` (n_l, n_(l−1)), ``biases`` (n_l,)."""
+
+    activation: str
+    weights: Array
+    biases: Array
+
+    @property
+    def size(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def sigma(self) -> Activation:
+        return ACTIVATIONS[self.activation]
+
+
+@dataclass(frozen=True, eq=False)
+class Examples:
+    """Training examples in matrix form: ``inputs`` (m, n_0), ``targets`` (m, n_L)."""
+
+    inputs: Array
+    targets: Array
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A fully-connected network. ``layers[0]`` is layer 1; ``sizes`` includes layer 0."""
+
+    input_size: int
+    layers: tuple[Layer, ...]
+    cost: str = "squared_error"
+    name: str | None = None
+    examples: Examples | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.input_size, *(layer.size for layer in self.layers)]
+
+    @property
+    def depth(self) -> int:
+        """L, the index of the output layer."""
+        return len(self.layers)
+
+    @property
+    def output_size(self) -> int:
+        return self.layers[-1].size
+
+    @property
+    def c(self) -> Cost:
+        return COSTS[self.cost]
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(layer.weights.size + layer.biases.size for layer in self.layers)
+
+    def with_parameters(self, weights: list[Array], biases: list[Array]) -> Network:
+        layers = tuple(
+            replace(layer, weights=w, biases=b)
+            for layer, w, b in zip(self.layers, weights, biases, strict=True)
+        )
+        return replace(self, layers=layers)
+
+    def with_examples(self, examples: Examples | None) -> Network:
+        return replace(self, examples=examples)
+
+
+def _check_finite(values: Array, path: str) -> None:
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        index = "".join(f"[{int(i)}]" for i in bad[0])
+        raise ConfigError(
+            f"expected a finite number, got {values[tuple(bad[0])]!r}", path=f"{path}{index}"
+        )
+
+
+def validate(net: Network) -> None:
+    """Raise :class:`ConfigError` (with the field path) if the pieces do not fit together."""
+    if net.input_size < 1:
+        raise ConfigError(f"expected a whole number ≥ 1, got {net.input_size}", path="input_size")
+    if not net.layers:
+        raise ConfigError("expected at least one layer (the last one is the output layer)",
+                          path="layers")
+    if net.cost not in COSTS:
+        raise ConfigError(f"unknown cost {net.cost!r}; expected one of: {', '.join(COSTS)}",
+                          path="cost")
+    previous = net.input_size
+    for index, layer in enumerate(net.layers):
+        path = f"layers[{index}]"
+        l = index + 1  # noqa: E741 - the seed's layer index
+        if layer.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"unknown activation {layer.activation!r}; expected one of: "
+                f"{', '.join(ACTIVATIONS)}",
+                path=f"{path}.activation",
+            )
+        if layer.sigma.output_only and index != len(net.layers) - 1:
+            raise ConfigError(
+                f"{layer.activation} is only allowed on the output layer (layer "
+                f"{len(net.layers)}), but this is layer {l}",
+                path=f"{path}.activation",
+            )
+        n = layer.weights.shape[0] if layer.weights.ndim == 2 else -1
+        if layer.weights.ndim != 2 or layer.weights.shape[1] != previous:
+            raise ConfigError(
+                f"expected a {n} × {previous} matrix (layer {l} has {n} neurons, layer {l - 1} "
+                f"has {previous}), got shape {layer.weights.shape}",
+                path=f"{path}.weights",
+            )
+        if layer.biases.shape != (n,):
+            raise ConfigError(
+                f"expected {n} values (layer {l} has {n} neurons), got {layer.biases.size}",
+                path=f"{path}.biases",
+            )
+        _check_finite(layer.weights, f"{path}.weights")
+        _check_finite(layer.biases, f"{path}.biases")
+        previous = n
+    output = net.layers[-1].activation
+    if net.c.probability_targets and output not in PROBABILITY_ACTIVATIONS:
+        raise ConfigError(
+            f"cost {net.cost} takes ln a(L), so the output layer needs activations in (0, 1): "
+            f"use {' or '.join(PROBABILITY_ACTIVATIONS)} on layer {len(net.layers)}, "
+            f"not {output}",
+            path="cost",
+        )
+    if net.examples is not None:
+        validate_examples(net, net.examples)
+
+
+def validate_examples(net: Network, examples: Examples, path: str = "examples") -> None:
+    if len(examples) == 0:
+        raise ConfigError("expected at least one example", path=path)
+    if examples.inputs.shape[1] != net.input_size:
+        raise ConfigError(
+            f"expected {net.input_size} values per input (input_size), "
+            f"got {examples.inputs.shape[1]}",
+            path=f"{path}[0].input",
+        )
+    if examples.targets.shape[1] != net.output_size:
+        raise ConfigError(
+            f"expected {net.output_size} values per target (the output layer, layer "
+            f"{net.depth}, has {net.output_size} neurons), got {examples.targets.shape[1]}",
+            path=f"{path}[0].target",
+        )
+    for name, values in (("input", examples.inputs), ("target", examples.targets)):
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            raise ConfigError(f"expected a finite number, got {values[i, j]!r}",
+                              path=f"{path}[{i}].{name}[{j}]")
+    if net.c.probability_targets:
+        bad = np.argwhere((examples.targets < 0) | (examples.targets > 1))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            raise ConfigError(
+                f"{net.cost} needs targets between 0 and 1 (probabilities), "
+                f"got {examples.targets[i, j]!r}",
+                path=f"{path}[{i}].target[{j}]",
+            )

@@ -1,0 +1,199 @@
+"""Rich tables of the analyze report, in the seed's notation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from backprop_cli.present import Options
+from backprop_cli.present.notation import cost0, partial, sym
+from backprop_cli.report import AnalyzeReport, Param
+
+DEFAULT_PRECISION = 6
+MAX_EXAMPLE_COLUMNS = 5
+
+
+class _Fmt:
+    def __init__(self, options: Options) -> None:
+        self.digits = options.precision or DEFAULT_PRECISION
+        self.ascii = options.ascii
+
+    def num(self, x: float | None) -> str:
+        if x is None:
+            return "—" if not self.ascii else "-"
+        text = f"{x:.{self.digits}g}"
+        return "0" if text == "-0" else text
+
+    def sym(self, name: str, layer: int | str | None = None, *idx: int | str) -> str:
+        return sym(name, layer, *idx, ascii=self.ascii)
+
+    def d(self, num: str, den: str) -> str:
+        return partial(num, den, self.ascii)
+
+    @property
+    def c0(self) -> str:
+        return cost0(self.ascii)
+
+    def param(self, p: Param) -> str:
+        if p.kind == "w":
+            assert p.k is not None
+            return self.sym("w", p.layer, p.j, p.k)
+        return self.sym("b", p.layer, p.j)
+
+
+def _table(title: str, columns: Sequence[str], caption: str | None = None) -> Table:
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+    return table
+
+
+def _add_rows(table: Table, rows: Iterable[Sequence[str]], total: int, limit: int | None) -> None:
+    shown = 0
+    for row in rows:
+        if limit is not None and shown >= limit:
+            break
+        table.add_row(*row)
+        shown += 1
+    if shown < total:
+        more = total - shown
+        table.add_row(*(["…"] * len(table.columns)))
+        note = f"… {more} more row{'s' if more != 1 else ''} (--limit 0 shows all)"
+        table.caption = f"{note}\n{table.caption}" if table.caption else note
+
+
+def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None:
+    console = Console(file=out, width=options.width, highlight=False, emoji=False)
+    f = _Fmt(options)
+    net = report.network
+    L = net.depth
+    limit = options.limit
+    header = (
+        f"{net.name or 'network'}: sizes {'-'.join(map(str, net.sizes))}, cost {net.cost} "
+        f"({net.c.formula}), {report.example_count} example"
+        f"{'s' if report.example_count != 1 else ''}; "
+        f"C = mean of {f.c0} = {f.num(report.trace.cost)}"
+    )
+    console.print(Text(header, style="bold"))
+    for e in report.examples:
+        _forward(console, report, f, e, limit)
+        _parameters(console, report, f, e, "w", limit)
+        _parameters(console, report, f, e, "b", limit)
+        _backward(console, report, f, e, limit)
+    if report.example_count > 1:
+        _full_gradient(console, report, f, limit)
+    del L
+
+
+def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
+    net = report.network
+    L = net.depth
+    c0 = report.trace.cost_per_example[e]
+    table = _table(
+        f"Forward pass — example {e}",
+        ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"), "target " + f.sym("y", None, "j")],
+        caption=f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {f.num(float(c0))}",
+    )
+    rows: list[list[str]] = []
+    layers = [0, *report.layers] if 1 in report.layers else list(report.layers)
+    for l in layers:  # noqa: E741
+        if l == 0:
+            rows.extend([f.sym("a", 0, k), "", f.num(float(x)), ""]
+                        for k, x in enumerate(report.inputs[e]))
+            continue
+        t = report.trace.layers[l - 1]
+        for j in range(t.z.shape[1]):
+            target = f.num(float(report.targets[e, j])) if l == L else ""
+            rows.append([f.sym("a", l, j), f.num(float(t.z[e, j])), f.num(float(t.a[e, j])),
+                         target])
+    _add_rows(table, rows, len(rows), limit)
+    console.print(table)
+
+
+def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: str,
+                limit: int | None) -> None:
+    params = [p for p in report.params() if p.kind == kind]
+    if not params:
+        return
+    is_w = kind == "w"
+    what = f.sym("w", "l", "j", "k") if is_w else f.sym("b", "l", "j")
+    a, z = f.sym("a", "l", "j"), f.sym("z", "l", "j")
+    dz = (f"{f.d(z, what)} = {f.sym('a', 'l-1', 'k')}" if is_w else f"{f.d(z, what)} = 1")
+    columns = [
+        "param", "value", f.d(f.c0, a), f.d(a, z), f.d(f.c0, z), dz, f.d(f.c0, what),
+    ]
+    softmax_layers = sorted({p.layer for p in params if not report.is_elementwise(p.layer)})
+    caption = None
+    if softmax_layers:
+        caption = (
+            f"{f.d('a', 'z')} — (softmax, layer {', '.join(map(str, softmax_layers))}): every "
+            f"a_i depends on every z_j, so there is no per-neuron factor; {f.d(f.c0, z)} = "
+            f"Σi {f.d(f.c0, 'a_i')} · {f.d('a_i', 'z_j')} is used in its place."
+        )
+    title = ("Weights" if is_w else "Biases") + f" — example {e}: {f.d(f.c0, what)} = " + (
+        f"{f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"
+    )
+    if report.top is not None:
+        title += f" (top {report.top} by |{f.d('C', 'param')}|)"
+
+    def rows() -> Iterable[list[str]]:
+        for p in params:
+            r = report.row(e, p)
+            yield [f.param(p), f.num(r.value), f.num(r.dC_da), f.num(r.da_dz), f.num(r.dC_dz),
+                   f.num(r.dz_dw), f.num(r.gradient)]
+
+    table = _table(title, columns, caption)
+    _add_rows(table, rows(), len(params), limit)
+    console.print(table)
+
+
+def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
+    a_prev = f.sym("a", "l-1", "k")
+    formula = (
+        f"{f.d(f.c0, a_prev)} = Σj {f.sym('w', 'l', 'j', 'k')} · "
+        f"{f.d(f.sym('a', 'l', 'j'), f.sym('z', 'l', 'j'))} · {f.d(f.c0, f.sym('a', 'l', 'j'))}"
+    )
+    table = _table(
+        f"Propagating backwards — example {e}: {formula}",
+        ["neuron", "value", f.d(f.c0, "neuron"), "paths (Σ over j)"],
+        caption="Each neuron reaches the cost through every neuron of the next layer; "
+        "the paths add up. For layer 0 this is the sensitivity to the input.",
+    )
+    rows: list[list[str]] = []
+    for l in sorted(report.layers, reverse=True):  # noqa: E741
+        t = report.trace.layers[l - 1]
+        n = t.z.shape[1]
+        for k in range(t.dz_dw.shape[1]):
+            rows.append([f.sym("a", l - 1, k), f.num(float(t.dz_dw[e, k])),
+                         f.num(float(t.dC_da_prev[e, k])), str(n)])
+    _add_rows(table, rows, len(rows), limit)
+    console.print(table)
+
+
+def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int | None) -> None:
+    m = report.example_count
+    per_example = m <= MAX_EXAMPLE_COLUMNS
+    columns = ["param"]
+    if per_example:
+        columns += [f"{f.d(f.c0, 'param')} ex {e}" for e in range(m)]
+    columns.append(f"{f.d('C', 'param')} (mean)")
+    table = _table(
+        f"Gradient of the full cost C = (1/{m}) Σ {f.c0} over {m} examples",
+        columns,
+    )
+    params = report.params()
+
+    def rows() -> Iterable[list[str]]:
+        for p in params:
+            cells = [f.param(p)]
+            if per_example:
+                cells += [f.num(report.row(e, p).gradient) for e in range(m)]
+            cells.append(f.num(report.row(0, p).mean_gradient))
+            yield cells
+
+    _add_rows(table, rows(), len(params), limit)
+    console.print(table)
