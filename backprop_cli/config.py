@@ -83,7 +83,8 @@ class _Walker:
                 "refusing to read it",
                 file=self.file,
             )
-        self.lines[path] = node.start_mark.line + 1
+        # A mapping value keeps its key's line (set below): `key:` may stand alone on its line.
+        self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -104,7 +105,8 @@ class _Walker:
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
         value = self.loader.construct_object(node, deep=True)
-        plain = getattr(node, "style", "") is None
+        # A plain (unquoted) scalar has style None from PyYAML's loader, "" from libyaml's.
+        plain = not getattr(node, "style", None)
         if isinstance(value, str) and plain and _NUMBER.fullmatch(value):
             return float(value.replace("_", ""))
         return value
@@ -291,7 +293,8 @@ def network_from_document(doc: Document) -> Network:
                 f"but this is layer {l}",
                 f"{path}.activation",
             )
-        drawn_w, drawn_b = _draw(init, rng, n, previous, activation)
+        drawn_w, drawn_b = (draw_parameters(init[0], init[2], rng, n, previous)
+                            if init and rng else (None, None))
         weights: Array
         if "weights" in spec:
             weights = _matrix(doc, spec["weights"], f"{path}.weights", n, previous, l)
@@ -406,18 +409,13 @@ def _init(doc: Document, value: Any) -> tuple[str, int, float | None] | None:
     return method, seed, scale
 
 
-def _draw(
-    init: tuple[str, int, float | None] | None,
-    rng: np.random.Generator | None,
-    n: int,
-    n_prev: int,
-    activation: str,
-) -> tuple[Array | None, Array | None]:
-    """Weights (n, n_prev) and biases (n,) for one layer, drawn whether or not they are used,
-    so that a layer's values do not depend on what the other layers give explicitly."""
-    if init is None or rng is None:
-        return None, None
-    method, _, scale = init
+def draw_parameters(
+    method: str, scale: float | None, rng: np.random.Generator, n: int, n_prev: int
+) -> tuple[Array, Array]:
+    """Weights (n, n_prev) and biases (n,) for one layer, drawn from ``rng`` by ``method``
+    (one of INIT_METHODS). Layers are drawn in order from one generator seeded with the init
+    seed, whether or not the file gives their values, so that a layer's values do not depend
+    on what the other layers give explicitly."""
     if method == "xavier":  # Glorot uniform
         limit = (scale or 1.0) * math.sqrt(6.0 / (n_prev + n))
         w = rng.uniform(-limit, limit, size=(n, n_prev))

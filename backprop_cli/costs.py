@@ -72,6 +72,39 @@ def _cross_entropy_sigmoid_delta(z: Array, a: Array, y: Array) -> Array:
     return a - y
 
 
+def _cross_entropy_softmax(z: Array, y: Array) -> Array:
+    if z.shape[1] < 2:  # a single softmax neuron is the constant 1
+        return _cross_entropy(np.ones_like(z), y)
+    log_a, log_not_a = _log_softmax_pair(z)
+    return -np.sum(y * log_a + (1 - y) * log_not_a, axis=1)
+
+
+def _cross_entropy_softmax_delta(z: Array, a: Array, y: Array) -> Array:
+    # δ_j = Σ_i ∂C/∂a_i · a_i (1[i=j] − a_j) = (a_j − y_j) − Σ_{i≠j} r_ij (a_i − y_i), where
+    # r_ij = a_j / (1 − a_i) = e^{z_j} / Σ_{k≠i} e^{z_k} ≤ 1 never divides by 1 − a_i = 0.
+    if z.shape[1] < 2:
+        return np.zeros_like(z)
+    n = z.shape[1]
+    log_ratio = z[:, None, :] - _log_sum_exp_without(z)[:, :, None]  # [., i, j] = ln r_ij
+    ratio = np.exp(np.where(np.eye(n, dtype=bool), -np.inf, log_ratio))  # no i = j term
+    return (a - y) - np.einsum("mij,mi->mj", ratio, a - y)
+
+
+def _log_sum_exp_without(z: Array) -> Array:
+    """(m, n): ln Σ_{k≠j} e^{z_k} for every j (n ≥ 2)."""
+    n = z.shape[1]
+    others = np.where(np.eye(n, dtype=bool), -np.inf, z[:, None, :])  # row j without z_j
+    peak = np.max(others, axis=2, keepdims=True)
+    return (peak + np.log(np.sum(np.exp(others - peak), axis=2, keepdims=True)))[:, :, 0]
+
+
+def _log_softmax_pair(z: Array) -> tuple[Array, Array]:
+    """ln a and ln(1 − a) of softmax(z), (m, n) each, without rounding 1 − a to 0."""
+    peak = np.max(z, axis=1, keepdims=True)
+    total = peak + np.log(np.sum(np.exp(z - peak), axis=1, keepdims=True))
+    return z - total, _log_sum_exp_without(z) - total
+
+
 def _categorical(a: Array, y: Array) -> Array:
     return -np.sum(y * np.log(_clip01(a)), axis=1)
 
@@ -79,6 +112,15 @@ def _categorical(a: Array, y: Array) -> Array:
 def _categorical_dC_da(a: Array, y: Array) -> Array:
     tiny = np.finfo(a.dtype).tiny
     return -y / np.maximum(a, tiny)
+
+
+def _categorical_sigmoid(z: Array, y: Array) -> Array:
+    # −y ln σ(z) = y ln(1 + e^−z)
+    return np.sum(y * np.logaddexp(0, -z), axis=1)
+
+
+def _categorical_sigmoid_delta(z: Array, a: Array, y: Array) -> Array:
+    return y * (a - 1)
 
 
 def _categorical_softmax(z: Array, y: Array) -> Array:
@@ -109,7 +151,10 @@ COSTS: dict[str, Cost] = {
             "C0 = −Σj [yj ln a(L)j + (1 − yj) ln(1 − a(L)j)]",
             "∂C0/∂a(L)j = (a(L)j − yj) / (a(L)j (1 − a(L)j))",
             probability_targets=True,
-            fused={"sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta)},
+            fused={
+                "sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta),
+                "softmax": Fused(_cross_entropy_softmax, _cross_entropy_softmax_delta),
+            },
         ),
         Cost(
             "categorical_cross_entropy",
@@ -118,7 +163,10 @@ COSTS: dict[str, Cost] = {
             "C0 = −Σj yj ln a(L)j",
             "∂C0/∂a(L)j = −yj / a(L)j",
             probability_targets=True,
-            fused={"softmax": Fused(_categorical_softmax, _categorical_softmax_delta)},
+            fused={
+                "softmax": Fused(_categorical_softmax, _categorical_softmax_delta),
+                "sigmoid": Fused(_categorical_sigmoid, _categorical_sigmoid_delta),
+            },
         ),
     )
 }

@@ -59,6 +59,45 @@ class ParamRow:
         return {name: getattr(self, name) for name in ROW_FIELDS}
 
 
+@dataclass(frozen=True)
+class PathTerm:
+    """One path from a(l−1)k to the cost through neuron j of layer l:
+    ``term`` = w(l)jk · ∂C0/∂z(l)j, which is w(l)jk · ∂a(l)j/∂z(l)j · ∂C0/∂a(l)j for an
+    elementwise σ; for softmax ``da_dz`` and ``dC_da`` are None (no per-neuron factor)."""
+
+    j: int
+    w: float
+    da_dz: float | None
+    dC_da: float | None
+    dC_dz: float
+    term: float
+
+
+@dataclass(frozen=True)
+class PathSum:
+    """∂C0/∂a(l−1)k for one example: its ``terms``, largest |term| first, and ``sum`` (the
+    engine's ∂C0/∂a(l−1)k, which the terms add up to)."""
+
+    example: int
+    layer: int
+    k: int
+    terms: tuple[PathTerm, ...]
+    sum: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "example": self.example,
+            "layer": self.layer,
+            "k": self.k,
+            "sum": self.sum,
+            "terms": [
+                {"j": t.j, "w": t.w, "da_dz": t.da_dz, "dC_da": t.dC_da, "dC_dz": t.dC_dz,
+                 "term": t.term}
+                for t in self.terms
+            ],
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class AnalyzeReport:
     """``examples``: the selected example indices (0-based); ``layers``: selected l (1-based)."""
@@ -70,6 +109,7 @@ class AnalyzeReport:
     examples: tuple[int, ...]
     layers: tuple[int, ...]
     top: int | None = None
+    paths: bool = False
 
     @property
     def example_count(self) -> int:
@@ -126,6 +166,34 @@ class AnalyzeReport:
             mean_gradient=float(mean),
         )
 
+    def path_sum(self, example: int, l: int, k: int) -> PathSum:  # noqa: E741
+        """The paths from a(l−1)k to the cost, through every neuron j of layer l."""
+        t = self.trace.layers[l - 1]
+        layer = self.network.layers[l - 1]
+        elementwise = layer.sigma.elementwise
+        e = example
+        terms = [
+            PathTerm(
+                j=j,
+                w=float(layer.weights[j, k]),
+                da_dz=float(t.da_dz[e, j]) if elementwise else None,
+                dC_da=float(t.dC_da[e, j]) if elementwise else None,
+                dC_dz=float(t.dC_dz[e, j]),
+                term=float(layer.weights[j, k] * t.dC_dz[e, j]),
+            )
+            for j in range(layer.size)
+        ]
+        terms.sort(key=lambda p: -abs(p.term))
+        return PathSum(e, l, k, tuple(terms), float(t.dC_da_prev[e, k]))
+
+    def path_sums(self, example: int) -> list[PathSum]:
+        """Every ∂C0/∂a(l−1)k of the selected layers, output layer first."""
+        return [
+            self.path_sum(example, l, k)
+            for l in sorted(self.layers, reverse=True)  # noqa: E741
+            for k in range(self.network.sizes[l - 1])
+        ]
+
     def rows(self) -> Iterator[ParamRow]:
         """Every selected (example, parameter) pair."""
         params = self.params()
@@ -157,6 +225,8 @@ class AnalyzeReport:
                 {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k, "gradient": g}
                 for p, g in self.top_params()
             ]
+        if self.paths:
+            doc["paths"] = [ps.as_dict() for e in self.examples for ps in self.path_sums(e)]
         return doc
 
     def _example_dict(self, e: int) -> dict[str, Any]:
@@ -222,6 +292,7 @@ def analyze(
     example: int | None = None,
     layer: int | None = None,
     top: int | None = None,
+    paths: bool = False,
 ) -> AnalyzeReport:
     """Run the passes over the network's examples and select what to show."""
     if net.examples is None:
@@ -247,4 +318,5 @@ def analyze(
         examples=tuple(range(m)) if example is None else (example,),
         layers=tuple(range(1, net.depth + 1)) if layer is None else (layer,),
         top=top,
+        paths=paths,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 _SUP = str.maketrans("0123456789-l", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ")
 _SUB = str.maketrans("0123456789jk", "₀₁₂₃₄₅₆₇₈₉ⱼₖ")
 
@@ -27,3 +29,27 @@ def partial(num: str, den: str, ascii: bool = False) -> str:
 
 def cost0(ascii: bool = False) -> str:
     return "C0" if ascii else "C₀"
+
+
+# What --ascii (or a terminal that is not UTF-8) writes in place of the math symbols.
+ASCII = str.maketrans({
+    "Σ": "sum ", "−": "-", "²": "^2", "…": "...", "—": "-", "·": "*", "∂": "d", "σ": "sigma",
+    "×": "x", "≤": "<=", "≥": ">=", "→": "->", "ⱼ": "_j", "ₖ": "_k", "ˡ": "l", "₀": "0",
+    "δ": "delta", "≈": "~", "‖": "||", "Δ": "delta ",
+})
+
+
+class AsciiWriter:
+    """A text stream that writes the math symbols of :data:`ASCII` as plain ASCII."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(text.translate(ASCII))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.present import Options
-from backprop_cli.present.notation import cost0, partial, sym
+from backprop_cli.present.notation import ASCII, AsciiWriter, cost0, partial, sym
 from backprop_cli.report import AnalyzeReport, Param
 
 DEFAULT_PRECISION = 6
@@ -45,10 +46,26 @@ class _Fmt:
         return self.sym("b", p.layer, p.j)
 
 
-def _table(title: str, columns: Sequence[str], caption: str | None = None) -> Table:
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+def make_console(out: TextIO, options: Options) -> Console:
+    """A console on ``out``; with ``options.ascii`` every symbol is written as plain ASCII."""
+    file: TextIO = AsciiWriter(out) if options.ascii else out  # type: ignore[assignment]
+    return Console(file=file, width=options.width, highlight=False, emoji=False)
+
+
+def _table(
+    title: str, columns: Sequence[str], caption: str | None = None, ascii: bool = False
+) -> Table:
+    table = Table(
+        title=title,
+        caption=caption,
+        title_justify="left",
+        caption_justify="left",
+        box=box.ASCII2 if ascii else box.HEAVY_HEAD,
+    )
     for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        # Headers are laid out before the stream's ASCII rewrite, so rewrite them here.
+        header = name.translate(ASCII) if ascii else name
+        table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
     return table
 
 
@@ -61,13 +78,13 @@ def _add_rows(table: Table, rows: Iterable[Sequence[str]], total: int, limit: in
         shown += 1
     if shown < total:
         more = total - shown
-        table.add_row(*(["…"] * len(table.columns)))
+        table.add_row(*(["..."] * len(table.columns)))
         note = f"… {more} more row{'s' if more != 1 else ''} (--limit 0 shows all)"
         table.caption = f"{note}\n{table.caption}" if table.caption else note
 
 
 def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None:
-    console = Console(file=out, width=options.width, highlight=False, emoji=False)
+    console = make_console(out, options)
     f = _Fmt(options)
     net = report.network
     L = net.depth
@@ -84,6 +101,8 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
         _parameters(console, report, f, e, "w", limit)
         _parameters(console, report, f, e, "b", limit)
         _backward(console, report, f, e, limit)
+        if report.paths:
+            _paths(console, report, f, e, limit)
     if report.example_count > 1:
         _full_gradient(console, report, f, limit)
     del L
@@ -97,6 +116,7 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
         f"Forward pass — example {e}",
         ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"), "target " + f.sym("y", None, "j")],
         caption=f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {f.num(float(c0))}",
+        ascii=f.ascii,
     )
     rows: list[list[str]] = []
     layers = [0, *report.layers] if 1 in report.layers else list(report.layers)
@@ -146,7 +166,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
             yield [f.param(p), f.num(r.value), f.num(r.dC_da), f.num(r.da_dz), f.num(r.dC_dz),
                    f.num(r.dz_dw), f.num(r.gradient)]
 
-    table = _table(title, columns, caption)
+    table = _table(title, columns, caption, f.ascii)
     _add_rows(table, rows(), len(params), limit)
     console.print(table)
 
@@ -162,6 +182,7 @@ def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: i
         ["neuron", "value", f.d(f.c0, "neuron"), "paths (Σ over j)"],
         caption="Each neuron reaches the cost through every neuron of the next layer; "
         "the paths add up. For layer 0 this is the sensitivity to the input.",
+        ascii=f.ascii,
     )
     rows: list[list[str]] = []
     for l in sorted(report.layers, reverse=True):  # noqa: E741
@@ -184,6 +205,7 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
     table = _table(
         f"Gradient of the full cost C = (1/{m}) Σ {f.c0} over {m} examples",
         columns,
+        ascii=f.ascii,
     )
     params = report.params()
 
@@ -196,4 +218,31 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
             yield cells
 
     _add_rows(table, rows(), len(params), limit)
+    console.print(table)
+
+
+def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
+    w, a, z = f.sym("w", "l", "j", "k"), f.sym("a", "l", "j"), f.sym("z", "l", "j")
+    softmax = sorted(l for l in report.layers if not report.is_elementwise(l))  # noqa: E741
+    caption = "Largest |term| first; the last row of each neuron is the sum of its paths."
+    if softmax:
+        caption += (
+            f"\nSoftmax (layer {', '.join(map(str, softmax))}): every a_i depends on every z_j, "
+            f"so the term is {w} · {f.d(f.c0, z)} and {f.d(a, z)}, {f.d(f.c0, a)} show —."
+        )
+    table = _table(
+        f"Paths — example {e}: {f.d(f.c0, f.sym('a', 'l-1', 'k'))} = Σj {w} · {f.d(a, z)} · "
+        f"{f.d(f.c0, a)}",
+        ["neuron", "via", w, f.d(a, z), f.d(f.c0, a), "term"],
+        caption=caption,
+        ascii=f.ascii,
+    )
+    rows: list[list[str]] = []
+    for ps in report.path_sums(e):
+        for t in ps.terms:
+            rows.append([f.sym("a", ps.layer - 1, ps.k), f.sym("a", ps.layer, t.j), f.num(t.w),
+                         f.num(t.da_dz), f.num(t.dC_da), f.num(t.term)])
+        rows.append([f.sym("a", ps.layer - 1, ps.k), "sum" if f.ascii else "Σ", "", "", "",
+                     f.num(ps.sum)])
+    _add_rows(table, rows, len(rows), limit)
     console.print(table)

@@ -1,0 +1,253 @@
+"""Gradient check: the engine's analytic gradient against central finite differences. Pure.
+
+For every checked parameter θ (a weight w(l)jk or a bias b(l)j), in float64:
+
+    numeric  = (C0(θ + ε) − C0(θ − ε)) / ((θ + ε) − (θ − ε))     per example, and the same
+               with C (the mean of C0) for the full cost
+    abs_err  = |analytic − numeric|
+    rel_err  = abs_err / max(|analytic|, |numeric|, floor),   floor = 1e-3 · max(1, |C0|)
+
+(|C| in place of |C0| for the full cost.) The floor keeps a gradient that is (close to) zero
+from turning rounding noise into a huge relative error: central differences in float64 carry
+a rounding error of about 1e-16 · |C0| / ε (≈ 1e-10 · |C0| at ε = 1e-6), so below the floor
+the comparison is absolute, abs_err ≤ tolerance · floor (1e-9 · max(1, |C0|) by default).
+A parameter passes when its rel_err ≤ tolerance for every example and for the full cost.
+
+The numeric side only runs forward passes (:func:`engine.costs`); it never calls the backward
+pass, so the two are independent. Near a kink (ReLU at z = 0) a difference that straddles the
+kink is not a derivative; such a parameter can fail without the engine being wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backprop_cli.engine import backprop, costs
+from backprop_cli.errors import UsageError
+from backprop_cli.network import Array, Network
+from backprop_cli.report import Param
+
+DEFAULT_EPS = 1e-6
+DEFAULT_TOLERANCE = 1e-6
+GRADIENT_FLOOR = 1e-3  # times max(1, |C0|)
+
+
+@dataclass(frozen=True)
+class ParamCheck:
+    """One parameter: ``analytic`` and ``numeric`` (m + 1,): examples 0 … m−1, then the full
+    cost C; ``abs_err`` and ``rel_err`` likewise. ``worst`` is the index of the largest
+    rel_err (m for the full cost)."""
+
+    param: Param
+    value: float
+    analytic: Array
+    numeric: Array
+    abs_err: Array
+    rel_err: Array
+
+    @property
+    def worst(self) -> int:
+        return int(np.argmax(self.rel_err))
+
+    @property
+    def max_rel(self) -> float:
+        return float(np.max(self.rel_err))
+
+    @property
+    def max_abs(self) -> float:
+        return float(np.max(self.abs_err))
+
+    def as_dict(self, m: int) -> dict[str, Any]:
+        return {
+            **param_dict(self.param),
+            "value": self.value,
+            "analytic": self.analytic[:m].tolist(),
+            "numeric": self.numeric[:m].tolist(),
+            "full_analytic": float(self.analytic[m]),
+            "full_numeric": float(self.numeric[m]),
+            "max_abs_error": self.max_abs,
+            "max_rel_error": self.max_rel,
+        }
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Layer l's summary over its checked parameters (None when none were sampled)."""
+
+    layer: int
+    checked: int
+    total: int
+    failed: int
+    max_abs: float
+    max_rel: float
+    worst: ParamCheck | None
+
+
+@dataclass(frozen=True, eq=False)
+class CheckReport:
+    network: Network
+    example_count: int
+    eps: float
+    tolerance: float
+    sample: int | None
+    seed: int
+    params: tuple[ParamCheck, ...]
+    layers: tuple[LayerCheck, ...] = field(default=())
+    show_all: bool = False
+
+    @property
+    def failed(self) -> list[ParamCheck]:
+        return [p for p in self.params if p.max_rel > self.tolerance]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document; ``parameters`` (every checked parameter) only with show_all."""
+        m = self.example_count
+        doc: dict[str, Any] = {
+            "network": self.network.name,
+            "sizes": self.network.sizes,
+            "examples": m,
+            "eps": self.eps,
+            "tolerance": self.tolerance,
+            "gradient_floor": GRADIENT_FLOOR,
+            "rel_error": "|analytic − numeric| / max(|analytic|, |numeric|, "
+                         "gradient_floor · max(1, |C0|))",
+            "sample": self.sample,
+            "seed": self.seed,
+            "checked": len(self.params),
+            "failed": len(self.failed),
+            "passed": self.passed,
+            "layers": [
+                {
+                    "layer": lc.layer,
+                    "checked": lc.checked,
+                    "total": lc.total,
+                    "failed": lc.failed,
+                    "max_abs_error": lc.max_abs,
+                    "max_rel_error": lc.max_rel,
+                    "worst": None if lc.worst is None else {
+                        **lc.worst.as_dict(m),
+                        "example": None if lc.worst.worst == m else lc.worst.worst,
+                    },
+                }
+                for lc in self.layers
+            ],
+        }
+        if self.show_all:
+            doc["parameters"] = [p.as_dict(m) for p in self.params]
+        return doc
+
+
+def param_dict(p: Param) -> dict[str, Any]:
+    return {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k}
+
+
+def all_params(net: Network) -> list[Param]:
+    """Every parameter in file order: per layer every w(l)jk row by row, then every b(l)j."""
+    out: list[Param] = []
+    for index, layer in enumerate(net.layers):
+        n, n_prev = layer.weights.shape
+        out.extend(Param(index + 1, "w", j, k) for j in range(n) for k in range(n_prev))
+        out.extend(Param(index + 1, "b", j, None) for j in range(n))
+    return out
+
+
+def check_gradients(
+    net: Network,
+    inputs: Array,
+    targets: Array,
+    *,
+    eps: float = DEFAULT_EPS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    sample: int | None = None,
+    seed: int = 0,
+    show_all: bool = False,
+) -> CheckReport:
+    """Check ∂C0/∂θ for every example and ∂C/∂θ; inputs (m, n_0), targets (m, n_L).
+
+    ``sample``: check that many parameters drawn without replacement with ``seed`` (all of
+    them when it is None or not smaller than the parameter count).
+    """
+    if not eps > 0:
+        raise UsageError(f"--eps {eps}: expected a step > 0 (e.g. 1e-6)")
+    if not tolerance > 0:
+        raise UsageError(f"--tolerance {tolerance}: expected a number > 0 (e.g. 1e-6)")
+    if sample is not None and sample < 1:
+        raise UsageError(f"--sample {sample}: expected a whole number ≥ 1")
+    x = np.asarray(inputs, dtype=np.float64)
+    y = np.asarray(targets, dtype=np.float64)
+    trace = backprop(net, x, y)
+    c0 = np.append(trace.cost_per_example, trace.cost)
+    floor = GRADIENT_FLOOR * np.maximum(1.0, np.abs(c0))
+
+    everything = all_params(net)
+    chosen = everything
+    if sample is not None and sample < len(everything):
+        picks = np.random.default_rng(seed).choice(len(everything), size=sample, replace=False)
+        chosen = [everything[i] for i in sorted(picks.tolist())]
+
+    # A private float64 copy whose entries are nudged in place and restored exactly.
+    probe = net.with_parameters(
+        [layer.weights.astype(np.float64, copy=True) for layer in net.layers],
+        [layer.biases.astype(np.float64, copy=True) for layer in net.layers],
+    )
+    checks = []
+    for p in chosen:
+        values: Array
+        per_example: Array
+        at: tuple[int, ...]
+        t = trace.layers[p.layer - 1]
+        layer = probe.layers[p.layer - 1]
+        if p.kind == "w":
+            assert p.k is not None
+            values, at = layer.weights, (p.j, p.k)
+            per_example = t.dC_dz[:, p.j] * t.dz_dw[:, p.k]
+            full = trace.grad_w[p.layer - 1][p.j, p.k]
+        else:
+            values, at = layer.biases, (p.j,)
+            per_example = t.dC_dz[:, p.j]
+            full = trace.grad_b[p.layer - 1][p.j]
+        theta = float(values[at])
+        values[at] = theta + eps
+        plus = costs(probe, x, y)
+        step_up = float(values[at])
+        values[at] = theta - eps
+        minus = costs(probe, x, y)
+        step = step_up - float(values[at])
+        values[at] = theta
+        numeric = np.append((plus - minus) / step, (np.mean(plus) - np.mean(minus)) / step)
+        analytic = np.append(per_example, full)
+        abs_err = np.abs(analytic - numeric)
+        scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
+        checks.append(ParamCheck(p, theta, analytic, numeric, abs_err, abs_err / scale))
+
+    layers = []
+    for index, layer in enumerate(net.layers):
+        mine = [c for c in checks if c.param.layer == index + 1]
+        worst = max(mine, key=lambda c: c.max_rel) if mine else None
+        layers.append(LayerCheck(
+            layer=index + 1,
+            checked=len(mine),
+            total=layer.weights.size + layer.biases.size,
+            failed=sum(c.max_rel > tolerance for c in mine),
+            max_abs=max((c.max_abs for c in mine), default=0.0),
+            max_rel=max((c.max_rel for c in mine), default=0.0),
+            worst=worst,
+        ))
+    return CheckReport(
+        network=net,
+        example_count=x.shape[0],
+        eps=eps,
+        tolerance=tolerance,
+        sample=sample,
+        seed=seed,
+        params=tuple(checks),
+        layers=tuple(layers),
+        show_all=show_all,
+    )

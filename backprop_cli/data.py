@@ -1,0 +1,728 @@
+"""CSV data → arrays for a network: column selection, class labels, validation, normalization.
+
+No printing. Every error is a :class:`DataError` naming the file, the line (the header is line
+1) and the column (1-based, as editors count) where it applies.
+
+Rows: m; features: n_0 (the network's input size); targets: n_L (its output size).
+``inputs`` are (m, n_0) and ``targets`` (m, n_L). With one target column and n_L = K > 1 the
+column holds class labels, one-hot encoded in sorted order (numerically if every label is a
+number, else as text).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.errors import ConfigError, DataError, UsageError
+from backprop_cli.network import Array, Network
+
+Label = str | int | float
+NORMALIZE = ("standard", "minmax", "none")
+CHUNK_ROWS = 8192
+
+
+# --- reading ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Columns:
+    """The selected columns of a CSV header, as 0-based indices."""
+
+    header: tuple[str, ...]
+    features: tuple[int, ...]
+    targets: tuple[int, ...]
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(self.header[i] for i in self.features)
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        return tuple(self.header[i] for i in self.targets)
+
+
+def _open(path: Path | str) -> io.TextIOWrapper:
+    name = str(path)
+    p = Path(path)
+    if p.is_dir():
+        raise DataError("is a directory; expected a CSV file", file=name)
+    try:
+        raw = open(p, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    except FileNotFoundError:
+        raise DataError("no such file", file=name) from None
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", file=name) from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _delimiter(delimiter: str) -> str:
+    if delimiter in ("\\t", "tab"):
+        return "\t"
+    if len(delimiter) != 1:
+        raise UsageError(f"--delimiter {delimiter!r}: expected one character (or 'tab')")
+    return delimiter
+
+
+class _Reader:
+    """Rows of a CSV file with their line numbers; checks that every row has as many values
+    as the header. Blank lines are skipped."""
+
+    def __init__(self, path: Path | str, delimiter: str = ",") -> None:
+        self.file = str(path)
+        self.stream = _open(path)
+        self.reader = csv.reader(self.stream, delimiter=_delimiter(delimiter), strict=True)
+        first = self._next()
+        if first is None:
+            self.stream.close()
+            raise DataError("the file is empty; expected a header row and data rows",
+                            file=self.file)
+        header, _ = first
+        self.header = tuple(name.strip() for name in header)
+        seen: dict[str, int] = {}
+        for k, name in enumerate(self.header):
+            if name in seen:
+                self.stream.close()
+                raise DataError(
+                    f"duplicate column name {name!r} (also column {seen[name] + 1}); "
+                    "column names must be unique",
+                    file=self.file, row=1, column=k + 1,
+                )
+            seen[name] = k
+
+    def _next(self) -> tuple[list[str], int] | None:
+        try:
+            for row in self.reader:
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    return row, self.reader.line_num
+        except csv.Error as exc:
+            raise DataError(f"malformed CSV: {exc}", file=self.file,
+                            row=self.reader.line_num) from None
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); expected a CSV text file",
+                file=self.file,
+            ) from None
+        return None
+
+    def rows(self) -> Iterator[tuple[list[str], int]]:
+        """(values, line) for every data row."""
+        width = len(self.header)
+        while (item := self._next()) is not None:
+            row, line = item
+            if len(row) != width:
+                column = len(row) + 1 if len(row) < width else width + 1
+                what = "missing values" if len(row) < width else "too many values"
+                raise DataError(
+                    f"{what}: expected {width} values as in the header, got {len(row)}",
+                    file=self.file, row=line, column=column,
+                )
+            yield row, line
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _suggest(name: str, header: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, header, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    shown = ", ".join(header[:12]) + (", …" if len(header) > 12 else "")
+    return f"the columns are: {shown}"
+
+
+def _names(spec: str | Sequence[str] | None) -> list[str] | None:
+    if spec is None:
+        return None
+    names = spec.split(",") if isinstance(spec, str) else list(spec)
+    return [n.strip() for n in names if n.strip()]
+
+
+def select_columns(
+    header: Sequence[str],
+    file: str,
+    *,
+    target: str | Sequence[str] | None = None,
+    features: str | Sequence[str] | None = None,
+    default_features: Sequence[str] | None = None,
+    default_target: Sequence[str] | None = None,
+) -> Columns:
+    """Resolve ``--target`` and ``--features`` (comma-separated names) against the header.
+
+    Defaults: the target is ``default_target`` if every name is in the header, else the last
+    column; the features are ``default_features`` likewise, else every other column.
+    """
+    index = {name: k for k, name in enumerate(header)}
+
+    def resolve(names: list[str], option: str) -> tuple[int, ...]:
+        for name in names:
+            if name not in index:
+                raise DataError(f"unknown column {name!r} in {option}; {_suggest(name, header)}",
+                                file=file, row=1)
+        return tuple(index[n] for n in names)
+
+    target_names = _names(target)
+    feature_names = _names(features)
+    if target_names is not None:
+        if not target_names:
+            raise UsageError("--target: expected one or more column names")
+        targets = resolve(target_names, "--target")
+    elif default_target and all(n in index for n in default_target):
+        targets = tuple(index[n] for n in default_target)
+    else:
+        targets = (len(header) - 1,)
+    if feature_names is not None:
+        if not feature_names:
+            raise UsageError("--features: expected one or more column names")
+        chosen = resolve(feature_names, "--features")
+        both = [header[k] for k in chosen if k in targets]
+        if both:
+            raise UsageError(f"column {both[0]!r} is given both as a feature and as a target")
+    elif default_features and all(n in index for n in default_features):
+        chosen = tuple(index[n] for n in default_features)
+    else:
+        chosen = tuple(k for k in range(len(header)) if k not in targets)
+    if not chosen:
+        raise DataError("no feature columns left (every column is a target)", file=file, row=1)
+    return Columns(tuple(header), chosen, targets)
+
+
+# --- conversion -------------------------------------------------------------------------
+
+def _numbers(
+    rows: Sequence[list[str]],
+    lines: Sequence[int],
+    cols: Sequence[int],
+    header: Sequence[str],
+    file: str,
+    what: str,
+    dtype: type[np.floating] = np.float64,
+) -> Array:
+    """The selected cells as numbers, (len(rows), len(cols)); errors name line and column."""
+    block = [[row[c] for c in cols] for row in rows]
+    try:
+        out = np.array(block, dtype=dtype).reshape(len(rows), len(cols))
+    except ValueError:
+        for i, values in enumerate(block):
+            for j, text in enumerate(values):
+                try:
+                    float(text)
+                except ValueError:
+                    c = cols[j]
+                    got = "an empty cell (missing value)" if not text.strip() else repr(text)
+                    raise DataError(
+                        f"{what} column {header[c]!r}: expected a number, got {got}",
+                        file=file, row=lines[i], column=c + 1,
+                    ) from None
+        raise  # pragma: no cover - numpy refused what float() accepts
+    bad = np.argwhere(~np.isfinite(out))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        c = cols[j]
+        raise DataError(
+            f"{what} column {header[c]!r}: expected a finite number, got {rows[i][c].strip()!r}",
+            file=file, row=lines[i], column=c + 1,
+        )
+    return out
+
+
+def _label_key(label: Label) -> Label:
+    return float(label) if isinstance(label, int | float) else label
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def discover_classes(labels: Sequence[str]) -> tuple[Label, ...]:
+    """The distinct labels in sorted order: numbers (int where whole) if every label is a
+    number, else text."""
+    distinct = sorted({text.strip() for text in labels})
+    numbers = [_as_number(t) for t in distinct]
+    if distinct and all(x is not None for x in numbers):
+        values = sorted({x for x in numbers if x is not None})
+        return tuple(int(x) if x.is_integer() else x for x in values)
+    return tuple(distinct)
+
+
+def _encode(
+    labels: Sequence[str],
+    lines: Sequence[int],
+    classes: Sequence[Label],
+    column: int,
+    header: Sequence[str],
+    file: str,
+    dtype: type[np.floating] = np.float64,
+) -> tuple[NDArray[np.intp], Array]:
+    """Class labels → (class index (m,), one-hot targets (m, K))."""
+    numeric = all(isinstance(c, int | float) for c in classes)
+    lookup = {_label_key(c): i for i, c in enumerate(classes)}
+    index = np.empty(len(labels), dtype=np.intp)
+    for i, text in enumerate(labels):
+        key: Label | None = _as_number(text) if numeric else text.strip()
+        found = lookup.get(key) if key is not None else None
+        if found is None:
+            shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
+            raise DataError(
+                f"column {header[column]!r}: label {text.strip()!r} is not one of the "
+                f"network's {len(classes)} classes ({shown})",
+                file=file, row=lines[i], column=column + 1,
+            )
+        index[i] = found
+    onehot = np.zeros((len(labels), len(classes)), dtype=dtype)
+    onehot[np.arange(len(labels)), index] = 1
+    return index, onehot
+
+
+# --- preprocessing ----------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Preprocessing:
+    """What is done to a CSV row before the network sees it, stored in the trained YAML.
+
+    Inputs become (x − shift) / scale, per feature column (n_0,); for ``standard`` shift is
+    the mean and scale the standard deviation, for ``minmax`` the minimum and max − min (a
+    constant column gets scale 1). ``classes``: the labels behind the K output neurons.
+    """
+
+    features: tuple[str, ...]
+    targets: tuple[str, ...]
+    normalize: str = "none"
+    shift: Array | None = None
+    scale: Array | None = None
+    classes: tuple[Label, ...] | None = None
+
+    def apply(self, inputs: Array) -> Array:
+        """(m, n_0) raw features → (m, n_0) network inputs, in the inputs' dtype."""
+        if self.shift is None or self.scale is None:
+            return inputs
+        shift = self.shift.astype(inputs.dtype, copy=False)
+        scale = self.scale.astype(inputs.dtype, copy=False)
+        return (inputs - shift) / scale
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "features": list(self.features),
+            "targets": list(self.targets),
+            "normalize": self.normalize,
+        }
+        if self.shift is not None and self.scale is not None:
+            out["shift"] = self.shift.tolist()
+            out["scale"] = self.scale.tolist()
+        if self.classes is not None:
+            out["classes"] = list(self.classes)
+        return out
+
+
+def fit_preprocessing(
+    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None
+) -> Preprocessing:
+    """Normalization statistics from the training rows ``inputs`` (m, n_0), in float64."""
+    if method not in NORMALIZE:
+        raise UsageError(f"--normalize {method!r}: expected one of: {', '.join(NORMALIZE)}")
+    x = np.asarray(inputs, dtype=np.float64)
+    shift: Array | None = None
+    scale: Array | None = None
+    if method == "standard":
+        shift, scale = x.mean(axis=0), x.std(axis=0)
+    elif method == "minmax":
+        shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+    if scale is not None:
+        scale = np.where(scale > 0, scale, 1.0)
+    return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
+                         classes)
+
+
+def preprocessing_of(net: Network, file: str | None = None) -> Preprocessing | None:
+    """The ``preprocessing:`` block of a network file, checked; None if there is none."""
+    raw = net.extra.get("preprocessing")
+    if raw is None:
+        return None
+
+    def bad(message: str, field: str) -> ConfigError:
+        return ConfigError(message, path=f"preprocessing.{field}" if field else "preprocessing",
+                           file=file)
+
+    if not isinstance(raw, dict):
+        raise bad("expected a mapping (features, targets, normalize, shift, scale, classes)", "")
+    known = ("features", "targets", "normalize", "shift", "scale", "classes")
+    for key in raw:
+        if key not in known:
+            raise bad(f"unknown key {key!r}; expected one of: {', '.join(known)}", str(key))
+
+    def names(key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list):
+            raise bad("expected a list of column names", key)
+        return tuple(str(v) for v in value)
+
+    features, targets = names("features"), names("targets")
+    if features and len(features) != net.input_size:
+        raise bad(f"expected {net.input_size} column names (input_size), got {len(features)}",
+                  "features")
+    normalize = raw.get("normalize", "none")
+    if normalize not in NORMALIZE:
+        raise bad(f"unknown normalization {normalize!r}; expected one of: "
+                  f"{', '.join(NORMALIZE)}", "normalize")
+    stats: list[Array | None] = []
+    for key in ("shift", "scale"):
+        value = raw.get(key)
+        if value is None:
+            stats.append(None)
+            continue
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise bad("expected a list of numbers", key) from None
+        if arr.shape != (net.input_size,) or not np.isfinite(arr).all():
+            raise bad(f"expected {net.input_size} finite numbers (one per input)", key)
+        stats.append(arr)
+    shift, scale = stats
+    if (shift is None) != (scale is None) or (normalize != "none" and shift is None):
+        raise bad("expected both 'shift' and 'scale' (x' = (x − shift) / scale)", "")
+    if scale is not None and (scale == 0).any():
+        raise bad("a scale of 0 would divide by zero", "scale")
+    classes = raw.get("classes")
+    if classes is not None:
+        if not isinstance(classes, list) or not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes
+        ):
+            raise bad("expected a list of class labels (numbers or text)", "classes")
+        if len(classes) != net.output_size:
+            raise bad(f"expected {net.output_size} labels (one per output neuron), "
+                      f"got {len(classes)}", "classes")
+        classes = tuple(classes)
+    return Preprocessing(features, targets, normalize, shift, scale, classes)
+
+
+# --- data sets --------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Rows of a CSV file as the network sees them (before normalization).
+
+    ``inputs`` (m, n_0); ``targets`` (m, n_L) or None (predict without a target column);
+    ``labels`` (m,) class indices into ``classes`` for classifiers, else None.
+    """
+
+    file: str
+    columns: Columns
+    inputs: Array
+    targets: Array | None
+    labels: NDArray[np.intp] | None = None
+    classes: tuple[Label, ...] | None = None
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+    def subset(self, rows: NDArray[np.intp]) -> Dataset:
+        return Dataset(
+            self.file,
+            self.columns,
+            self.inputs[rows],
+            None if self.targets is None else self.targets[rows],
+            None if self.labels is None else self.labels[rows],
+            self.classes,
+        )
+
+
+def _is_classifier(net: Network, columns: Columns) -> bool:
+    return len(columns.targets) == 1 and net.output_size > 1
+
+
+def _check_fit(net: Network, columns: Columns, file: str) -> None:
+    if len(columns.features) != net.input_size:
+        raise DataError(
+            f"{len(columns.features)} feature columns, but the network's input_size is "
+            f"{net.input_size}; choose the columns with --features", file=file, row=1,
+        )
+    if columns.targets and len(columns.targets) != net.output_size and not _is_classifier(
+        net, columns
+    ):
+        names = ", ".join(columns.target_names)
+        raise DataError(
+            f"{len(columns.targets)} target columns ({names}), but the output layer has "
+            f"{net.output_size} neurons; give one target column per output neuron, or one "
+            "column of class labels", file=file, row=1, column=columns.targets[0] + 1,
+        )
+
+
+def _check_probabilities(net: Network, targets: Array, lines: Sequence[int],
+                         columns: Columns, file: str) -> None:
+    if not net.c.probability_targets:
+        return
+    bad = np.argwhere((targets < 0) | (targets > 1))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        c = columns.targets[j]
+        raise DataError(
+            f"target column {columns.header[c]!r}: {net.cost} needs targets between 0 and 1, "
+            f"got {targets[i, j]!r}", file=file, row=lines[i], column=c + 1,
+        )
+
+
+def _columns_for(reader: _Reader, target: str | Sequence[str] | None,
+                 features: str | Sequence[str] | None,
+                 preprocessing: Preprocessing | None) -> Columns:
+    """The columns chosen by the options, defaulting to those the network was trained on."""
+    return select_columns(
+        reader.header, reader.file, target=target, features=features,
+        default_features=preprocessing.features if preprocessing else None,
+        default_target=preprocessing.targets if preprocessing else None,
+    )
+
+
+def load_dataset(
+    path: Path | str,
+    net: Network,
+    *,
+    target: str | Sequence[str] | None = None,
+    features: str | Sequence[str] | None = None,
+    delimiter: str = ",",
+    preprocessing: Preprocessing | None = None,
+    need_target: bool = True,
+) -> Dataset:
+    """Read a whole CSV file for ``net``. With ``need_target`` False (predict) the target
+    columns are left out and not read; if the header has exactly n_0 columns and no column
+    option is given, every column is a feature.
+
+    Class labels are one-hot encoded against ``preprocessing.classes`` if given, else against
+    the labels found in the file, which must then be exactly n_L of them.
+    """
+    file = str(path)
+    with _Reader(path, delimiter) as reader:
+        columns = _columns_for(reader, target, features, preprocessing)
+        if not need_target:
+            width = len(reader.header)
+            every = (width == net.input_size and len(columns.features) != width
+                     and features is None and target is None)
+            chosen = tuple(range(width)) if every else columns.features
+            columns = Columns(columns.header, chosen, ())
+        _check_fit(net, columns, file)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row, line in reader.rows():
+            rows.append(row)
+            lines.append(line)
+    if not rows:
+        raise DataError("no data rows after the header", file=file)
+    inputs = _numbers(rows, lines, columns.features, columns.header, file, "feature")
+    if not columns.targets:
+        return Dataset(file, columns, inputs, None)
+    if not _is_classifier(net, columns):
+        targets = _numbers(rows, lines, columns.targets, columns.header, file, "target")
+        _check_probabilities(net, targets, lines, columns, file)
+        return Dataset(file, columns, inputs, targets)
+    c = columns.targets[0]
+    raw = [row[c] for row in rows]
+    classes = preprocessing.classes if preprocessing and preprocessing.classes else None
+    if classes is None:
+        classes = discover_classes(raw)
+        if len(classes) != net.output_size:
+            shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
+            raise DataError(
+                f"column {columns.header[c]!r} holds {len(classes)} distinct class labels "
+                f"({shown}), but the output layer has {net.output_size} neurons; they must be "
+                "equal (or give one target column per output neuron)",
+                file=file, row=1, column=c + 1,
+            )
+    labels, targets = _encode(raw, lines, classes, c, columns.header, file)
+    return Dataset(file, columns, inputs, targets, labels, tuple(classes))
+
+
+def iter_csv_chunks(
+    path: Path | str,
+    net: Network,
+    *,
+    target: str | Sequence[str] | None = None,
+    features: str | Sequence[str] | None = None,
+    delimiter: str = ",",
+    preprocessing: Preprocessing | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    dtype: type[np.floating] = np.float64,
+) -> Iterator[tuple[Array, Array]]:
+    """Stream a CSV file as (inputs (≤ chunk_rows, n_0), targets (≤ chunk_rows, n_L)) pairs,
+    normalized by ``preprocessing``; memory is bounded by ``chunk_rows``.
+
+    Class labels need ``preprocessing.classes`` (the classes cannot be discovered without
+    reading every row first).
+    """
+    if chunk_rows < 1:
+        raise UsageError(f"chunk size {chunk_rows}: expected a whole number ≥ 1")
+    file = str(path)
+    with _Reader(path, delimiter) as reader:
+        columns = _columns_for(reader, target, features, preprocessing)
+        _check_fit(net, columns, file)
+        classifier = _is_classifier(net, columns)
+        classes = preprocessing.classes if preprocessing else None
+        if classifier and not classes:
+            raise DataError(
+                "the column holds class labels, but the network stores no class list "
+                "(preprocessing.classes); train it with `backprop train` first",
+                file=file, row=1, column=columns.targets[0] + 1,
+            )
+        source = reader.rows()
+        empty = True
+        while chunk := list(itertools.islice(source, chunk_rows)):
+            empty = False
+            rows = [row for row, _ in chunk]
+            lines = [line for _, line in chunk]
+            inputs = _numbers(rows, lines, columns.features, columns.header, file, "feature",
+                              dtype)
+            if preprocessing is not None:
+                inputs = preprocessing.apply(inputs)
+            if classifier:
+                assert classes is not None
+                c = columns.targets[0]
+                _, targets = _encode([row[c] for row in rows], lines, classes, c,
+                                     columns.header, file, dtype)
+            else:
+                targets = _numbers(rows, lines, columns.targets, columns.header, file,
+                                   "target", dtype)
+                _check_probabilities(net, targets, lines, columns, file)
+            yield inputs, targets
+        if empty:
+            raise DataError("no data rows after the header", file=file)
+
+
+def split_rows(m: int, fraction: float, seed: int, shuffle: bool) -> tuple[
+    NDArray[np.intp], NDArray[np.intp]
+]:
+    """(training rows, validation rows) for ``--val-split``: ⌊fraction·m⌉ rows held out,
+    drawn at random from ``seed`` (the last rows of the file with ``shuffle`` off)."""
+    if not 0 <= fraction < 1:
+        raise UsageError(f"--val-split {fraction}: expected a fraction from 0 up to (not "
+                         "including) 1")
+    n_val = round(fraction * m)
+    if fraction > 0 and not 1 <= n_val < m:
+        raise UsageError(
+            f"--val-split {fraction} of {m} rows leaves {n_val} for validation and "
+            f"{m - n_val} for training; both need at least one")
+    order = (np.random.default_rng([seed, 1]).permutation(m) if shuffle
+             else np.arange(m, dtype=np.intp))
+    train, val = order[: m - n_val], order[m - n_val:]
+    return np.sort(train), np.sort(val)
+
+
+# --- what train, evaluate and predict read --------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class TrainingData:
+    """Training and validation rows, normalized by ``preprocessing`` (fitted on the training
+    rows); ``info`` describes where they came from, for the ``training:`` block."""
+
+    train: Dataset
+    val: Dataset | None
+    preprocessing: Preprocessing
+    info: dict[str, Any]
+
+
+def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
+    return Dataset(ds.file, ds.columns, pre.apply(ds.inputs), ds.targets, ds.labels, ds.classes)
+
+
+def load_training_data(
+    net: Network,
+    data: Path | str,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = ",",
+    val: Path | str | None = None,
+    val_split: float = 0.0,
+    seed: int = 0,
+    shuffle: bool = True,
+    normalize: str = "standard",
+) -> TrainingData:
+    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, fit the normalization."""
+    if val is not None and val_split:
+        raise UsageError("give either --val FILE or --val-split F, not both")
+    if normalize not in NORMALIZE:
+        raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
+    full = load_dataset(data, net, target=target, features=features, delimiter=delimiter)
+    info: dict[str, Any] = {"data": str(data), "rows": len(full)}
+    if full.targets is None:  # pragma: no cover - load_dataset reads targets by default
+        raise DataError("no target column", file=str(data))
+    train, held = full, None
+    if val_split:
+        train_rows, val_rows = split_rows(len(full), val_split, seed, shuffle)
+        train, held = full.subset(train_rows), full.subset(val_rows)
+        info["val_split"] = val_split
+    elif val is not None:
+        known = Preprocessing(full.columns.feature_names, full.columns.target_names,
+                              classes=full.classes)
+        held = load_dataset(val, net, target=target, features=features, delimiter=delimiter,
+                            preprocessing=known)
+        info["val"] = str(val)
+    pre = fit_preprocessing(train.inputs, normalize, full.columns, full.classes)
+    info["train_rows"] = len(train)
+    info["val_rows"] = 0 if held is None else len(held)
+    return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
+                        pre, info)
+
+
+SPLITS = ("all", "train", "val")
+
+
+def load_for_network(
+    net: Network,
+    data: Path | str,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = ",",
+    need_target: bool = True,
+    split: str = "all",
+    net_file: str | None = None,
+) -> tuple[Dataset, Preprocessing | None]:
+    """Rows of ``data`` as ``net`` sees them (its stored preprocessing applied), for predict
+    and evaluate. ``split`` train or val: only the rows ``--val-split`` gave that side when
+    the network was trained (recomputed from its ``training:`` block)."""
+    pre = preprocessing_of(net, net_file)
+    ds = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
+                      preprocessing=pre, need_target=need_target)
+    if split != "all":
+        ds = ds.subset(_split_of(net, len(ds), split, str(data), net_file))
+    return (_normalized(ds, pre) if pre is not None else ds), pre
+
+
+def _split_of(net: Network, m: int, split: str, file: str, net_file: str | None
+              ) -> NDArray[np.intp]:
+    if split not in SPLITS:
+        raise UsageError(f"--split {split!r}: expected one of: {', '.join(SPLITS)}")
+    training = net.extra.get("training")
+    ok = isinstance(training, dict) and isinstance(training.get("options"), dict)
+    fraction = training.get("val_split") if ok and isinstance(training, dict) else None
+    if not ok or not isinstance(fraction, int | float) or not fraction:
+        raise UsageError(
+            f"--split {split}: {net_file or 'the network'} was not trained with --val-split "
+            "(its training: block has no val_split)")
+    assert isinstance(training, dict)
+    options = training["options"]
+    rows = training.get("rows")
+    if rows != m:
+        raise DataError(
+            f"--split {split}: this file has {m} data rows, but the network was trained on "
+            f"{rows}; the split can only be recomputed on the same file", file=file)
+    train, val = split_rows(m, float(fraction), int(options.get("seed", 0)),
+                            bool(options.get("shuffle", True)))
+    return train if split == "train" else val

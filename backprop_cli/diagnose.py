@@ -1,0 +1,237 @@
+"""Diagnostics of a network on a set of examples: what would make it learn badly. Pure.
+
+Per layer l, from one forward and backward pass over inputs (m, n_0) and targets (m, n_L):
+
+- ``grad_norm`` ‖∂C/∂W(l)‖ (Frobenius norm of the full cost's gradient) and ``grad_ratio``,
+  its ratio to the output layer's: far below 1 the gradient vanishes on its way back, far
+  above 1 it explodes;
+- ``saturated``: the share of (example, neuron) pairs with σ'(z) < 1% of max σ' (for softmax
+  the diagonal ∂a_j/∂z_j); nudges to such a neuron's weights hardly move the cost;
+- ``dead``: ReLU neurons with z ≤ 0 on every example (their gradient is 0 everywhere);
+- ``zero_inputs``: a(l−1) is 0 on every example, so ∂C/∂W(l) = δ · a(l−1) is 0 (this is
+  reported in place of a vanishing gradient);
+- statistics of the weights and of the activations a(l).
+
+Every :class:`Finding` carries a one-line explanation and a suggestion.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backprop_cli.engine import backprop
+from backprop_cli.network import Array, Network
+
+SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
+VANISHING = 1e-2  # grad_ratio below this: vanishing
+EXPLODING = 1e2  # grad_ratio above this: exploding
+SATURATED_SHARE = 0.25  # a layer with at least this share saturated is reported
+LARGE_WEIGHTS = 10.0  # weight std above this many times the Xavier std is reported
+# Activations whose σ' only vanishes where they are off (reported as dead units, not saturation).
+_NOT_SATURATING = ("relu", "leaky_relu", "linear")
+
+
+@dataclass(frozen=True)
+class Stats:
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Array) -> Stats:
+        return cls(float(np.mean(values)), float(np.std(values)), float(np.min(values)),
+                   float(np.max(values)))
+
+    @property
+    def absmax(self) -> float:
+        return max(abs(self.min), abs(self.max))
+
+    def as_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std, "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class LayerDiagnosis:
+    """Layer l. ``dead`` lists the neurons j that are dead ReLUs (None: not a ReLU layer)."""
+
+    layer: int
+    activation: str
+    size: int
+    grad_norm: float
+    grad_ratio: float | None
+    saturated: float
+    dead: tuple[int, ...] | None
+    weights: Stats
+    biases: Stats
+    activations: Stats
+    zero_inputs: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "activation": self.activation,
+            "size": self.size,
+            "grad_norm": self.grad_norm,
+            "grad_ratio": self.grad_ratio,
+            "saturated": self.saturated,
+            "dead": None if self.dead is None else list(self.dead),
+            "weights": self.weights.as_dict(),
+            "biases": self.biases.as_dict(),
+            "activations": self.activations.as_dict(),
+            "zero_inputs": self.zero_inputs,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """``severity`` "warning" or "ok"; ``code`` a stable key; ``layer`` None for the network."""
+
+    severity: str
+    code: str
+    layer: int | None
+    message: str
+    suggestion: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "code": self.code, "layer": self.layer,
+                "message": self.message, "suggestion": self.suggestion}
+
+
+@dataclass(frozen=True, eq=False)
+class Diagnosis:
+    network: Network
+    example_count: int
+    cost: float
+    layers: tuple[LayerDiagnosis, ...]
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network.name,
+            "sizes": self.network.sizes,
+            "examples": self.example_count,
+            "cost": self.cost,
+            "thresholds": {"saturation": SATURATION, "vanishing": VANISHING,
+                           "exploding": EXPLODING, "saturated_share": SATURATED_SHARE,
+                           "large_weights": LARGE_WEIGHTS},
+            "layers": [d.as_dict() for d in self.layers],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
+    """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L)."""
+    trace = backprop(net, inputs, targets)
+    m = int(np.asarray(inputs).shape[0])
+    output_norm = float(np.linalg.norm(trace.grad_w[-1]))
+    layers: list[LayerDiagnosis] = []
+    for index, layer in enumerate(net.layers):
+        t = trace.layers[index]
+        sigma = layer.sigma
+        da_dz = t.da_dz if sigma.elementwise else np.diagonal(t.da_dz, axis1=1, axis2=2)
+        norm = float(np.linalg.norm(trace.grad_w[index]))
+        dead = None
+        if layer.activation == "relu":
+            dead = tuple(int(j) for j in np.flatnonzero(np.all(t.z <= 0, axis=0)))
+        layers.append(LayerDiagnosis(
+            layer=index + 1,
+            activation=layer.activation,
+            size=layer.size,
+            grad_norm=norm,
+            grad_ratio=norm / output_norm if output_norm > 0 else None,
+            saturated=float(np.mean(da_dz < SATURATION * sigma.max_derivative)),
+            dead=dead,
+            weights=Stats.of(layer.weights),
+            biases=Stats.of(layer.biases),
+            activations=Stats.of(t.a),
+            zero_inputs=bool(np.all(t.dz_dw == 0)),
+        ))
+    return Diagnosis(net, m, trace.cost, tuple(layers), tuple(_findings(net, layers, m)))
+
+
+def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Finding]:
+    found: list[Finding] = []
+    L = net.depth
+    rows = f"{m} example{'s' if m != 1 else ''}"
+    if layers[-1].grad_norm == 0:
+        found.append(Finding(
+            "warning", "zero_gradient", L,
+            f"‖∂C/∂W({L})‖ is 0: the cost does not change with any output weight, so gradient "
+            "descent cannot move.",
+            "check the targets (already met exactly?) and whether the output layer is "
+            "saturated or dead.",
+        ))
+    for d in layers:
+        l = d.layer  # noqa: E741
+        if d.zero_inputs:
+            found.append(Finding(
+                "warning", "zero_inputs", l,
+                f"every input to layer {l}, a({l - 1}), is 0 on the {rows}: "
+                f"∂C/∂w({l})jk = δ({l})j · a({l - 1})k is 0, so its weights cannot learn "
+                "from them.",
+                "diagnose on real examples (a template's all-zero input says little).",
+            ))
+        elif d.grad_ratio is not None and l < L:
+            if d.grad_ratio < VANISHING:
+                found.append(Finding(
+                    "warning", "vanishing_gradient", l,
+                    f"‖∂C/∂W({l})‖ is {d.grad_ratio:.2g} × the output layer's: the gradient "
+                    f"shrinks on its way back, so layer {l} learns far slower than layer {L}.",
+                    "use relu/leaky_relu (or tanh) in hidden layers, xavier/he init, or fewer "
+                    "layers.",
+                ))
+            elif d.grad_ratio > EXPLODING:
+                found.append(Finding(
+                    "warning", "exploding_gradient", l,
+                    f"‖∂C/∂W({l})‖ is {d.grad_ratio:.3g} × the output layer's: the gradient "
+                    f"grows on its way back, so steps that suit layer {L} are far too big for "
+                    f"layer {l}.",
+                    "use smaller initial weights (init: {method: xavier}) or a smaller "
+                    "learning rate.",
+                ))
+        if d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE:
+            found.append(Finding(
+                "warning", "saturated", l,
+                f"{d.saturated:.0%} of layer {l}'s neurons are saturated on the {rows} "
+                f"(σ'(z) < {SATURATION:.0%} of its maximum): nudging their weights hardly "
+                "changes the cost.",
+                "scale the inputs to about [-1, 1], shrink large weights, or use xavier init.",
+            ))
+        if d.dead:
+            found.append(Finding(
+                "warning", "dead_relu", l,
+                f"{len(d.dead)} of {d.size} ReLU neurons in layer {l} are dead (z ≤ 0 on all "
+                f"{rows}; neurons {', '.join(map(str, d.dead[:10]))}"
+                f"{', …' if len(d.dead) > 10 else ''}): their weights get no gradient.",
+                "use leaky_relu, he init, small positive biases (e.g. 0.01), or a smaller "
+                "learning rate.",
+            ))
+        n, n_prev = net.layers[l - 1].weights.shape
+        xavier_std = math.sqrt(2.0 / (n + n_prev))
+        if d.weights.std > LARGE_WEIGHTS * xavier_std:
+            found.append(Finding(
+                "warning", "large_weights", l,
+                f"the weights of layer {l} spread {d.weights.std / xavier_std:.3g} × wider "
+                f"than Xavier init for {n_prev} → {n} (std {d.weights.std:.3g}): z gets large, "
+                "which saturates sigmoid/tanh and makes steps erratic.",
+                "re-initialise with init: {method: xavier} or lower the learning rate.",
+            ))
+        if n > 1 and d.weights.max == d.weights.min:
+            found.append(Finding(
+                "warning", "symmetric_weights", l,
+                f"every weight of layer {l} is {d.weights.max:g}: its {n} neurons compute the "
+                "same thing and get the same gradient, so they stay identical.",
+                "initialise the weights randomly (init: {method: xavier, seed: 0}).",
+            ))
+    if not found:
+        found.append(Finding(
+            "ok", "healthy", None,
+            f"no vanishing or exploding gradient, saturation or dead neurons on the {rows}.",
+            "nothing to change; diagnose again on more data to be surer.",
+        ))
+    return found

@@ -1,0 +1,77 @@
+"""A new network from its sizes, with drawn weights (``backprop init``). Pure.
+
+The weights are drawn exactly as a file's ``init: {method, seed, scale}`` block draws them
+(:func:`config.draw_parameters`, layer by layer from one generator), so ``backprop init --init
+xavier --seed 0`` writes the numbers that such a block would give.
+
+The template example (``example_input``) is an all-zero input with the one-hot target of
+class 0 (1 for output neuron 0, 0 for the others), valid for every cost; edit both to taste.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.config import INIT_METHODS, draw_parameters
+from backprop_cli.costs import COSTS
+from backprop_cli.errors import ConfigError, UsageError
+from backprop_cli.network import Examples, Layer, Network
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"784,16,16,10"`` → [784, 16, 16, 10]: n_0 … n_L, at least two, each ≥ 1."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) < 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise UsageError(
+            f"--sizes {text!r}: expected two or more whole numbers ≥ 1 separated by commas, "
+            "input size first and output size last, e.g. 784,16,16,10"
+        )
+    return [int(p) for p in parts]
+
+
+def _choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UsageError(f"{option} {value!r}: expected one of: {', '.join(allowed)}")
+    return value
+
+
+def new_network(
+    sizes: list[int],
+    *,
+    activation: str = "sigmoid",
+    output_activation: str | None = None,
+    cost: str = "squared_error",
+    method: str = "xavier",
+    seed: int = 0,
+    scale: float | None = None,
+    name: str | None = None,
+    example_input: bool = False,
+) -> Network:
+    """Layers 1 … L with ``activation`` (``output_activation`` on layer L, default the same)."""
+    _choice("--activation", activation, [a for a, s in ACTIVATIONS.items() if not s.output_only])
+    output = _choice("--output-activation", output_activation or activation, list(ACTIVATIONS))
+    _choice("--cost", cost, list(COSTS))
+    _choice("--init", method, INIT_METHODS)
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: expected a whole number ≥ 0")
+    if scale is not None and not (np.isfinite(scale) and scale > 0):
+        raise UsageError(f"--scale {scale}: expected a number > 0")
+    rng = np.random.default_rng(seed)
+    layers = []
+    for index, (n_prev, n) in enumerate(itertools.pairwise(sizes)):
+        w, b = draw_parameters(method, scale, rng, n, n_prev)
+        layers.append(Layer(output if index == len(sizes) - 2 else activation, w, b))
+    examples = None
+    if example_input:
+        target = np.zeros((1, sizes[-1]))
+        target[0, 0] = 1.0
+        examples = Examples(np.zeros((1, sizes[0])), target)
+    try:
+        return Network(input_size=sizes[0], layers=tuple(layers), cost=cost, name=name,
+                       examples=examples)
+    except ConfigError as exc:
+        raise UsageError(f"--cost {cost} with --output-activation {output}: {exc.message}"
+                         ) from None

@@ -1,0 +1,173 @@
+"""JSON Schemas (draft 2020-12) of the network file and of ``analyze --format json``. No I/O.
+
+The enumerations (activations, costs, init methods) come from the registries, so a new
+activation is in the schema as soon as it is registered. ``schema/*.schema.json`` in the
+repository are these documents as ``schema_text`` writes them (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.config import EXAMPLE_KEYS, INIT_METHODS
+from backprop_cli.costs import COSTS
+from backprop_cli.report import SCHEMA_VERSION
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+KINDS = ("network", "output")
+
+_NUMBER: dict[str, Any] = {"type": "number"}
+_VECTOR: dict[str, Any] = {"type": "array", "items": _NUMBER}
+# analyze writes a non-finite value as null
+_VALUE: dict[str, Any] = {"type": ["number", "null"]}
+_VALUES: dict[str, Any] = {"type": "array", "items": _VALUE}
+_MATRIX: dict[str, Any] = {"type": "array", "items": _VALUES}
+_WHOLE: dict[str, Any] = {"type": "integer", "minimum": 0}
+
+
+def _object(properties: dict[str, Any], required: list[str], closed: bool = True,
+            **more: Any) -> dict[str, Any]:
+    """An object with these keys; ``closed``: no others (the network file refuses unknown
+    keys; analyze's output may gain keys in later versions, so its objects stay open)."""
+    return {"type": "object", "properties": properties, "required": required,
+            "additionalProperties": not closed, **more}
+
+
+def network_schema() -> dict[str, Any]:
+    """The network file (``backprop analyze NET.yaml``)."""
+    layer = _object(
+        {
+            "size": {"type": "integer", "minimum": 1,
+                     "description": "n_l, the number of neurons in this layer"},
+            "activation": {"enum": list(ACTIVATIONS), "default": "sigmoid",
+                           "description": "σ; softmax only on the output layer"},
+            "weights": {"type": "array", "items": _VECTOR,
+                        "description": "n_l rows × n_(l−1) columns: weights[j][k] = w(l)jk"},
+            "biases": {**_VECTOR, "description": "n_l values: biases[j] = b(l)j"},
+        },
+        ["size"],
+    )
+    example = _object(
+        {"input": {**_VECTOR, "description": "input_size values: a(0)"},
+         "target": {**_VECTOR, "description": "one value per output neuron: y"}},
+        list(EXAMPLE_KEYS),
+    )
+    init = _object(
+        {"method": {"enum": list(INIT_METHODS), "default": "xavier"},
+         "seed": {**_WHOLE, "default": 0},
+         "scale": {**_NUMBER, "description": "multiplies the method's spread"}},
+        [],
+        description="draws the weights and biases a layer does not give",
+    )
+    properties: dict[str, Any] = {
+        "name": {"type": ["string", "number"]},
+        "input_size": {"type": "integer", "minimum": 1,
+                       "description": "n_0, the number of inputs (layer 0)"},
+        "cost": {"enum": list(COSTS), "default": "squared_error"},
+        "layers": {"type": "array", "minItems": 1, "items": layer,
+                   "description": "layers 1 … L in order; the last one is the output layer"},
+        "examples": {"type": "array", "minItems": 1, "items": example},
+        "init": init,
+        "training": {"type": "object", "description": "written by backprop train"},
+        "preprocessing": {"type": "object", "description": "written by backprop train"},
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "backprop_cli network file",
+        "description": "A fully-connected network: sizes, activations, weights, biases and "
+        "examples. Weights and biases may be left out of a layer when an init block is given.",
+        **_object(properties, ["input_size", "layers"]),
+        "if": {"not": {"required": ["init"]}},
+        "then": {"properties": {"layers": {"items": {"required": ["weights", "biases"]}}}},
+    }
+
+
+def _open(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return _object(properties, required, closed=False)
+
+
+def output_schema() -> dict[str, Any]:
+    """The document ``backprop analyze NET.yaml --format json`` writes."""
+    layer_example = _open(
+        {
+            "layer": {"type": "integer", "minimum": 1},
+            "activation": {"enum": list(ACTIVATIONS)},
+            "z": _VALUES, "a": _VALUES, "dC_da": _VALUES,
+            "da_dz": {"type": "array",
+                      "description": "∂a/∂z per neuron, or the Jacobian rows for softmax"},
+            "dC_dz": _VALUES, "dz_dw": _VALUES, "dC_dw": _MATRIX, "dC_db": _VALUES,
+            "dC_da_prev": _VALUES,
+        },
+        ["layer", "activation", "z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_dw", "dC_db",
+         "dC_da_prev"],
+    )
+    example = _open(
+        {"index": _WHOLE, "input": _VALUES, "target": _VALUES, "output": _VALUES,
+         "cost": _VALUE, "layers": {"type": "array", "items": layer_example}},
+        ["index", "input", "target", "output", "cost", "layers"],
+    )
+    network = _open(
+        {
+            "name": {"type": ["string", "null"]},
+            "input_size": {"type": "integer", "minimum": 1},
+            "sizes": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+            "cost": {"enum": list(COSTS)},
+            "layers": {"type": "array", "items": _open(
+                {"layer": {"type": "integer", "minimum": 1},
+                 "size": {"type": "integer", "minimum": 1},
+                 "activation": {"enum": list(ACTIVATIONS)},
+                 "weights": _MATRIX, "biases": _VALUES},
+                ["layer", "size", "activation", "weights", "biases"],
+            )},
+        },
+        ["name", "input_size", "sizes", "cost", "layers"],
+    )
+    gradient = _open(
+        {"layers": {"type": "array", "items": _open(
+            {"layer": {"type": "integer", "minimum": 1}, "dC_dw": _MATRIX, "dC_db": _VALUES},
+            ["layer", "dC_dw", "dC_db"],
+        )}},
+        ["layers"],
+    )
+    top = {"type": "array", "items": _open(
+        {"layer": {"type": "integer", "minimum": 1}, "kind": {"enum": ["w", "b"]}, "j": _WHOLE,
+         "k": {"type": ["integer", "null"], "minimum": 0}, "gradient": _VALUE},
+        ["layer", "kind", "j", "k", "gradient"],
+    )}
+    paths = {"type": "array", "items": _open(
+        {"example": _WHOLE, "layer": {"type": "integer", "minimum": 1}, "k": _WHOLE,
+         "sum": _VALUE,
+         "terms": {"type": "array", "items": _open(
+             {"j": _WHOLE, "w": _VALUE, "da_dz": _VALUE, "dC_da": _VALUE, "dC_dz": _VALUE,
+              "term": _VALUE},
+             ["j", "w", "da_dz", "dC_da", "dC_dz", "term"],
+         )}},
+        ["example", "layer", "k", "sum", "terms"],
+    ), "description": "with --paths: ∂C0/∂a(l−1)k split into its terms w(l)jk · ∂C0/∂z(l)j"}
+    return {
+        "$schema": DRAFT,
+        "title": "backprop analyze --format json",
+        "description": "Keys are a contract: they are kept, new ones only added (optional).",
+        "type": "object",
+        "properties": {
+            "version": {"const": SCHEMA_VERSION},
+            "network": network,
+            "cost": _VALUE,
+            "examples": {"type": "array", "items": example},
+            "gradient": gradient,
+            "top": top,
+            "paths": paths,
+        },
+        "required": ["version", "network", "cost", "examples", "gradient"],
+    }
+
+
+def schema(kind: str = "network") -> dict[str, Any]:
+    return network_schema() if kind == "network" else output_schema()
+
+
+def schema_text(kind: str = "network") -> str:
+    """The schema as the committed ``schema/<kind>.schema.json`` holds it."""
+    return json.dumps(schema(kind), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,503 @@
+"""Gradient descent: optimizers and the training loop as a generator of per-epoch records.
+
+No I/O, no printing. The seed's last step: the gradient of the cost of a batch (the mean of C0
+over its rows) moves every weight and bias a little "downhill", w ← w − η·∂C/∂w.
+
+Batches are consecutive rows of the training set (after shuffling, if on); the last one may be
+shorter. Everything runs in one dtype (float64 or float32) end to end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.errors import UsageError
+from backprop_cli.network import Array, Network
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DTYPES: dict[str, type[np.floating]] = {"float64": np.float64, "float32": np.float32}
+STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """``lr`` is η; ``momentum`` is μ (v ← μv − η∂C/∂w, w ← w + v); ``beta1``, ``beta2``,
+    ``eps`` are Adam's β1, β2, ε; ``patience``: stop when the validation cost has not improved
+    for that many epochs (and keep the best weights)."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    shuffle: bool = True
+    seed: int = 0
+    patience: int | None = None
+    dtype: str = "float64"
+
+    def check(self) -> None:
+        if self.epochs < 1:
+            raise UsageError(f"--epochs {self.epochs}: expected a whole number ≥ 1")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size {self.batch_size}: expected a whole number ≥ 1")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"--lr {self.lr}: expected a number > 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(f"--optimizer {self.optimizer!r}: expected one of: "
+                             f"{', '.join(OPTIMIZERS)}")
+        if not 0 <= self.momentum < 1:
+            raise UsageError(f"--momentum {self.momentum}: expected a number from 0 up to 1")
+        for name, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
+            if not 0 <= value < 1:
+                raise UsageError(f"{name} {value}: expected a number from 0 up to 1")
+        if not (math.isfinite(self.eps) and self.eps > 0):
+            raise UsageError(f"--eps {self.eps}: expected a number > 0")
+        if self.patience is not None and self.patience < 1:
+            raise UsageError(f"--patience {self.patience}: expected a whole number ≥ 1")
+        if self.dtype not in DTYPES:
+            raise UsageError(f"--dtype {self.dtype!r}: expected one of: {', '.join(DTYPES)}")
+        if self.seed < 0:
+            raise UsageError(f"--seed {self.seed}: expected a whole number ≥ 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options that mattered for this optimizer (for the ``training:`` block)."""
+        out = asdict(self)
+        if self.optimizer != "momentum":
+            del out["momentum"]
+        if self.optimizer != "adam":
+            for key in ("beta1", "beta2", "eps"):
+                del out[key]
+        if self.patience is None:
+            del out["patience"]
+        return out
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch. ``train_cost``: the mean of C0 over the rows it trained on (each at the
+    weights of its batch); ``val_cost``/``val_accuracy`` at the weights after the epoch
+    (None without validation rows, or accuracy without class labels). ``batches`` run of
+    ``batch_count``; fewer when the epoch was interrupted or diverged."""
+
+    epoch: int
+    epochs: int
+    batches: int
+    batch_count: int
+    train_cost: float
+    val_cost: float | None
+    val_accuracy: float | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- the lean model -----------------------------------------------------------------------
+
+class Model:
+    """A network's parameters in one dtype, with the gradient buffers preallocated.
+
+    ``w[l-1]`` (n_l, n_(l−1)) and ``b[l-1]`` (n_l,) are layer l's parameters; ``gw``/``gb``
+    the gradient of the last batch's cost, same shapes. Unlike :func:`engine.backprop` this
+    keeps none of the per-example factors.
+    """
+
+    def __init__(self, net: Network, dtype: type[np.floating] = np.float64) -> None:
+        self.net = net
+        self.dtype = dtype
+        self.w = [np.array(layer.weights, dtype=dtype) for layer in net.layers]
+        self.b = [np.array(layer.biases, dtype=dtype) for layer in net.layers]
+        self.gw = [np.empty_like(w) for w in self.w]
+        self.gb = [np.empty_like(b) for b in self.b]
+        self.sigmas = [layer.sigma for layer in net.layers]
+        self.fused = net.c.fused.get(net.layers[-1].activation)
+
+    def forward(self, x: Array) -> tuple[list[Array], list[Array]]:
+        """x (m, n_0) → (zs, activations) with ``activations[0] = x``."""
+        acts = [x]
+        zs = []
+        a = x
+        for w, b, sigma in zip(self.w, self.b, self.sigmas, strict=True):
+            z = a @ w.T
+            z += b
+            a = sigma.fn(z)
+            zs.append(z)
+            acts.append(a)
+        return zs, acts
+
+    def costs(self, x: Array, y: Array) -> tuple[Array, Array]:
+        """(C0 per example (m,), a(L) (m, n_L))."""
+        zs, acts = self.forward(x)
+        if self.fused is not None:
+            return self.fused.cost(zs[-1], y), acts[-1]
+        return self.net.c.fn(acts[-1], y), acts[-1]
+
+    def gradients(self, x: Array, y: Array) -> float:
+        """Fill ``gw``/``gb`` with ∂C/∂w, ∂C/∂b of C = mean of C0 over the batch x (m, n_0),
+        y (m, n_L); return C."""
+        zs, acts = self.forward(x)
+        z, a = zs[-1], acts[-1]
+        if self.fused is not None:
+            c0 = self.fused.cost(z, y)
+            dC_dz = self.fused.delta(z, a, y)
+        else:
+            c0 = self.net.c.fn(a, y)
+            dC_dz = self.sigmas[-1].backward(z, a, self.net.c.dC_da(a, y))
+        inv_m = 1.0 / x.shape[0]
+        for i in range(len(self.w) - 1, -1, -1):
+            np.matmul(dC_dz.T, acts[i], out=self.gw[i])
+            self.gw[i] *= inv_m
+            np.sum(dC_dz, axis=0, out=self.gb[i])
+            self.gb[i] *= inv_m
+            if i > 0:
+                dC_da = dC_dz @ self.w[i]
+                dC_dz = self.sigmas[i - 1].backward(zs[i - 1], acts[i], dC_da)
+        return float(np.mean(c0))
+
+    def params(self) -> list[Array]:
+        return [*self.w, *self.b]
+
+    def grads(self) -> list[Array]:
+        return [*self.gw, *self.gb]
+
+    def snapshot(self) -> list[Array]:
+        return [p.copy() for p in self.params()]
+
+    def restore(self, saved: list[Array]) -> None:
+        for p, s in zip(self.params(), saved, strict=True):
+            p[...] = s
+
+    def finite(self) -> bool:
+        return all(np.isfinite(p).all() for p in self.params())
+
+    def network(self) -> Network:
+        """The parameters as a float64 :class:`Network` (copies)."""
+        return self.net.with_parameters(
+            [w.astype(np.float64) for w in self.w], [b.astype(np.float64) for b in self.b]
+        )
+
+
+# --- optimizers -----------------------------------------------------------------------------
+
+class Optimizer:
+    """Updates the parameters in place from the gradients (which it may overwrite)."""
+
+    def __init__(self, params: list[Array], options: TrainOptions) -> None:
+        self.options = options
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        lr = self.options.lr
+        for p, g in zip(params, grads, strict=True):
+            g *= lr
+            p -= g
+
+
+class Momentum(Optimizer):
+    """v ← μ·v − η·∂C/∂w;  w ← w + v."""
+
+    def __init__(self, params: list[Array], options: TrainOptions) -> None:
+        super().__init__(params, options)
+        self.v = [np.zeros_like(p) for p in params]
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        lr, mu = self.options.lr, self.options.momentum
+        for p, g, v in zip(params, grads, self.v, strict=True):
+            v *= mu
+            g *= lr
+            v -= g
+            p += v
+
+
+class Adam(Optimizer):
+    """m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  w ← w − η·m̂/(√v̂ + ε), with the bias
+    corrections m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) after t steps."""
+
+    def __init__(self, params: list[Array], options: TrainOptions) -> None:
+        super().__init__(params, options)
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.tmp = [np.empty_like(p) for p in params]
+        self.t = 0
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        o = self.options
+        self.t += 1
+        step = o.lr / (1.0 - o.beta1**self.t)
+        root_correction = 1.0 / math.sqrt(1.0 - o.beta2**self.t)
+        for p, g, m, v, tmp in zip(params, grads, self.m, self.v, self.tmp, strict=True):
+            m *= o.beta1
+            np.multiply(g, 1.0 - o.beta1, out=tmp)
+            m += tmp
+            v *= o.beta2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - o.beta2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp *= root_correction
+            tmp += o.eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step
+            p -= tmp
+
+
+OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
+    "sgd": Optimizer, "momentum": Momentum, "adam": Adam,
+}
+
+
+# --- the loop -------------------------------------------------------------------------------
+
+def accuracy(outputs: Array, labels: NDArray[np.intp]) -> float:
+    """The fraction of rows whose largest output is the labelled class."""
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+class Trainer:
+    """Train ``net`` on ``inputs`` (m, n_0), ``targets`` (m, n_L); optional validation rows.
+
+    Iterate :meth:`run` for the epoch records; afterwards ``status`` is one of
+    :data:`STATUSES` and :meth:`network` gives the weights to keep (the best epoch's after
+    early stopping, the last finite ones after divergence).
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        inputs: Array,
+        targets: Array,
+        options: TrainOptions,
+        *,
+        labels: NDArray[np.intp] | None = None,
+        val: tuple[Array, Array, NDArray[np.intp] | None] | None = None,
+    ) -> None:
+        options.check()
+        if options.patience is not None and val is None:
+            raise UsageError("--patience needs validation rows: add --val-split F or --val FILE")
+        dtype = DTYPES[options.dtype]
+        self.options = options
+        self.model = Model(net, dtype)
+        self.inputs = np.ascontiguousarray(inputs, dtype=dtype)
+        self.targets = np.ascontiguousarray(targets, dtype=dtype)
+        self.labels = labels
+        self.val = None if val is None else (
+            np.ascontiguousarray(val[0], dtype=dtype),
+            np.ascontiguousarray(val[1], dtype=dtype),
+            val[2],
+        )
+        self.status = "running"
+        self.epochs_run = 0
+        self.best_epoch: int | None = None
+        self.stopped_at: tuple[int, int] | None = None  # (epoch, batches run in it)
+        self._best: list[Array] | None = None
+
+    @property
+    def batch_count(self) -> int:
+        return -(-len(self.inputs) // self.options.batch_size)
+
+    def measure(self, x: Array, y: Array, labels: NDArray[np.intp] | None
+                ) -> tuple[float, float | None]:
+        """(cost C, accuracy or None) of the current weights on x, y."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            c0, a = self.model.costs(x, y)
+        return float(np.mean(c0)), None if labels is None else accuracy(a, labels)
+
+    def run(
+        self,
+        stop: Callable[[], bool] | None = None,
+        on_batch: Callable[[int, int, float], None] | None = None,
+    ) -> Iterator[EpochRecord]:
+        """Train epoch by epoch. ``stop()`` is asked after every batch (True: stop now, as
+        after Ctrl-C); ``on_batch(epoch, batch, cost)`` is told every batch's cost."""
+        o = self.options
+        model = self.model
+        params, grads = model.params(), model.grads()
+        optimizer = OPTIMIZER_CLASSES[o.optimizer](params, o)
+        rng = np.random.default_rng(o.seed)
+        m, size = len(self.inputs), o.batch_size
+        best_cost = math.inf
+        waited = 0
+        for epoch in range(1, o.epochs + 1):
+            started = time.perf_counter()
+            saved = model.snapshot()
+            if o.shuffle:
+                order = rng.permutation(m)
+                x_all, y_all = self.inputs[order], self.targets[order]
+            else:
+                x_all, y_all = self.inputs, self.targets
+            total = 0.0
+            batches = 0
+            # Overflow is detected below as a non-finite cost, not reported by numpy.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, m, size):
+                    x, y = x_all[start:start + size], y_all[start:start + size]
+                    cost = model.gradients(x, y)
+                    if not math.isfinite(cost):
+                        if not model.finite():
+                            model.restore(saved)
+                        self.status = "diverged"
+                        break
+                    optimizer.step(params, grads)
+                    total += cost * x.shape[0]
+                    batches += 1
+                    if on_batch is not None:
+                        on_batch(epoch, batches, cost)
+                    if stop is not None and stop():
+                        self.status = "interrupted"
+                        break
+            seen = min(batches * size, m)
+            record = EpochRecord(
+                epoch=epoch,
+                epochs=o.epochs,
+                batches=batches,
+                batch_count=self.batch_count,
+                train_cost=total / seen if seen else math.nan,
+                val_cost=None,
+                val_accuracy=None,
+                seconds=0.0,
+            )
+            if self.status != "running":
+                self.stopped_at = (epoch, batches)
+                self.epochs_run = epoch if batches else epoch - 1
+                yield _timed(record, started)
+                return
+            self.epochs_run = epoch
+            if self.val is not None:
+                val_cost, val_accuracy = self.measure(*self.val)
+                record = _with_val(record, val_cost, val_accuracy)
+                if not math.isfinite(val_cost):
+                    self.status = "diverged"
+                    self.stopped_at = (epoch, batches)
+                    yield _timed(record, started)
+                    return
+                if o.patience is not None:
+                    if val_cost < best_cost:
+                        best_cost, waited = val_cost, 0
+                        self.best_epoch = epoch
+                        self._best = model.snapshot()
+                    else:
+                        waited += 1
+                    if waited >= o.patience:
+                        self.status = "early_stopped"
+                        if self._best is not None:
+                            model.restore(self._best)
+                        yield _timed(record, started)
+                        return
+            yield _timed(record, started)
+        self.status = "completed"
+
+    def network(self) -> Network:
+        return self.model.network()
+
+    def summary(self, seconds: float) -> TrainSummary:
+        """Cost and accuracy of the weights kept, on the training and validation rows."""
+        train_cost, train_accuracy = self.measure(self.inputs, self.targets, self.labels)
+        val_cost = val_accuracy = None
+        if self.val is not None:
+            val_cost, val_accuracy = self.measure(*self.val)
+        return TrainSummary(
+            status=self.status,
+            epochs_run=self.epochs_run,
+            epochs=self.options.epochs,
+            best_epoch=self.best_epoch,
+            stopped_at=self.stopped_at,
+            train_rows=len(self.inputs),
+            val_rows=0 if self.val is None else len(self.val[0]),
+            train_cost=_finite(train_cost),
+            train_accuracy=train_accuracy,
+            val_cost=_finite(val_cost),
+            val_accuracy=val_accuracy,
+            seconds=seconds,
+        )
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """How training ended (``status``, one of :data:`STATUSES`) and the cost C and accuracy of
+    the weights kept; None where not finite or not applicable. ``stopped_at`` = (epoch,
+    batches run in it) when interrupted or diverged."""
+
+    status: str
+    epochs_run: int
+    epochs: int
+    best_epoch: int | None
+    stopped_at: tuple[int, int] | None
+    train_rows: int
+    val_rows: int
+    train_cost: float | None
+    train_accuracy: float | None
+    val_cost: float | None
+    val_accuracy: float | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["stopped_at"] = None if self.stopped_at is None else {
+            "epoch": self.stopped_at[0], "batches": self.stopped_at[1]}
+        return out
+
+
+def _timed(record: EpochRecord, started: float) -> EpochRecord:
+    return EpochRecord(**{**asdict(record), "seconds": time.perf_counter() - started})
+
+
+def _with_val(record: EpochRecord, cost: float, acc: float | None) -> EpochRecord:
+    return EpochRecord(**{**asdict(record), "val_cost": cost, "val_accuracy": acc})
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The cost C (mean of C0) of ``net`` on m rows; for classifiers the accuracy (0–1) and
+    ``confusion`` (K, K) with ``[i, j]`` = rows of class i predicted as class j."""
+
+    rows: int
+    cost: float
+    accuracy: float | None
+    confusion: NDArray[np.int64] | None
+
+
+def evaluate(net: Network, inputs: Array, targets: Array,
+             labels: NDArray[np.intp] | None = None) -> Evaluation:
+    """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices."""
+    c0, a = Model(net).costs(np.asarray(inputs, dtype=np.float64),
+                             np.asarray(targets, dtype=np.float64))
+    if labels is None:
+        return Evaluation(len(c0), float(np.mean(c0)), None, None)
+    k = net.output_size
+    predicted = np.argmax(a, axis=1)
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    return Evaluation(len(c0), float(np.mean(c0)), float(np.mean(predicted == labels)),
+                      confusion)
+
+
+def training_block(options: TrainOptions, summary: TrainSummary,
+                   info: dict[str, Any]) -> dict[str, Any]:
+    """The ``training:`` block of the trained network file: where the data came from, the
+    options (with the seed), how it ended and the final costs. No times, so that the same
+    command writes the same file."""
+    block: dict[str, Any] = {**info, "options": options.to_dict()}
+    block["status"] = summary.status
+    block["epochs_run"] = summary.epochs_run
+    if summary.best_epoch is not None:
+        block["best_epoch"] = summary.best_epoch
+    for key in ("train_cost", "train_accuracy", "val_cost", "val_accuracy"):
+        value = getattr(summary, key)
+        if value is not None:
+            block[key] = value
+    return block

@@ -1,0 +1,117 @@
+"""backprop diagnose: gradient norms per layer, saturation, dead ReLUs, findings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import CONFIGS
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+from backprop_cli.diagnose import diagnose
+from backprop_cli.network import Examples, Layer, Network
+
+
+def diagnose_json(config: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["diagnose", str(CONFIGS / config), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def codes(net: Network) -> dict[str, list[int | None]]:
+    assert net.examples is not None
+    found: dict[str, list[int | None]] = {}
+    for f in diagnose(net, net.examples.inputs, net.examples.targets).findings:
+        found.setdefault(f.code, []).append(f.layer)
+    return found
+
+
+def test_norms_match_analyze_on_two_layer() -> None:
+    doc = diagnose_json("two-layer.yaml")
+    result = CliRunner().invoke(app, ["analyze", str(CONFIGS / "two-layer.yaml"), "-f", "json"])
+    gradient = json.loads(result.stdout)["gradient"]["layers"]
+    norms = [float(np.linalg.norm(g["dC_dw"])) for g in gradient]
+    assert [d["grad_norm"] for d in doc["layers"]] == pytest.approx(norms, rel=1e-12)
+    assert doc["layers"][0]["grad_ratio"] == pytest.approx(norms[0] / norms[1], rel=1e-12)
+    assert doc["layers"][1]["grad_ratio"] == 1.0
+    assert doc["layers"][0]["grad_norm"] == pytest.approx(0.0419050, rel=1e-5)
+    w1 = np.array([0.5, -0.3, 0.2, 0.8, -0.6, 0.1])
+    assert doc["layers"][0]["weights"] == pytest.approx(
+        {"mean": 0.7 / 6, "std": float(np.std(w1)), "min": -0.6, "max": 0.8}, rel=1e-12)
+    assert doc["layers"][1]["dead"] is None  # not a ReLU layer
+    assert [f["code"] for f in doc["findings"]] == ["healthy"]
+
+
+@pytest.mark.parametrize("config", ["chain.yaml", "softmax.yaml", "mnist-784-16-16-10.yaml"])
+def test_shipped_configs_are_healthy(config: str) -> None:
+    doc = diagnose_json(config)
+    assert [f["code"] for f in doc["findings"]] == ["healthy"]
+    assert all(d["saturated"] == 0.0 for d in doc["layers"])
+
+
+def _net(names: list[str], weights: list[list[list[float]]], biases: list[list[float]],
+         inputs: list[list[float]], targets: list[list[float]]) -> Network:
+    layers = tuple(Layer(n, np.array(w, dtype=float), np.array(b, dtype=float))
+                   for n, w, b in zip(names, weights, biases, strict=True))
+    return Network(len(inputs[0]), layers, examples=Examples(np.array(inputs, dtype=float),
+                                                              np.array(targets, dtype=float)))
+
+
+def test_dead_relu() -> None:
+    # neuron 1 of layer 1 has z = −1 − x ≤ 0 for both (non-negative) inputs: dead
+    net = _net(["relu", "linear"], [[[1.0], [-1.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.0]],
+               [[0.5], [2.0]], [[1.0], [0.0]])
+    found = codes(net)
+    assert found == {"dead_relu": [1]}
+    assert net.examples is not None
+    d = diagnose(net, net.examples.inputs, net.examples.targets)
+    assert d.layers[0].dead == (1,)
+    assert d.layers[0].saturated == pytest.approx(0.5)  # σ' = 0 on the dead neuron
+    assert "1 of 2 ReLU neurons in layer 1 are dead" in d.findings[0].message
+
+
+def test_saturation_and_large_weights() -> None:
+    # z(1) = ±20 x: σ'(z) ≈ 2e-9, far below 1% of 0.25
+    net = _net(["sigmoid", "sigmoid"], [[[20.0], [-20.0]], [[0.5, 0.5]]], [[0.0, 0.0], [0.0]],
+               [[1.0], [-1.0]], [[1.0], [0.0]])
+    found = codes(net)
+    assert found["saturated"] == [1]
+    assert found["large_weights"] == [1]
+    assert found["vanishing_gradient"] == [1]
+    assert net.examples is not None
+    d = diagnose(net, net.examples.inputs, net.examples.targets)
+    assert d.layers[0].saturated == 1.0 and d.layers[1].saturated == 0.0
+    assert d.layers[0].grad_ratio is not None and d.layers[0].grad_ratio < 1e-6
+
+
+def test_symmetric_weights_and_exploding_gradient() -> None:
+    net = _net(["linear", "linear"], [[[1.0], [1.0]], [[300.0, 300.0]]], [[0.0, 0.0], [0.0]],
+               [[0.001]], [[0.0]])
+    found = codes(net)
+    assert found["symmetric_weights"] == [1]  # layer 2 has one neuron: no symmetry to break
+    assert found["exploding_gradient"] == [1]
+
+
+def test_table_and_help() -> None:
+    result = CliRunner().invoke(app, ["diagnose", str(CONFIGS / "two-layer.yaml"), "--ascii"])
+    assert result.exit_code == 0
+    assert "Diagnosis of two-layer (2-3-2) on 2 examples: C = 0.496" in result.stdout
+    assert "ok: no vanishing or exploding gradient" in result.stdout
+    assert "suggestion:" in result.stdout
+
+
+def test_no_examples_exits_2(tmp_path: Any) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input_size: 1\nlayers:\n  - {size: 1, weights: [[1.0]], biases: [0.0]}\n")
+    result = CliRunner().invoke(app, ["diagnose", str(path)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no 'examples:'" in result.stderr
+
+
+def test_all_zero_inputs_are_reported_not_as_vanishing() -> None:
+    net = _net(["sigmoid", "sigmoid"], [[[0.5, -0.5]], [[2.0]]], [[0.1], [0.0]],
+               [[0.0, 0.0]], [[1.0]])
+    assert codes(net) == {"zero_inputs": [1]}

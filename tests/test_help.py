@@ -1,0 +1,73 @@
+"""Every command has help with an example; the version is reachable three ways."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from backprop_cli import __version__
+from backprop_cli.cli import app
+
+
+def command_paths() -> list[list[str]]:
+    """Every command as the user types it (["analyze"], or ["group", "sub"] for sub-apps),
+    read from the app itself so that commands added later are covered too."""
+    root = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)  # a group (typer vendors click)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+        else:
+            found.append(path)
+
+    walk(root, [])
+    return found
+
+
+COMMANDS = command_paths()
+
+
+def test_commands_are_found() -> None:
+    assert ["analyze"] in COMMANDS
+    registered = {c.name or (c.callback.__name__.replace("_", "-") if c.callback else None)
+                  for c in app.registered_commands}
+    assert registered <= {path[0] for path in COMMANDS}
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(path: list[str]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.stderr
+    assert "Example" in result.stdout
+    assert f"backprop {' '.join(path)}" in result.stdout
+    assert "Usage" in result.stdout
+
+
+def test_top_level_help() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    for path in COMMANDS:
+        assert path[0] in result.stdout
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"backprop {__version__}\n"
+
+
+def test_python_dash_m_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "backprop_cli", "--version"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"backprop {__version__}\n"
+    assert done.stderr == ""
