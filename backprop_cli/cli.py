@@ -14,7 +14,10 @@ from backprop_cli import __version__
 from backprop_cli.errors import BackpropError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from backprop_cli.network import Array, Network
+    from backprop_cli.report import AnalyzeReport
 
 app = typer.Typer(
     name="backprop",
@@ -31,6 +34,8 @@ class Format(str, Enum):
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
+    markdown = "markdown"
+    latex = "latex"
 
 
 def fail(error: BackpropError) -> typer.Exit:
@@ -107,20 +112,52 @@ def analyze(
         typer.Option("--paths", help="Split each ∂C0/∂a(l-1)k into its paths' terms "
                      "w(l)jk · ∂a(l)j/∂z(l)j · ∂C0/∂a(l)j, largest first (json: key 'paths')."),
     ] = False,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = ",",
+    chunk_rows: ChunkRowsOption = 8192,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", metavar="PARAM", show_default=False,
+                     help="Show only this parameter (repeatable): w<l>.<j>.<k> for w(l)jk or "
+                     "b<l>.<j> for b(l)j, as in `backprop nudge`."),
+    ] = None,
+    fragment: Annotated[
+        bool, typer.Option("--fragment", help="latex: the body only, without the document.")
+    ] = False,
 ) -> None:
     """Run the forward and backward passes and show every chain-rule factor.
 
     For every weight: ∂C0/∂w(l)jk = ∂C0/∂a(l)j · ∂a(l)j/∂z(l)j · ∂z(l)j/∂w(l)jk, with
     ∂z/∂w = a(l-1)k and ∂z/∂b = 1; then ∂C0/∂a(l-1)k summed over the paths, and the gradient
     of the full cost C (the mean of C0 over the examples).
+
+    With --data: over the rows of a CSV file instead, read in chunks (memory does not grow
+    with the rows): the mean of every factor and ∂C/∂w, the mean of ∂C0/∂w over the rows,
+    e.g. backprop analyze configs/digits.yaml --data configs/digits.csv --top 5
     """
     from backprop_cli.config import load_network
+    from backprop_cli.errors import UsageError
     from backprop_cli.present import Options, presenter
     from backprop_cli.report import analyze as build
 
     try:
-        report = build(load_network(net_file), example=example, layer=layer, top=top,
-                       paths=paths)
+        net = load_network(net_file)
+        report: AnalyzeReport
+        if data is None:
+            report = build(net, example=example, layer=layer, top=top, paths=paths)
+        else:
+            from backprop_cli.dataset_report import analyze_data
+
+            if example is not None:
+                raise UsageError("--example picks one of the network's examples; with --data "
+                                 "the analysis is the mean over every row (leave --example out)")
+            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                        chunk_rows)
+            report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
+        if param:
+            report = _choose(report, param)
     except BackpropError as exc:
         raise fail(exc) from None
     options = Options(
@@ -128,8 +165,46 @@ def analyze(
         limit=None if limit == 0 else limit,
         ascii=ascii_ or not _unicode_ok(),
         width=_table_width(),
+        fragment=fragment,
     )
     presenter(fmt.value)(report, sys.stdout, options)
+
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", metavar="DATA.csv", show_default=False,
+                 help="Use the rows of this CSV file (header row; the network's stored "
+                      "preprocessing applied) instead of the network's examples."),
+]
+ChunkRowsOption = Annotated[
+    int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
+]
+
+
+def _data_chunks(net: Network, net_file: Path, data: Path, target: str | None,
+                 features: str | None, delimiter: str, chunk_rows: int
+                 ) -> tuple[Iterator[tuple[Array, Array]], dict[str, object]]:
+    """The rows of --data in chunks, and what the report says about them."""
+    from backprop_cli.data import stream_for_network
+
+    stream = stream_for_network(net, data, target=target, features=features,
+                                delimiter=delimiter, net_file=str(net_file),
+                                chunk_rows=chunk_rows)
+    return stream.chunks, {**stream.describe(), "chunk_rows": chunk_rows}
+
+
+def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
+    """The report restricted to --param's parameters (in the selected layers)."""
+    from dataclasses import replace
+
+    from backprop_cli.errors import UsageError
+    from backprop_cli.nudge import parse_param
+
+    parsed = [parse_param(name, report.network) for name in names]
+    for name, p in zip(names, parsed, strict=True):
+        if p.layer not in report.layers:
+            raise UsageError(f"--param {name} is not in the selected --layer {report.layers[0]}")
+    return replace(report, chosen=tuple(dict.fromkeys(parsed)))
 
 
 def _unicode_ok() -> bool:
@@ -275,18 +350,36 @@ def diagnose(
     fmt: DocFormatOption = DocFormat.table,
     precision: PrecisionOption = None,
     ascii_: AsciiOption = False,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = ",",
+    chunk_rows: ChunkRowsOption = 8192,
 ) -> None:
-    """Look for what makes a network learn badly, on its examples.
+    """Look for what makes a network learn badly, on its examples (or --data's rows).
 
     Per layer: ‖∂C/∂W(l)‖ and its ratio to the output layer's (vanishing/exploding), the share
     of saturated neurons (σ'(z) < 1% of max σ'), dead ReLUs (z ≤ 0 on every example), weight
-    and activation statistics; each finding with an explanation and a suggestion.
+    and activation statistics; each finding with an explanation and a suggestion. --data reads
+    the CSV in chunks, so memory does not grow with the rows, e.g.
+    backprop diagnose configs/digits.yaml --data configs/digits.csv
     """
+    from backprop_cli.diagnose import Diagnosis
     from backprop_cli.diagnose import diagnose as run
 
     try:
-        net, x, y = _examples_of(net_file)
-        report = run(net, x, y)
+        report: Diagnosis
+        if data is None:
+            net, x, y = _examples_of(net_file)
+            report = run(net, x, y)
+        else:
+            from backprop_cli.config import load_network
+            from backprop_cli.dataset_report import diagnose_data
+
+            net = load_network(net_file)
+            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                        chunk_rows)
+            report = diagnose_data(net, chunks, info)
     except BackpropError as exc:
         raise fail(exc) from None
     _render(report, "diagnose", fmt, 0, precision, ascii_)
@@ -338,6 +431,7 @@ def init_(
     from backprop_cli.scaffold import new_network, parse_sizes
 
     try:
+        _check_output(output, [])
         net = new_network(parse_sizes(sizes), activation=activation,
                           output_activation=output_activation, cost=cost, method=method,
                           seed=seed, scale=scale, name=name, example_input=example_input)
@@ -369,11 +463,13 @@ def _write_text(text: str, output: Path | None) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, output)
+        tmp = None
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         sys.stderr.write(f"backprop: error: {output}: cannot write: {exc.strerror}\n")
         raise typer.Exit(2) from None
+    finally:  # also on KeyboardInterrupt: never leave the temporary file behind
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 class SchemaKind(str, Enum):
@@ -403,6 +499,10 @@ def schema(
     """
     from backprop_cli.schema import schema_text
 
+    try:
+        _check_output(output, [])
+    except BackpropError as exc:
+        raise fail(exc) from None
     _write_text(schema_text(kind.value), output)
 
 
@@ -509,14 +609,20 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                         help="No progress bar or per-epoch lines.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
+    plot: Annotated[Path | None, typer.Option(
+        metavar="COST.png", show_default=False,
+        help="Also write the cost per epoch as a PNG (needs the [plot] extra: matplotlib).")
+    ] = None,
 ) -> None:
     """Fit the network to the CSV data by gradient descent and write the trained network.
 
     Each batch (consecutive rows after shuffling) has the cost C = mean of C0 over its rows;
     every weight moves against its gradient (sgd: w ← w − η·∂C/∂w). Progress goes to stderr,
-    the summary to stdout. Ctrl-C stops after the current batch and writes the weights so far
-    (exit 130); a non-finite cost stops training and keeps the last finite weights (exit 1).
+    the summary to stdout. Ctrl-C (or SIGTERM) stops after the current batch and writes the
+    weights so far (exit 130; 143 for SIGTERM); a non-finite cost stops training and keeps
+    the last finite weights (exit 1).
     """
+    import contextlib
     import signal
     import time
 
@@ -532,8 +638,21 @@ def train(
         momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, shuffle=shuffle, seed=seed,
         patience=patience, dtype=dtype.value,
     )
+    from backprop_cli.present import chart
+
+    if plot is not None and not chart.have_matplotlib():
+        sys.stderr.write(f"backprop: error: --plot {plot}: the PNG needs matplotlib, which is "
+                         f"not installed; install it with: {chart.PLOT_HINT}\n")
+        raise typer.Exit(2)
     try:
-        _check_out(out, force, [net_file, data_file, *([val] if val else [])])
+        inputs = [net_file, data_file, *([val] if val else [])]
+        _check_out(out, force, inputs)
+        _check_output(None if log in (None, "-") else Path(str(log)), [*inputs, out], "--log")
+        _check_output(plot, [*inputs, out], "--plot")
+        if plot is not None and not plot.parent.is_dir():
+            from backprop_cli.errors import UsageError
+
+            raise UsageError(f"--plot {plot}: the directory {plot.parent} does not exist")
         net = load_network(net_file)
         data = load_training_data(
             net, data_file, target=target, features=features, delimiter=delimiter, val=val,
@@ -549,40 +668,45 @@ def train(
         raise fail(exc) from None
 
     log_stream = _open_log(log)
-    stop = {"requested": False}
+    # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
+    # signal's number. A second one stops at once without writing; while --out is being
+    # written it waits, so that no temporary file is left behind.
+    stop = {"requested": 0, "writing": 0}
 
-    def on_sigint(signum: int, frame: object) -> None:
-        if stop["requested"]:
+    def on_signal(signum: int, frame: object) -> None:
+        if stop["requested"] and not stop["writing"]:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        stop["requested"] = stop["requested"] or signum
 
-    try:
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread
-        previous = None
+    previous: dict[int, object] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread
+            previous[signum] = signal.signal(signum, on_signal)
     started = time.perf_counter()
     display = TrainDisplay(sys.stderr, quiet=quiet, epochs=epochs,
                            batch_count=trainer.batch_count)
+    records: list[dict[str, object]] = []
     try:
         with display:
             for record in trainer.run(
-                stop=lambda: stop["requested"],
+                stop=lambda: bool(stop["requested"]),
                 on_batch=display.batch if display.wants_batches else None,
             ):
                 display.epoch(record)
+                records.append(record.to_dict())
                 if log_stream is not None:
                     log_stream.write(dumps(_finite_dict(record.to_dict()), indent=None) + "\n")
                     log_stream.flush()
     except KeyboardInterrupt:
+        _restore_signals(previous)
         sys.stderr.write("backprop: interrupted twice; stopped without writing "
                          f"{out}\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + (stop["requested"] or signal.SIGINT)) from None
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
         if log_stream is not None and log_stream is not sys.stdout:
             log_stream.close()
 
+    stop["writing"] = 1  # from here on a second signal waits until --out is written
     summary = trainer.summary(time.perf_counter() - started)
     trained = trainer.network()
     first = examples if examples is not None else (0 if net.examples is not None else 2)
@@ -594,15 +718,31 @@ def train(
         "training": training_block(options, summary, data.info),
         "preprocessing": data.preprocessing.to_dict(),
     })
-    _write_text(text, out)
+    try:
+        _write_text(text, out)
+    finally:
+        _restore_signals(previous)
     render_summary(summary, sys.stdout, fmt.value, cost_name=net.cost, written=str(out),
                    width=_table_width(), compact=log == "-")
+    if records:
+        costs = chart.series(records)
+        if not quiet and sys.stderr.isatty():
+            sys.stderr.write(chart.terminal_chart(
+                costs, ascii=not (getattr(sys.stderr, "encoding", "") or "").lower()
+                .replace("-", "").startswith("utf")))
+        if plot is not None:
+            try:
+                chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
+            except OSError as exc:
+                sys.stderr.write(f"backprop: error: --plot {plot}: cannot write: "
+                                 f"{exc.strerror}\n")
+                raise typer.Exit(2) from None
     if summary.status == "interrupted":
         assert summary.stopped_at is not None
         e, b = summary.stopped_at
         display.say(f"backprop: interrupted in epoch {e} after batch {b} of "
                     f"{trainer.batch_count}; wrote the weights so far to {out}")
-        raise typer.Exit(130)
+        raise typer.Exit(128 + (stop["requested"] or signal.SIGINT))
     if summary.status == "diverged":
         assert summary.stopped_at is not None
         e, b = summary.stopped_at
@@ -613,21 +753,51 @@ def train(
         raise typer.Exit(1)
 
 
+def _restore_signals(previous: dict[int, object]) -> None:
+    import signal
+
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)  # type: ignore[arg-type]
+    previous.clear()
+
+
 def _check_out(out: Path, force: bool, inputs: list[Path]) -> None:
     from backprop_cli.errors import UsageError
 
-    for source in inputs:
-        same = (out.exists() and source.exists() and os.path.samefile(out, source)) or (
-            out.resolve() == source.resolve())
-        if same:
-            raise UsageError(f"--out {out} is the input file {source}; the input is never "
-                             "overwritten: choose another --out")
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; expected a file name")
+    _check_output(out, inputs, "--out")
     if out.exists() and not force:
         raise UsageError(f"--out {out} exists; add --force to overwrite it")
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: the directory {out.parent} does not exist")
+
+
+def _check_output(output: Path | None, inputs: list[Path], option: str = "--output") -> None:
+    """Refuse, before any work, an output that is one of the inputs, a directory, or in a
+    directory that is missing or cannot be written (tried with a temporary file)."""
+    import tempfile
+
+    from backprop_cli.errors import UsageError
+
+    if output is None:
+        return
+    for source in inputs:
+        try:
+            same = output.resolve() == source.resolve() or (
+                output.exists() and source.exists() and os.path.samefile(output, source))
+        except OSError:
+            same = False
+        if same:
+            raise UsageError(f"{option} {output} is the input file {source}; the input is never "
+                             f"overwritten: choose another {option}")
+    if output.is_dir():
+        raise UsageError(f"{option} {output} is a directory; expected a file name")
+    if not output.parent.is_dir():
+        raise UsageError(f"{option} {output}: the directory {output.parent} does not exist")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    except OSError as exc:
+        raise UsageError(f"{option} {output}: cannot write in {output.parent}: "
+                         f"{exc.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _open_log(log: str | None) -> TextIO | None:
@@ -717,8 +887,131 @@ def predict(
         ds, pre = load_for_network(net, data_file, target=target, features=features,
                                    delimiter=delimiter, need_target=False,
                                    net_file=str(net_file))
+        outputs = forward(net, ds.inputs)
     except BackpropError as exc:
         raise fail(exc) from None
-    outputs = forward(net, ds.inputs)
     classes = pre.classes if pre is not None else None
     render_predictions(outputs, classes, sys.stdout, fmt.value)
+
+
+# --- show: graph, report ----------------------------------------------------------------------
+
+class GraphFormat(str, Enum):
+    svg = "svg"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+class Show(str, Enum):
+    gradient = "gradient"
+    weight = "weight"
+
+
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
+                 show_default=False),
+]
+
+
+@app.command(
+    epilog="Example: backprop graph configs/two-layer.yaml -o two-layer.svg",
+)
+def graph(
+    net_file: NetFile,
+    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
+                   ] = GraphFormat.svg,
+    show: Annotated[Show, typer.Option(
+        help="What an edge's colour (sign) and width (magnitude) show: ∂C/∂w of the full cost "
+             "over the examples, or the weight w.")] = Show.gradient,
+    max_neurons: Annotated[int, typer.Option(
+        min=3, help="Neurons drawn per layer; a larger layer shows its first and last ones "
+                    "and '… n more'.")] = 12,
+    output: OutputOption = None,
+    ascii_: Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
+                      ] = False,
+) -> None:
+    """Draw the network: neurons a(l)j as circles, edges coloured by sign and sized by magnitude.
+
+    SVG is drawn by backprop itself (no Graphviz needed); dot is for Graphviz, mermaid for
+    Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value.
+    """
+    from backprop_cli.config import load_network
+    from backprop_cli.present.graph import layout, render
+    from backprop_cli.report import analyze as build
+
+    try:
+        _check_output(output, [net_file])
+        net = load_network(net_file)
+        if show is Show.gradient:
+            values = build(net).trace.grad_w
+        else:
+            values = tuple(layer.weights for layer in net.layers)
+    except BackpropError as exc:
+        raise fail(exc) from None
+    text = render(layout(net, values, show.value, max_neurons), fmt.value, ascii=ascii_)
+    _write_text(text, output)
+
+
+@app.command(
+    epilog="Example: backprop train configs/xor.yaml configs/xor.csv -o xor-trained.yaml --log "
+    "xor.log && backprop report xor-trained.yaml --log xor.log -o report.html",
+)
+def report(
+    net_file: NetFile,
+    output: OutputOption = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", metavar="TRAIN_LOG", show_default=False,
+        help="Add the training and validation cost per epoch from `backprop train --log`.")
+    ] = None,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = ",",
+    chunk_rows: ChunkRowsOption = 8192,
+    limit: Annotated[int, typer.Option(help="Rows per table (0: all); the rest is counted.",
+                                       min=0)] = 200,
+    max_neurons: Annotated[int, typer.Option(
+        min=3, help="Neurons drawn per layer in the diagram.")] = 12,
+) -> None:
+    """Write one self-contained HTML page: diagram, chain-rule factors, tables, cost curves.
+
+    Everything is inline (no request to any other host): open the file in a browser from
+    disk. Clicking or hovering an edge shows that weight's chain-rule factors and gradient;
+    the tables work without JavaScript.
+    """
+    from backprop_cli.config import load_network
+    from backprop_cli.present.chart import CostSeries, parse_log
+    from backprop_cli.present.html import render_html
+    from backprop_cli.report import analyze as build
+
+    try:
+        _check_output(output, [net_file, *(p for p in (log, data) if p is not None)])
+        net = load_network(net_file)
+        result: AnalyzeReport
+        if data is None:
+            result = build(net)
+        else:
+            from backprop_cli.dataset_report import analyze_data
+
+            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                        chunk_rows)
+            result = analyze_data(net, chunks, info)
+        costs: CostSeries | None = None
+        if log is not None:
+            costs = parse_log(_read_text(log, "--log"), str(log))
+    except BackpropError as exc:
+        raise fail(exc) from None
+    html = render_html(result, source=str(net_file), costs=costs,
+                       limit=None if limit == 0 else limit, max_neurons=max_neurons)
+    _write_text(html, output)
+
+
+def _read_text(path: Path, option: str) -> str:
+    from backprop_cli.errors import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"{option} {path}: cannot read: {reason}") from None

@@ -34,12 +34,23 @@ INIT_KEYS = ("method", "seed", "scale")
 INIT_METHODS = ("xavier", "he", "normal", "uniform", "zeros")
 DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_COST = "squared_error"
-MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_NODES = 20_000_000  # a "billion laughs" alias bomb expands past this and is refused
+# Limits (README, "Safety and limits"); each is checked before anything is allocated.
+MAX_FILE_BYTES = 32 * 1024 * 1024  # about 1.3 million parameters written out in full
+MAX_NODES = 10_000_000  # values in the document, aliases expanded ("billion laughs")
+MAX_LAYERS = 1_000
+MAX_PARAMETERS = 10_000_000  # weights and biases, whether given or drawn by init:
 
 # YAML 1.1 (PyYAML) reads 1e-05 and 1e5 as strings; YAML 1.2, JSON and Python read them as
 # numbers. Plain scalars of this form are taken as numbers.
+_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _NUMBER = re.compile(r"[-+]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][-+]?\d+)?")
+# A long list of decimals alone on its line (`- [0.1, -2.5e-05, ...]`, as `init` and `train`
+# write weights) is read by float() instead of YAML: libyaml composes a node per number (about
+# 4 µs each, 4 s for 10⁶ weights). float() reads these numbers as YAML and _NUMBER do.
+_FLOW_LINE = re.compile(r"^([ ]*(?:- |[A-Za-z_][A-Za-z0-9_]*: ))\[([^\]\n]{256,})\][ ]*$",
+                        re.MULTILINE)
+_DECIMAL = r"[ ]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)[ ]*"
+_DECIMALS = re.compile(f"{_DECIMAL}(?:,{_DECIMAL})*")
 
 
 @dataclass
@@ -69,41 +80,98 @@ def _child(path: str, key: object) -> str:
 
 
 class _Walker:
-    def __init__(self, loader: Any, file: str) -> None:
+    """Composed nodes → plain values, recording the line of every field path.
+
+    An alias is the very node its anchor names, so a node met again is not walked again: it
+    gives the value built the first time (shared, as PyYAML's constructor does), and the
+    number of values it stands for counts against MAX_NODES. A "billion laughs" document is
+    thus refused after a walk as long as its text, with memory bounded by its text.
+    """
+
+    def __init__(self, loader: Any, file: str,
+                 flows: dict[int, list[float]] | None = None) -> None:
         self.loader = loader
         self.file = file
+        self.flows = flows or {}  # 0-based line → the list emptied there by _flow_lists
+        self.used: set[int] = set()
         self.lines: dict[str, int] = {}
         self.visited = 0
+        self.done: dict[int, tuple[Any, int]] = {}  # id(node) → (value, values it stands for)
+        self.open: set[int] = set()
 
-    def value(self, node: yaml.Node, path: str) -> Any:
-        self.visited += 1
+    def _count(self, n: int, node: yaml.Node) -> None:
+        self.visited += n
         if self.visited > MAX_NODES:
             raise ConfigError(
                 f"the document expands to more than {MAX_NODES:,} values (nested aliases?); "
                 "refusing to read it",
                 file=self.file,
+                line=node.start_mark.line + 1,
             )
+
+    def value(self, node: yaml.Node, path: str) -> Any:
         # A mapping value keeps its key's line (set below): `key:` may stand alone on its line.
         self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
-                    key = str(key)
-                if key in out:
-                    first = self.lines[_child(path, key)]
-                    raise ConfigError(
-                        f"duplicate key {key!r} (first given on line {first})",
-                        path=_child(path, key),
-                        file=self.file,
-                        line=key_node.start_mark.line + 1,
-                    )
-                self.lines[_child(path, key)] = key_node.start_mark.line + 1
-                out[key] = self.value(value_node, _child(path, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
+        key = id(node)
+        if key in self.done:
+            value, n = self.done[key]
+            self._count(n, node)
+            return value
+        if key in self.open:
+            raise ConfigError("an alias refers to a node that contains it (a recursive "
+                              "structure); expected plain values", path=path or None,
+                              file=self.file, line=node.start_mark.line + 1)
+        start = self.visited
+        self._count(1, node)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:
+            raise ConfigError(f"unsupported YAML tag {node.tag!r}; expected a plain list or "
+                              "mapping", path=path or None, file=self.file,
+                              line=node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode):
+            self.open.add(key)
+            value = (self._mapping(node, path) if isinstance(node, yaml.MappingNode)
+                     else self._sequence(node, path))
+            self.open.discard(key)
+        else:
+            value = self._scalar(node)
+        self.done[key] = (value, self.visited - start)
+        return value
+
+    def _sequence(self, node: yaml.Node, path: str) -> list[Any]:
+        line = node.start_mark.line
+        if not node.value and line in self.flows:  # `[]` left by _flow_lists
+            self.used.add(line)
+            values = self.flows[line]
+            self._count(len(values), node)
+            return values
+        return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
+
+    def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError("a key must be a plain name, not a list or mapping",
+                                  path=path or None, file=self.file, line=line)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise ConfigError("merge keys (<<) are not supported; write the keys out",
+                                  path=path or None, file=self.file, line=line)
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key)
+            if key in out:
+                first = self.lines[_child(path, key)]
+                raise ConfigError(
+                    f"duplicate key {key!r} (first given on line {first})",
+                    path=_child(path, key),
+                    file=self.file,
+                    line=line,
+                )
+            self.lines[_child(path, key)] = line
+            out[key] = self.value(value_node, _child(path, key))
+        return out
+
+    def _scalar(self, node: yaml.Node) -> Any:
         value = self.loader.construct_object(node, deep=True)
         # A plain (unquoted) scalar has style None from PyYAML's loader, "" from libyaml's.
         plain = not getattr(node, "style", None)
@@ -114,6 +182,40 @@ class _Walker:
 
 def parse_yaml(text: str, file: str) -> Document:
     """Text → :class:`Document`. Raises :class:`ConfigError` for anything that is not YAML."""
+    fast, flows = _flow_lists(text)
+    if flows:
+        try:
+            doc, used = _parse_yaml(fast, file, flows)
+            if used == set(flows):  # else some were not lists (inside a text block …)
+                return doc
+        except ConfigError:
+            pass  # the error as the plain reading words it
+    return _parse_yaml(text, file, {})[0]
+
+
+def _flow_lists(text: str) -> tuple[str, dict[int, list[float]]]:
+    """``text`` with every long one-line list of decimals emptied to ``[]``, and those lists'
+    values by 0-based line."""
+    flows: dict[int, list[float]] = {}
+    pieces: list[str] = []
+    done = line = 0
+    for match in _FLOW_LINE.finditer(text):
+        body = match.group(2)
+        if not _DECIMALS.fullmatch(body):
+            continue
+        line += text.count("\n", done, match.start())
+        pieces.append(text[done:match.start(2)])
+        done = match.end(2)
+        flows[line] = list(map(float, body.split(",")))
+        line += text.count("\n", match.start(), done)
+    if not flows:
+        return text, flows
+    pieces.append(text[done:])
+    return "".join(pieces), flows
+
+
+def _parse_yaml(text: str, file: str,
+                flows: dict[int, list[float]]) -> tuple[Document, set[int]]:
     loader = _Loader(text)
     try:
         try:
@@ -122,25 +224,39 @@ def parse_yaml(text: str, file: str) -> Document:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             problem = exc.problem or exc.context or "invalid YAML"
-            hint = " (YAML indents with spaces, not tabs)" if "\t" in text and "tab" in str(
-                exc
-            ).lower() else ""
-            raise ConfigError(f"invalid YAML: {problem}{hint}", file=file, line=line) from None
+            raise ConfigError(f"invalid YAML: {problem}{_tab_hint(text, mark)}", file=file,
+                              line=line) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"invalid YAML: {exc}", file=file) from None
         if node is None:
             raise ConfigError("the file is empty; expected a network (see the README)",
                               file=file)
-        walker = _Walker(loader, file)
+        walker = _Walker(loader, file, flows)
         try:
             data = walker.value(node, "")
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            raise ConfigError(
+                f"invalid YAML value: {exc.problem or exc.context}", file=file,
+                line=None if mark is None else mark.line + 1,
+            ) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"invalid YAML value: {exc}", file=file) from None
         except RecursionError:
             raise ConfigError("the document is nested too deeply", file=file) from None
-        return Document(data, walker.lines, file)
+        return Document(data, walker.lines, file), walker.used
     finally:
         loader.dispose()
+
+
+def _tab_hint(text: str, mark: Any) -> str:
+    """A hint when the YAML error is at (or just after) a tab on its line."""
+    if mark is None or "\t" not in text:
+        return ""
+    lines = text.splitlines()
+    if mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        return " (a tab: YAML indents with spaces, not tabs)"
+    return ""
 
 
 def read_text(path: Path | str) -> str:
@@ -218,13 +334,17 @@ def _mapping(doc: Document, value: Any, path: str, allowed: tuple[str, ...],
     return value
 
 
-def _int(doc: Document, value: Any, path: str, minimum: int = 1) -> int:
+def _int(doc: Document, value: Any, path: str, minimum: int = 1,
+         maximum: int | None = None) -> int:
     if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise doc.error(f"expected a whole number, got {_type_name(value)}", path)
+    shown = f"{value:,}" if abs(value) < 10**15 else f"{value:.3g}"
     if value < minimum:
-        raise doc.error(f"expected a whole number ≥ {minimum}, got {value}", path)
+        raise doc.error(f"expected a whole number ≥ {minimum}, got {shown}", path)
+    if maximum is not None and value > maximum:
+        raise doc.error(f"expected a whole number ≤ {maximum:,}, got {shown}", path)
     return value
 
 
@@ -264,13 +384,14 @@ def network_from_document(doc: Document) -> Network:
     name = top.get("name")
     if name is not None and not isinstance(name, str | int | float):
         raise doc.error(f"expected text, got {_type_name(name)}", "name")
-    input_size = _int(doc, top["input_size"], "input_size")
+    input_size = _int(doc, top["input_size"], "input_size", maximum=MAX_PARAMETERS)
     cost = _choice(doc, top.get("cost", DEFAULT_COST), "cost", list(COSTS), "cost")
     layers_raw = top["layers"]
     if not isinstance(layers_raw, list) or not layers_raw:
         got = "an empty list" if layers_raw == [] else _type_name(layers_raw)
         raise doc.error(
             f"expected a list of one or more layers (layer 1 … L), got {got}", "layers")
+    check_size(doc, input_size, layers_raw)
     init = _init(doc, top.get("init"))
     rng = np.random.default_rng(init[1]) if init else None
 
@@ -284,7 +405,7 @@ def network_from_document(doc: Document) -> Network:
         if "size" not in spec:
             raise doc.error(f"missing required key 'size' (the number of neurons in layer {l})",
                             path)
-        n = _int(doc, spec["size"], f"{path}.size")
+        n = _int(doc, spec["size"], f"{path}.size", maximum=MAX_PARAMETERS)
         activation = _choice(doc, spec.get("activation", DEFAULT_ACTIVATION),
                              f"{path}.activation", list(ACTIVATIONS), "activation")
         if ACTIVATIONS[activation].output_only and index != last:
@@ -341,6 +462,26 @@ def network_from_document(doc: Document) -> Network:
         except ConfigError as exc:
             raise exc.located(doc.file, doc.line_of(exc.path or "")) from None
     return network
+
+
+def check_size(doc: Document, input_size: int, layers_raw: list[Any]) -> None:
+    """Refuse more than MAX_LAYERS layers or MAX_PARAMETERS parameters before any array is
+    allocated (the sizes are read ahead of the weights)."""
+    if len(layers_raw) > MAX_LAYERS:
+        raise doc.error(f"{len(layers_raw):,} layers; at most {MAX_LAYERS:,} are allowed",
+                        "layers")
+    total = 0
+    previous = input_size
+    for index, raw in enumerate(layers_raw):
+        if not isinstance(raw, dict) or "size" not in raw:
+            return  # reported with its field path when the layer is read
+        n = _int(doc, raw["size"], f"layers[{index}].size", maximum=MAX_PARAMETERS)
+        total += n * (previous + 1)
+        previous = n
+        if total > MAX_PARAMETERS:
+            raise doc.error(
+                f"up to layer {index + 1} the network has {total:,} weights and biases; at "
+                f"most {MAX_PARAMETERS:,} are allowed", f"layers[{index}].size")
 
 
 def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) -> Array:  # noqa: E741

@@ -16,8 +16,9 @@ import difflib
 import io
 import itertools
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,25 +80,38 @@ class _Reader:
 
     def __init__(self, path: Path | str, delimiter: str = ",") -> None:
         self.file = str(path)
+        sep = _delimiter(delimiter)
         self.stream = _open(path)
-        self.reader = csv.reader(self.stream, delimiter=_delimiter(delimiter), strict=True)
+        try:
+            self.reader = csv.reader(self.stream, delimiter=sep, strict=True)
+            self.header = self._header()
+        except BaseException:
+            self.stream.close()
+            raise
+
+    def _header(self) -> tuple[str, ...]:
         first = self._next()
         if first is None:
-            self.stream.close()
             raise DataError("the file is empty; expected a header row and data rows",
                             file=self.file)
-        header, _ = first
-        self.header = tuple(name.strip() for name in header)
+        row, line = first
+        header = tuple(name.strip() for name in row)
+        if all(_as_number(name) is not None for name in header):
+            raise DataError(
+                f"the first row ({', '.join(header[:6])}{', …' if len(header) > 6 else ''}) "
+                "holds only numbers; expected a header row naming the columns",
+                file=self.file, row=line,
+            )
         seen: dict[str, int] = {}
-        for k, name in enumerate(self.header):
+        for k, name in enumerate(header):
             if name in seen:
-                self.stream.close()
                 raise DataError(
                     f"duplicate column name {name!r} (also column {seen[name] + 1}); "
                     "column names must be unique",
-                    file=self.file, row=1, column=k + 1,
+                    file=self.file, row=line, column=k + 1,
                 )
             seen[name] = k
+        return header
 
     def _next(self) -> tuple[list[str], int] | None:
         try:
@@ -317,7 +331,16 @@ class Preprocessing:
             return inputs
         shift = self.shift.astype(inputs.dtype, copy=False)
         scale = self.scale.astype(inputs.dtype, copy=False)
-        return (inputs - shift) / scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = (inputs - shift) / scale
+        if not np.isfinite(out).all():
+            k = int(np.argwhere(~np.isfinite(out))[0][1])
+            raise ConfigError(
+                f"(x − shift) / scale overflows {out.dtype} for feature {self.features[k]!r} "
+                f"(shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})"
+                if k < len(self.features) else f"(x − shift) / scale overflows {out.dtype}",
+                path="preprocessing.scale")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -371,9 +394,14 @@ def preprocessing_of(net: Network, file: str | None = None) -> Preprocessing | N
 
     def names(key: str) -> tuple[str, ...]:
         value = raw.get(key, [])
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+        ):
             raise bad("expected a list of column names", key)
-        return tuple(str(v) for v in value)
+        out = tuple(str(v) for v in value)
+        if len(set(out)) != len(out):
+            raise bad("expected distinct column names", key)
+        return out
 
     features, targets = names("features"), names("targets")
     if features and len(features) != net.input_size:
@@ -407,6 +435,10 @@ def preprocessing_of(net: Network, file: str | None = None) -> Preprocessing | N
             isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes
         ):
             raise bad("expected a list of class labels (numbers or text)", "classes")
+        if not all(math.isfinite(c) for c in classes if not isinstance(c, str)):
+            raise bad("expected finite numbers or text as class labels", "classes")
+        if len({_label_key(c) for c in classes}) != len(classes):
+            raise bad("expected distinct class labels", "classes")
         if len(classes) != net.output_size:
             raise bad(f"expected {net.output_size} labels (one per output neuron), "
                       f"got {len(classes)}", "classes")
@@ -476,7 +508,7 @@ def _check_probabilities(net: Network, targets: Array, lines: Sequence[int],
         c = columns.targets[j]
         raise DataError(
             f"target column {columns.header[c]!r}: {net.cost} needs targets between 0 and 1, "
-            f"got {targets[i, j]!r}", file=file, row=lines[i], column=c + 1,
+            f"got {float(targets[i, j])!r}", file=file, row=lines[i], column=c + 1,
         )
 
 
@@ -489,6 +521,98 @@ def _columns_for(reader: _Reader, target: str | Sequence[str] | None,
         default_features=preprocessing.features if preprocessing else None,
         default_target=preprocessing.targets if preprocessing else None,
     )
+
+
+class _NotPlain(Exception):
+    """The file is not plain numeric CSV; read it the careful way."""
+
+
+def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
+                  chunk_rows: int = CHUNK_ROWS) -> Iterator[Array]:
+    """The data rows of a plain numeric CSV file as float64 blocks (≤ chunk_rows, width),
+    parsed by numpy's C reader; the header is line 1 and data row i is line i + 2.
+
+    Plain: every line after the header is one row of finite numbers, as many as the header has
+    names — no quotes, blank lines, text or missing cells. Raises :class:`_NotPlain` at the
+    first block that is not; the caller then reads the file with :class:`_Reader`, which
+    finds the problem and names its line and column.
+    """
+    sep = _delimiter(delimiter)
+    width = len(header)
+    with open(path, encoding="utf-8-sig") as stream:
+        first = stream.readline()
+        if tuple(name.strip() for name in first.rstrip("\n").split(sep)) != tuple(header):
+            raise _NotPlain
+        while lines := list(itertools.islice(stream, chunk_rows)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # "empty input" and the like
+                    block = np.loadtxt(lines, delimiter=sep, comments=None, quotechar=None,
+                                       dtype=np.float64, ndmin=2)
+            except (ValueError, UserWarning):
+                raise _NotPlain from None
+            if block.shape != (len(lines), width) or not np.isfinite(block).all():
+                raise _NotPlain
+            yield block
+
+
+def _take(block: Array, cols: Sequence[int]) -> Array:
+    """block[:, cols] — a slice (no gather) when the columns are consecutive."""
+    if cols and list(cols) == list(range(cols[0], cols[0] + len(cols))):
+        return block[:, cols[0]:cols[0] + len(cols)]
+    return np.take(block, np.asarray(cols, dtype=np.intp), axis=1)
+
+
+def _numeric_classes(values: Array) -> tuple[Label, ...]:
+    """:func:`discover_classes` for labels that are all finite numbers."""
+    return tuple(int(v) if v.is_integer() else v for v in np.unique(values).tolist())
+
+
+def _plain_labels(values: Array, classes: Sequence[Label]) -> NDArray[np.intp]:
+    """Class index (m,) of every label value; :class:`_NotPlain` if one is not a class (the
+    careful path names it) or the classes are not all numbers."""
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        raise _NotPlain
+    known = np.array([float(c) for c in classes])
+    order = np.argsort(known, kind="stable")
+    ordered = known[order]
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    if not np.array_equal(ordered[at], values):
+        raise _NotPlain
+    return order[at].astype(np.intp)
+
+
+def _load_plain(path: Path | str, net: Network, columns: Columns, delimiter: str,
+                classes: Sequence[Label] | None) -> Dataset | None:
+    """:func:`load_dataset` for a plain numeric file; None if it is not one."""
+    file = str(path)
+    classifier = bool(columns.targets) and _is_classifier(net, columns)
+    inputs: list[Array] = []
+    targets: list[Array] = []
+    try:
+        for block in _plain_blocks(path, columns.header, delimiter):
+            inputs.append(_take(block, columns.features))
+            targets.append(_take(block, columns.targets))
+        if not inputs:
+            return None
+        x = np.concatenate(inputs)
+        if not columns.targets:
+            return Dataset(file, columns, x, None)
+        y = np.concatenate(targets)
+        if not classifier:
+            _check_probabilities(net, y, range(2, 2 + len(y)), columns, file)
+            return Dataset(file, columns, x, y)
+        values = y[:, 0]
+        if classes is None:
+            classes = _numeric_classes(values)
+            if len(classes) != net.output_size:
+                return None
+        labels = _plain_labels(values, classes)
+    except (_NotPlain, UnicodeDecodeError):
+        return None
+    onehot = np.zeros((len(labels), len(classes)))
+    onehot[np.arange(len(labels)), labels] = 1
+    return Dataset(file, columns, x, onehot, labels, tuple(classes))
 
 
 def load_dataset(
@@ -510,7 +634,12 @@ def load_dataset(
     """
     file = str(path)
     with _Reader(path, delimiter) as reader:
-        columns = _columns_for(reader, target, features, preprocessing)
+        try:
+            columns = _columns_for(reader, target, features, preprocessing)
+        except DataError:  # one column, n_0 = 1: no target column is needed to predict
+            if need_target or features or target or len(reader.header) != net.input_size:
+                raise
+            columns = Columns(reader.header, (), ())
         if not need_target:
             width = len(reader.header)
             every = (width == net.input_size and len(columns.features) != width
@@ -518,6 +647,10 @@ def load_dataset(
             chosen = tuple(range(width)) if every else columns.features
             columns = Columns(columns.header, chosen, ())
         _check_fit(net, columns, file)
+        known = preprocessing.classes if preprocessing and preprocessing.classes else None
+        plain = _load_plain(path, net, columns, delimiter, known)
+        if plain is not None:
+            return plain
         rows: list[list[str]] = []
         lines: list[int] = []
         for row, line in reader.rows():
@@ -536,17 +669,25 @@ def load_dataset(
     raw = [row[c] for row in rows]
     classes = preprocessing.classes if preprocessing and preprocessing.classes else None
     if classes is None:
-        classes = discover_classes(raw)
-        if len(classes) != net.output_size:
-            shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
-            raise DataError(
-                f"column {columns.header[c]!r} holds {len(classes)} distinct class labels "
-                f"({shown}), but the output layer has {net.output_size} neurons; they must be "
-                "equal (or give one target column per output neuron)",
-                file=file, row=1, column=c + 1,
-            )
+        classes = _classes_for(net, raw, columns, file)
     labels, targets = _encode(raw, lines, classes, c, columns.header, file)
     return Dataset(file, columns, inputs, targets, labels, tuple(classes))
+
+
+def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: str
+                 ) -> tuple[Label, ...]:
+    """The distinct ``labels`` in sorted order; there must be n_L of them."""
+    classes = discover_classes(list(labels))
+    if len(classes) != net.output_size:
+        c = columns.targets[0]
+        shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
+        raise DataError(
+            f"column {columns.header[c]!r} holds {len(classes)} distinct class labels "
+            f"({shown}), but the output layer has {net.output_size} neurons; they must be "
+            "equal (or give one target column per output neuron)",
+            file=file, row=1, column=c + 1,
+        )
+    return classes
 
 
 def iter_csv_chunks(
@@ -580,8 +721,29 @@ def iter_csv_chunks(
                 "(preprocessing.classes); train it with `backprop train` first",
                 file=file, row=1, column=columns.targets[0] + 1,
             )
-        source = reader.rows()
-        empty = True
+        done = 0  # rows yielded by the plain reader
+        try:
+            for block in _plain_blocks(path, columns.header, delimiter, chunk_rows):
+                inputs = _take(block, columns.features).astype(dtype)
+                if preprocessing is not None:
+                    inputs = preprocessing.apply(inputs)
+                if classifier:
+                    assert classes is not None
+                    index = _plain_labels(block[:, columns.targets[0]], classes)
+                    targets = np.zeros((len(block), len(classes)), dtype=dtype)
+                    targets[np.arange(len(block)), index] = 1
+                else:
+                    targets = _take(block, columns.targets).astype(dtype)
+                    _check_probabilities(net, targets, range(2 + done, 2 + done + len(block)),
+                                         columns, file)
+                yield inputs, targets
+                done += len(block)
+            if done:
+                return
+        except (_NotPlain, UnicodeDecodeError):
+            pass
+        source = itertools.islice(reader.rows(), done, None)
+        empty = not done
         while chunk := list(itertools.islice(source, chunk_rows)):
             empty = False
             rows = [row for row, _ in chunk]
@@ -705,6 +867,63 @@ def load_for_network(
     return (_normalized(ds, pre) if pre is not None else ds), pre
 
 
+@dataclass(frozen=True, eq=False)
+class DataStream:
+    """A CSV file as ``net`` sees it, in chunks: ``chunks`` yields (inputs (≤ chunk_rows, n_0),
+    targets (≤ chunk_rows, n_L)) with ``preprocessing`` applied (None: the network has none)."""
+
+    file: str
+    columns: Columns
+    preprocessing: Preprocessing | None
+    chunks: Iterator[tuple[Array, Array]]
+
+    def describe(self) -> dict[str, Any]:
+        """file, features, targets, normalize (and classes) — for a report's "data" key."""
+        pre = self.preprocessing
+        out: dict[str, Any] = {
+            "file": self.file,
+            "features": list(self.columns.feature_names),
+            "targets": list(self.columns.target_names),
+            "normalize": pre.normalize if pre is not None else "none",
+        }
+        if pre is not None and pre.classes is not None:
+            out["classes"] = list(pre.classes)
+        return out
+
+
+def stream_for_network(
+    net: Network,
+    data: Path | str,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = ",",
+    net_file: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> DataStream:
+    """Like :func:`load_for_network`, with memory bounded by ``chunk_rows`` instead of the
+    row count. For class labels the network has no class list for (not trained yet), the
+    label column is read once first, keeping only its distinct labels."""
+    file = str(data)
+    pre = preprocessing_of(net, net_file)
+    with _Reader(data, delimiter) as reader:
+        columns = _columns_for(reader, target, features, pre)
+        _check_fit(net, columns, file)
+        if _is_classifier(net, columns) and not (pre and pre.classes):
+            c = columns.targets[0]
+            seen: set[str] = set()
+            for row, _ in reader.rows():
+                seen.add(row[c].strip())
+                if len(seen) > 64 * net.output_size + 1024:  # not labels: stop collecting
+                    break
+            classes = _classes_for(net, seen, columns, file)
+            pre = (Preprocessing((), (), classes=classes) if pre is None
+                   else replace(pre, classes=classes))
+    chunks = iter_csv_chunks(data, net, target=target, features=features, delimiter=delimiter,
+                             preprocessing=pre, chunk_rows=chunk_rows)
+    return DataStream(file, columns, pre, chunks)
+
+
 def _split_of(net: Network, m: int, split: str, file: str, net_file: str | None
               ) -> NDArray[np.intp]:
     if split not in SPLITS:
@@ -718,11 +937,22 @@ def _split_of(net: Network, m: int, split: str, file: str, net_file: str | None
             "(its training: block has no val_split)")
     assert isinstance(training, dict)
     options = training["options"]
+    seed, shuffle = options.get("seed", 0), options.get("shuffle", True)
+
+    def bad(field: str, expected: str) -> ConfigError:
+        return ConfigError(f"expected {expected}", path=f"training.{field}", file=net_file)
+
+    if isinstance(fraction, bool) or not 0 < fraction < 1:
+        raise bad("val_split", "a fraction between 0 and 1")
+    if isinstance(seed, bool) or not isinstance(seed, int | float) or not (
+            math.isfinite(seed) and seed >= 0 and float(seed).is_integer()):
+        raise bad("options.seed", "a whole number ≥ 0")
+    if not isinstance(shuffle, bool):
+        raise bad("options.shuffle", "true or false")
     rows = training.get("rows")
     if rows != m:
         raise DataError(
             f"--split {split}: this file has {m} data rows, but the network was trained on "
             f"{rows}; the split can only be recomputed on the same file", file=file)
-    train, val = split_rows(m, float(fraction), int(options.get("seed", 0)),
-                            bool(options.get("shuffle", True)))
+    train, val = split_rows(m, float(fraction), int(seed), shuffle)
     return train if split == "train" else val

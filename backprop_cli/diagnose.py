@@ -18,13 +18,15 @@ Every :class:`Finding` carries a one-line explanation and a suggestion.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from backprop_cli.engine import backprop
-from backprop_cli.network import Array, Network
+from backprop_cli.engine import LayerTrace, backprop
+from backprop_cli.network import Array, Layer, Network
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
 VANISHING = 1e-2  # grad_ratio below this: vanishing
@@ -104,11 +106,14 @@ class Finding:
 
 @dataclass(frozen=True, eq=False)
 class Diagnosis:
+    """``data``: where the rows came from with ``diagnose --data`` (file, rows, …), else None."""
+
     network: Network
     example_count: int
     cost: float
     layers: tuple[LayerDiagnosis, ...]
     findings: tuple[Finding, ...]
+    data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,37 +126,70 @@ class Diagnosis:
                            "large_weights": LARGE_WEIGHTS},
             "layers": [d.as_dict() for d in self.layers],
             "findings": [f.as_dict() for f in self.findings],
+            **({"data": self.data} if self.data is not None else {}),
         }
+
+
+@dataclass(frozen=True, eq=False)
+class LayerMeasures:
+    """What the diagnosis needs of layer l over m examples: ``grad_w`` (n_l, n_(l−1)) the full
+    cost's gradient; ``saturated`` the share of saturated (example, neuron) pairs; ``alive``
+    (n_l,) z > 0 on some example; ``activations`` the statistics of a(l); ``zero_inputs``
+    a(l−1) is 0 on every example."""
+
+    grad_w: Array
+    saturated: float
+    alive: NDArray[np.bool_]
+    activations: Stats
+    zero_inputs: bool
+
+
+def saturated_units(layer: Layer, t: LayerTrace) -> NDArray[np.bool_]:
+    """(m, n_l): σ'(z) < SATURATION · max σ' (for softmax the diagonal ∂a_j/∂z_j)."""
+    da_dz = t.da_dz if layer.sigma.elementwise else np.diagonal(t.da_dz, axis1=1, axis2=2)
+    return np.asarray(da_dz < SATURATION * layer.sigma.max_derivative)
 
 
 def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
     """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L)."""
     trace = backprop(net, inputs, targets)
-    m = int(np.asarray(inputs).shape[0])
-    output_norm = float(np.linalg.norm(trace.grad_w[-1]))
+    measures = [
+        LayerMeasures(
+            grad_w=trace.grad_w[index],
+            saturated=float(np.mean(saturated_units(layer, t))),
+            alive=np.any(t.z > 0, axis=0),
+            activations=Stats.of(t.a),
+            zero_inputs=bool(np.all(t.dz_dw == 0)),
+        )
+        for index, (layer, t) in enumerate(zip(net.layers, trace.layers, strict=True))
+    ]
+    return diagnosis_of(net, int(np.asarray(inputs).shape[0]), trace.cost, measures)
+
+
+def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeasures],
+                 data: dict[str, Any] | None = None) -> Diagnosis:
+    """The diagnosis from each layer's measures over m examples with full cost ``cost``."""
+    output_norm = float(np.linalg.norm(measures[-1].grad_w))
     layers: list[LayerDiagnosis] = []
-    for index, layer in enumerate(net.layers):
-        t = trace.layers[index]
-        sigma = layer.sigma
-        da_dz = t.da_dz if sigma.elementwise else np.diagonal(t.da_dz, axis1=1, axis2=2)
-        norm = float(np.linalg.norm(trace.grad_w[index]))
+    for index, (layer, lm) in enumerate(zip(net.layers, measures, strict=True)):
+        norm = float(np.linalg.norm(lm.grad_w))
         dead = None
         if layer.activation == "relu":
-            dead = tuple(int(j) for j in np.flatnonzero(np.all(t.z <= 0, axis=0)))
+            dead = tuple(int(j) for j in np.flatnonzero(~lm.alive))
         layers.append(LayerDiagnosis(
             layer=index + 1,
             activation=layer.activation,
             size=layer.size,
             grad_norm=norm,
             grad_ratio=norm / output_norm if output_norm > 0 else None,
-            saturated=float(np.mean(da_dz < SATURATION * sigma.max_derivative)),
+            saturated=lm.saturated,
             dead=dead,
             weights=Stats.of(layer.weights),
             biases=Stats.of(layer.biases),
-            activations=Stats.of(t.a),
-            zero_inputs=bool(np.all(t.dz_dw == 0)),
+            activations=lm.activations,
+            zero_inputs=lm.zero_inputs,
         ))
-    return Diagnosis(net, m, trace.cost, tuple(layers), tuple(_findings(net, layers, m)))
+    return Diagnosis(net, m, cost, tuple(layers), tuple(_findings(net, layers, m)), data)
 
 
 def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Finding]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike
 
+from backprop_cli.errors import NumericalError
 from backprop_cli.network import Array, Network
 
 
@@ -78,14 +79,30 @@ def forward(
     a = np.asarray(x, dtype=dtype)
     activations = [a]
     zs = []
-    for layer in net.layers:
+    for l, layer in enumerate(net.layers, 1):  # noqa: E741 - the seed's layer index
         w = layer.weights.astype(dtype, copy=False)
         b = layer.biases.astype(dtype, copy=False)
-        z = a @ w.T + b
-        a = layer.sigma.fn(z)
+        # Overflow is not warned about but refused below, with the layer it happened in.
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = a @ w.T + b
+            a = layer.sigma.fn(z)
+        _finite(z, f"the forward pass: z({l}){{j}}", dtype)
+        _finite(a, f"the forward pass: a({l}){{j}}", dtype)
         zs.append(z)
         activations.append(a)
     return zs, activations
+
+
+def _finite(values: Array, what: str, dtype: DTypeLike) -> None:
+    """Raise :class:`NumericalError` if ``values`` (m, n) hold an inf or NaN; ``what`` names
+    them, with ``{j}`` for the neuron."""
+    if np.isfinite(values).all():
+        return
+    e, j = (int(i) for i in np.argwhere(~np.isfinite(values))[0][:2])
+    raise NumericalError(
+        f"{what.format(j=j)} overflows {np.dtype(dtype).name} for example {e}: the weights, "
+        "biases or inputs are too large for the numbers to be computed; scale them down"
+    )
 
 
 def predict(net: Network, x: Array, dtype: DTypeLike = np.float64) -> Array:
@@ -102,7 +119,10 @@ def costs(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) -> Ar
 def _cost(net: Network, z: Array, a: Array, y: Array) -> Array:
     cost = net.c
     fused = cost.fused.get(net.layers[-1].activation)
-    return fused.cost(z, y) if fused else cost.fn(a, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c0 = fused.cost(z, y) if fused else cost.fn(a, y)
+    _finite(c0[:, None], "the cost C0", z.dtype)
+    return c0
 
 
 def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) -> Trace:
@@ -113,17 +133,26 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
     output = net.layers[-1]
     fused = cost.fused.get(output.activation)
 
-    dC_da = cost.dC_da(activations[-1], y)
+    c0 = _cost(net, zs[-1], activations[-1], y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dC_da = cost.dC_da(activations[-1], y)
     traces: list[LayerTrace] = []
     for index in range(net.depth - 1, -1, -1):
         layer = net.layers[index]
         z, a, a_prev = zs[index], activations[index + 1], activations[index]
-        if index == net.depth - 1 and fused is not None:
-            # The stable form: δ(L) from z(L) directly, not through a possibly infinite ∂C/∂a.
-            dC_dz = fused.delta(z, a, y)
-        else:
-            dC_dz = layer.sigma.backward(z, a, dC_da)
-        dC_da_prev = dC_dz @ layer.weights.astype(dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if index == net.depth - 1 and fused is not None:
+                # The stable form: δ(L) from z(L) directly, not through a possibly infinite
+                # ∂C/∂a.
+                dC_dz = fused.delta(z, a, y)
+            else:
+                dC_dz = layer.sigma.backward(z, a, dC_da)
+            dC_da_prev = dC_dz @ layer.weights.astype(dtype, copy=False)
+            # Every ∂C0/∂w(l)jk = δ(l)j · a(l−1)k is bounded by this product.
+            largest = np.abs(dC_dz).max() * np.abs(a_prev).max() * max(1, a_prev.shape[0])
+        _finite(dC_dz, f"the backward pass: ∂C0/∂z({index + 1}){{j}}", dtype)
+        _finite(dC_da_prev, f"the backward pass: ∂C0/∂a({index}){{j}}", dtype)
+        _finite(np.array([[largest]]), f"the gradient ∂C/∂w({index + 1})", dtype)
         traces.append(
             LayerTrace(
                 layer=index + 1,
@@ -138,7 +167,6 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
         )
         dC_da = dC_da_prev
     traces.reverse()
-    c0 = _cost(net, zs[-1], activations[-1], y)
     m = c0.shape[0]
     return Trace(
         layers=tuple(traces),

@@ -72,3 +72,8 @@ class DataError(BackpropError):
 
 class UsageError(BackpropError):
     """Options that are each valid but do not fit this network or each other."""
+
+
+class NumericalError(BackpropError):
+    """A valid network whose numbers overflow the floating-point type (weights, biases or
+    inputs too large): refused with this message instead of a silent inf or NaN."""

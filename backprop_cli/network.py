@@ -98,7 +98,8 @@ def _check_finite(values: Array, path: str) -> None:
     if bad.size:
         index = "".join(f"[{int(i)}]" for i in bad[0])
         raise ConfigError(
-            f"expected a finite number, got {values[tuple(bad[0])]!r}", path=f"{path}{index}"
+            f"expected a finite number, got {float(values[tuple(bad[0])])!r}",
+            path=f"{path}{index}",
         )
 
 
@@ -174,7 +175,7 @@ def validate_examples(net: Network, examples: Examples, path: str = "examples") 
         bad = np.argwhere(~np.isfinite(values))
         if bad.size:
             i, j = (int(v) for v in bad[0])
-            raise ConfigError(f"expected a finite number, got {values[i, j]!r}",
+            raise ConfigError(f"expected a finite number, got {float(values[i, j])!r}",
                               path=f"{path}[{i}].{name}[{j}]")
     if net.c.probability_targets:
         bad = np.argwhere((examples.targets < 0) | (examples.targets > 1))
@@ -182,6 +183,6 @@ def validate_examples(net: Network, examples: Examples, path: str = "examples") 
             i, j = (int(v) for v in bad[0])
             raise ConfigError(
                 f"{net.cost} needs targets between 0 and 1 (probabilities), "
-                f"got {examples.targets[i, j]!r}",
+                f"got {float(examples.targets[i, j])!r}",
                 path=f"{path}[{i}].target[{j}]",
             )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backprop_cli.engine import Trace, backprop
 from backprop_cli.errors import UsageError
@@ -39,10 +40,11 @@ class ParamRow:
     """One parameter's chain-rule factors for one example.
 
     ``gradient`` = ∂C0/∂param = dC_da · da_dz · dz_dw (dC_dz · dz_dw for softmax, where
-    ``da_dz`` is None); ``mean_gradient`` = ∂C/∂param of the full cost.
+    ``da_dz`` is None); ``mean_gradient`` = ∂C/∂param of the full cost. ``example`` is
+    "mean" for the mean over a data set's rows (``analyze --data``).
     """
 
-    example: int
+    example: int | str
     layer: int
     kind: str
     j: int
@@ -57,6 +59,49 @@ class ParamRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in ROW_FIELDS}
+
+
+@dataclass(frozen=True, eq=False)
+class RowBlock:
+    """Consecutive rows of :meth:`AnalyzeReport.rows` for one example and one (layer, kind), as
+    columns, so that large analyses are written without a Python object per row.
+
+    Row i is the parameter (``j[i]``, ``k[i]``) (``k`` None for biases); ``value``,
+    ``gradient``, ``mean_gradient``: (r,), one per row. The factors of neuron j, ``dC_da``,
+    ``da_dz`` (None for softmax) and ``dC_dz``: (n_l,), row i's is ``dC_da[j[i]]``;
+    ``dz_dw`` = a(l−1): (n_(l−1),), row i's is ``dz_dw[k[i]]`` (None for biases: ∂z/∂b = 1).
+    """
+
+    example: int | str
+    layer: int
+    kind: str
+    j: NDArray[np.intp]
+    k: NDArray[np.intp] | None
+    value: Array
+    dC_da: Array
+    da_dz: Array | None
+    dC_dz: Array
+    dz_dw: Array | None
+    gradient: Array
+    mean_gradient: Array
+
+    def __len__(self) -> int:
+        return int(self.j.shape[0])
+
+    def rows(self) -> Iterator[ParamRow]:
+        """The block's rows one by one (equal to :meth:`AnalyzeReport.row`'s)."""
+        for i, j in enumerate(self.j.tolist()):
+            k = None if self.k is None else int(self.k[i])
+            yield ParamRow(
+                example=self.example, layer=self.layer, kind=self.kind, j=j, k=k,
+                value=float(self.value[i]),
+                dC_da=float(self.dC_da[j]),
+                da_dz=None if self.da_dz is None else float(self.da_dz[j]),
+                dC_dz=float(self.dC_dz[j]),
+                dz_dw=1.0 if self.dz_dw is None or k is None else float(self.dz_dw[k]),
+                gradient=float(self.gradient[i]),
+                mean_gradient=float(self.mean_gradient[i]),
+            )
 
 
 @dataclass(frozen=True)
@@ -76,9 +121,9 @@ class PathTerm:
 @dataclass(frozen=True)
 class PathSum:
     """∂C0/∂a(l−1)k for one example: its ``terms``, largest |term| first, and ``sum`` (the
-    engine's ∂C0/∂a(l−1)k, which the terms add up to)."""
+    engine's ∂C0/∂a(l−1)k, which the terms add up to); ``example`` as in :class:`ParamRow`."""
 
-    example: int
+    example: int | str
     layer: int
     k: int
     terms: tuple[PathTerm, ...]
@@ -110,10 +155,30 @@ class AnalyzeReport:
     layers: tuple[int, ...]
     top: int | None = None
     paths: bool = False
+    chosen: tuple[Param, ...] | None = None  # --param: only these parameters
 
     @property
     def example_count(self) -> int:
         return int(self.inputs.shape[0])
+
+    @property
+    def scope(self) -> str:
+        """What the full cost C is the mean over, in words."""
+        m = self.example_count
+        return f"{m} example{'s' if m != 1 else ''}"
+
+    def example_title(self, e: int) -> str:
+        """How tables name example e."""
+        return f"example {e}"
+
+    @property
+    def factor_note(self) -> str | None:
+        """A caveat for the tables of factors, if the factors need one."""
+        return None
+
+    def dC_dw_at(self, e: int, l: int) -> Array:  # noqa: E741
+        """(n_l, n_(l−1)): ∂C0/∂w(l)jk of example e."""
+        return self.trace.layers[l - 1].dC_dw_at(e)
 
     def is_elementwise(self, l: int) -> bool:  # noqa: E741
         return self.network.layers[l - 1].sigma.elementwise
@@ -131,7 +196,10 @@ class AnalyzeReport:
         return found if self.top is None else found[: self.top]
 
     def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
-        """The parameters to show, in order: the top K if asked, else every w then b per layer."""
+        """The parameters to show, in order: the chosen ones (--param), the top K if asked, else
+        every w then b per layer."""
+        if self.chosen is not None:
+            return [p for p in self.chosen if l is None or p.layer == l]
         if self.top is not None:
             return [p for p, _ in self.top_params() if l is None or p.layer == l]
         out: list[Param] = []
@@ -165,6 +233,64 @@ class AnalyzeReport:
             gradient=float(t.dC_dz[e, j] * dz_dw),
             mean_gradient=float(mean),
         )
+
+    def block(self, example: int, l: int, kind: str, j: NDArray[np.intp],  # noqa: E741
+              k: NDArray[np.intp] | None) -> RowBlock:
+        """The rows of example e for the parameters (l, kind, j[i], k[i]) at once: the same
+        numbers as :meth:`row` (the same float64 products), as columns."""
+        t = self.trace.layers[l - 1]
+        layer = self.network.layers[l - 1]
+        e = example
+        dC_dz = t.dC_dz[e]
+        if kind == "w":
+            assert k is not None
+            value, mean = layer.weights[j, k], self.trace.grad_w[l - 1][j, k]
+            dz_dw: Array | None = t.dz_dw[e]
+            gradient = dC_dz[j] * t.dz_dw[e][k]
+        else:
+            value, mean, dz_dw = layer.biases[j], self.trace.grad_b[l - 1][j], None
+            gradient = dC_dz[j] * 1.0
+        return RowBlock(
+            example=e, layer=l, kind=kind, j=j, k=k if kind == "w" else None,
+            value=np.asarray(value, dtype=float), dC_da=t.dC_da[e],
+            da_dz=t.da_dz[e] if layer.sigma.elementwise else None, dC_dz=dC_dz, dz_dw=dz_dw,
+            gradient=np.asarray(gradient, dtype=float), mean_gradient=np.asarray(mean, dtype=float),
+        )
+
+    def row_blocks(self, size: int = 1 << 16) -> Iterator[RowBlock]:
+        """:meth:`rows` in the same order as blocks of at most ``size`` rows, so that the memory
+        used does not grow with the number of rows."""
+        runs = list(self._param_runs(size))
+        for e in self.examples:
+            for l, kind, j, k in runs:  # noqa: E741
+                yield self.block(e, l, kind, j, k)
+
+    def _param_runs(self, size: int) -> Iterator[
+            tuple[int, str, NDArray[np.intp], NDArray[np.intp] | None]]:
+        """:meth:`params` as (layer, kind, j, k) index arrays of at most ``size`` each."""
+        if self.chosen is not None or self.top is not None:
+            params = self.params()
+            start = 0
+            while start < len(params):
+                first = params[start]
+                stop = start + 1
+                while (stop < len(params) and stop - start < size
+                       and (params[stop].layer, params[stop].kind) == (first.layer, first.kind)):
+                    stop += 1
+                run = params[start:stop]
+                j = np.array([p.j for p in run], dtype=np.intp)
+                k = None if first.kind == "b" else np.array([p.k for p in run], dtype=np.intp)
+                yield first.layer, first.kind, j, k
+                start = stop
+            return
+        for l in self.layers:  # noqa: E741
+            n, n_prev = self.network.layers[l - 1].weights.shape
+            for start in range(0, n * n_prev, size):
+                flat = np.arange(start, min(start + size, n * n_prev), dtype=np.intp)
+                j, k = np.divmod(flat, n_prev)
+                yield l, "w", j, k
+            for start in range(0, n, size):
+                yield l, "b", np.arange(start, min(start + size, n), dtype=np.intp), None
 
     def path_sum(self, example: int, l: int, k: int) -> PathSum:  # noqa: E741
         """The paths from a(l−1)k to the cost, through every neuron j of layer l."""
@@ -243,7 +369,7 @@ class AnalyzeReport:
                     "da_dz": _list(t.da_dz[e]),
                     "dC_dz": _list(t.dC_dz[e]),
                     "dz_dw": _list(t.dz_dw[e]),
-                    "dC_dw": _list(t.dC_dw_at(e)),
+                    "dC_dw": _list(self.dC_dw_at(e, l)),
                     "dC_db": _list(t.dC_db[e]),
                     "dC_da_prev": _list(t.dC_da_prev[e]),
                 }
@@ -286,6 +412,15 @@ def _list(values: Array) -> Any:
     return cells.tolist()
 
 
+def check_selection(net: Network, layer: int | None, top: int | None) -> None:
+    """``--layer`` and ``--top`` fit the network, or a UsageError."""
+    if layer is not None and not 1 <= layer <= net.depth:
+        raise UsageError(
+            f"--layer {layer}: the network has layers 1 to {net.depth} (0 is the input)")
+    if top is not None and top < 1:
+        raise UsageError(f"--top {top}: expected a whole number ≥ 1")
+
+
 def analyze(
     net: Network,
     *,
@@ -304,11 +439,7 @@ def analyze(
     if example is not None and not 0 <= example < m:
         raise UsageError(
             f"--example {example}: the network has {m} example(s), numbered 0 to {m - 1}")
-    if layer is not None and not 1 <= layer <= net.depth:
-        raise UsageError(
-            f"--layer {layer}: the network has layers 1 to {net.depth} (0 is the input)")
-    if top is not None and top < 1:
-        raise UsageError(f"--top {top}: expected a whole number ≥ 1")
+    check_selection(net, layer, top)
     trace = backprop(net, net.examples.inputs, net.examples.targets)
     return AnalyzeReport(
         network=net,

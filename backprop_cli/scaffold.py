@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.config import INIT_METHODS, draw_parameters
+from backprop_cli.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, UsageError
 from backprop_cli.network import Examples, Layer, Network
@@ -29,7 +29,13 @@ def parse_sizes(text: str) -> list[int]:
             f"--sizes {text!r}: expected two or more whole numbers ≥ 1 separated by commas, "
             "input size first and output size last, e.g. 784,16,16,10"
         )
-    return [int(p) for p in parts]
+    sizes = [int(p) for p in parts]
+    parameters = sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(sizes))
+    if len(sizes) - 1 > MAX_LAYERS or parameters > MAX_PARAMETERS:
+        raise UsageError(
+            f"--sizes {text!r}: {len(sizes) - 1:,} layers and {parameters:,} weights and biases; "
+            f"at most {MAX_LAYERS:,} layers and {MAX_PARAMETERS:,} parameters are allowed")
+    return sizes
 
 
 def _choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:

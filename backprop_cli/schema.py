@@ -103,9 +103,13 @@ def output_schema() -> dict[str, Any]:
         ["layer", "activation", "z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_dw", "dC_db",
          "dC_da_prev"],
     )
+    which = {"anyOf": [_WHOLE, {"const": "mean"}],
+             "description": "the example's index, or \"mean\": the mean over --data's rows"}
     example = _open(
-        {"index": _WHOLE, "input": _VALUES, "target": _VALUES, "output": _VALUES,
-         "cost": _VALUE, "layers": {"type": "array", "items": layer_example}},
+        {"index": which, "input": _VALUES, "target": _VALUES, "output": _VALUES,
+         "cost": _VALUE, "layers": {"type": "array", "items": layer_example},
+         "rows": {"type": "integer", "minimum": 1,
+                  "description": "with --data: how many rows the mean is over"}},
         ["index", "input", "target", "output", "cost", "layers"],
     )
     network = _open(
@@ -137,7 +141,7 @@ def output_schema() -> dict[str, Any]:
         ["layer", "kind", "j", "k", "gradient"],
     )}
     paths = {"type": "array", "items": _open(
-        {"example": _WHOLE, "layer": {"type": "integer", "minimum": 1}, "k": _WHOLE,
+        {"example": which, "layer": {"type": "integer", "minimum": 1}, "k": _WHOLE,
          "sum": _VALUE,
          "terms": {"type": "array", "items": _open(
              {"j": _WHOLE, "w": _VALUE, "da_dz": _VALUE, "dC_da": _VALUE, "dC_dz": _VALUE,
@@ -159,6 +163,14 @@ def output_schema() -> dict[str, Any]:
             "gradient": gradient,
             "top": top,
             "paths": paths,
+            "data": _open(
+                {"file": {"type": "string"}, "rows": {"type": "integer", "minimum": 1},
+                 "features": {"type": "array", "items": {"type": "string"}},
+                 "targets": {"type": "array", "items": {"type": "string"}},
+                 "normalize": {"enum": ["standard", "minmax", "none"]},
+                 "classes": {"type": "array"}},
+                ["file", "rows"],
+            ) | {"description": "with --data: the CSV file the means are over"},
         },
         "required": ["version", "network", "cost", "examples", "gradient"],
     }

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.errors import UsageError
+from backprop_cli.errors import NumericalError, UsageError
+from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Network
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -104,6 +105,10 @@ class EpochRecord:
 
 # --- the lean model -----------------------------------------------------------------------
 
+# Per batch size m: z(l), a(l), δ(l) (m, n_l) and the scratch buffers of every layer.
+_Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch]]
+
+
 class Model:
     """A network's parameters in one dtype, with the gradient buffers preallocated.
 
@@ -121,6 +126,10 @@ class Model:
         self.gb = [np.empty_like(b) for b in self.b]
         self.sigmas = [layer.sigma for layer in net.layers]
         self.fused = net.c.fused.get(net.layers[-1].activation)
+        self._forward = [KERNELS[layer.activation][0] for layer in net.layers]
+        self._backward = [KERNELS[layer.activation][1] for layer in net.layers]
+        self._output_delta = output_delta(net.cost, net.layers[-1].activation)
+        self._buffers: dict[int, _Buffers] = {}
 
     def forward(self, x: Array) -> tuple[list[Array], list[Array]]:
         """x (m, n_0) → (zs, activations) with ``activations[0] = x``."""
@@ -142,27 +151,49 @@ class Model:
             return self.fused.cost(zs[-1], y), acts[-1]
         return self.net.c.fn(acts[-1], y), acts[-1]
 
-    def gradients(self, x: Array, y: Array) -> float:
-        """Fill ``gw``/``gb`` with ∂C/∂w, ∂C/∂b of C = mean of C0 over the batch x (m, n_0),
-        y (m, n_L); return C."""
-        zs, acts = self.forward(x)
-        z, a = zs[-1], acts[-1]
-        if self.fused is not None:
-            c0 = self.fused.cost(z, y)
-            dC_dz = self.fused.delta(z, a, y)
-        else:
-            c0 = self.net.c.fn(a, y)
-            dC_dz = self.sigmas[-1].backward(z, a, self.net.c.dC_da(a, y))
-        inv_m = 1.0 / x.shape[0]
+    def gradients(self, x: Array, y: Array, scale: float = 1.0) -> float:
+        """Fill ``gw``/``gb`` with scale·∂C/∂w, scale·∂C/∂b of C = mean of C0 over the batch
+        x (m, n_0), y (m, n_L) (both in the model's dtype); return C.
+
+        The hot path: every intermediate lives in buffers kept per batch size, so that a
+        steady-state step allocates no arrays. δ(L) is multiplied by scale/m once; backprop is
+        linear in δ, so every layer's gradient comes out already averaged and scaled.
+        """
+        m = x.shape[0]
+        buffers = self._buffers.get(m)
+        if buffers is None:
+            buffers = self._allocate(m)
+        zs, acts, deltas, scratch = buffers
+        a = x
+        for i, (w, b, fwd) in enumerate(zip(self.w, self.b, self._forward, strict=True)):
+            np.matmul(a, w.T, out=zs[i])
+            zs[i] += b
+            fwd(zs[i], acts[i], scratch[i])
+            a = acts[i]
+        d = deltas[-1]
+        total = self._output_delta(zs[-1], a, y, d, scratch[-1])
+        d *= scale / m
         for i in range(len(self.w) - 1, -1, -1):
-            np.matmul(dC_dz.T, acts[i], out=self.gw[i])
-            self.gw[i] *= inv_m
-            np.sum(dC_dz, axis=0, out=self.gb[i])
-            self.gb[i] *= inv_m
-            if i > 0:
-                dC_da = dC_dz @ self.w[i]
-                dC_dz = self.sigmas[i - 1].backward(zs[i - 1], acts[i], dC_da)
-        return float(np.mean(c0))
+            np.matmul(d.T, acts[i - 1] if i else x, out=self.gw[i])
+            np.sum(d, axis=0, out=self.gb[i])
+            if i:
+                np.matmul(d, self.w[i], out=deltas[i - 1])
+                d = deltas[i - 1]
+                self._backward[i - 1](zs[i - 1], acts[i - 1], d, scratch[i - 1])
+        return total / m
+
+    def _allocate(self, m: int) -> _Buffers:
+        if len(self._buffers) >= 4:  # a trainer uses two sizes: the batch and the last one
+            self._buffers.clear()
+        sizes = [w.shape[0] for w in self.w]
+        buffers = (
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [Scratch.empty(m, n, self.dtype) for n in sizes],
+        )
+        self._buffers[m] = buffers
+        return buffers
 
     def params(self) -> list[Array]:
         return [*self.w, *self.b]
@@ -190,30 +221,30 @@ class Model:
 # --- optimizers -----------------------------------------------------------------------------
 
 class Optimizer:
-    """Updates the parameters in place from the gradients (which it may overwrite)."""
+    """Plain SGD, w ← w − η·∂C/∂w: updates the parameters in place from the gradients (which
+    it may overwrite). The gradients arrive multiplied by ``grad_scale`` (η here, so that the
+    step is one subtraction per parameter)."""
 
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         self.options = options
+        self.grad_scale = options.lr
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
-        lr = self.options.lr
         for p, g in zip(params, grads, strict=True):
-            g *= lr
             p -= g
 
 
 class Momentum(Optimizer):
-    """v ← μ·v − η·∂C/∂w;  w ← w + v."""
+    """v ← μ·v − η·∂C/∂w;  w ← w + v (the gradients arrive multiplied by η)."""
 
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         super().__init__(params, options)
         self.v = [np.zeros_like(p) for p in params]
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
-        lr, mu = self.options.lr, self.options.momentum
+        mu = self.options.momentum
         for p, g, v in zip(params, grads, self.v, strict=True):
             v *= mu
-            g *= lr
             v -= g
             p += v
 
@@ -224,6 +255,7 @@ class Adam(Optimizer):
 
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         super().__init__(params, options)
+        self.grad_scale = 1.0
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
         self.tmp = [np.empty_like(p) for p in params]
@@ -285,20 +317,30 @@ class Trainer:
             raise UsageError("--patience needs validation rows: add --val-split F or --val FILE")
         dtype = DTYPES[options.dtype]
         self.options = options
-        self.model = Model(net, dtype)
-        self.inputs = np.ascontiguousarray(inputs, dtype=dtype)
-        self.targets = np.ascontiguousarray(targets, dtype=dtype)
+        with np.errstate(over="ignore"):  # a float32 cast overflows to inf: refused below
+            self.model = Model(net, dtype)
+            self.inputs = np.ascontiguousarray(inputs, dtype=dtype)
+            self.targets = np.ascontiguousarray(targets, dtype=dtype)
+            self.val = None if val is None else (
+                np.ascontiguousarray(val[0], dtype=dtype),
+                np.ascontiguousarray(val[1], dtype=dtype),
+                val[2],
+            )
         self.labels = labels
-        self.val = None if val is None else (
-            np.ascontiguousarray(val[0], dtype=dtype),
-            np.ascontiguousarray(val[1], dtype=dtype),
-            val[2],
-        )
+        held = [] if self.val is None else [self.val[0], self.val[1]]
+        for what, values in (("network's weights and biases", self.model.params()),
+                             ("inputs and targets", [self.inputs, self.targets, *held])):
+            if not all(np.isfinite(v).all() for v in values):
+                raise UsageError(
+                    f"--dtype {options.dtype}: the {what} do not fit in "
+                    f"{options.dtype} (largest {np.finfo(dtype).max:.3g}); use --dtype float64 "
+                    "or scale them down")
         self.status = "running"
         self.epochs_run = 0
         self.best_epoch: int | None = None
         self.stopped_at: tuple[int, int] | None = None  # (epoch, batches run in it)
         self._best: list[Array] | None = None
+        self._saved: list[Array] | None = None  # the weights at the start of the epoch
 
     @property
     def batch_count(self) -> int:
@@ -318,29 +360,48 @@ class Trainer:
     ) -> Iterator[EpochRecord]:
         """Train epoch by epoch. ``stop()`` is asked after every batch (True: stop now, as
         after Ctrl-C); ``on_batch(epoch, batch, cost)`` is told every batch's cost."""
+        yield from self._epochs(stop, on_batch)
+        # A step can overflow the weights after its batch's cost was measured (the last one,
+        # or one before a validation cost): keep the last finite weights, never inf or NaN.
+        if self._saved is not None and not self.model.finite():
+            self.model.restore(self._saved)
+            if self.status != "diverged":
+                self.status = "diverged"
+                self.stopped_at = self.stopped_at or (max(self.epochs_run, 1),
+                                                      self.batch_count - 1)
+
+    def _epochs(
+        self,
+        stop: Callable[[], bool] | None,
+        on_batch: Callable[[int, int, float], None] | None,
+    ) -> Iterator[EpochRecord]:
         o = self.options
         model = self.model
         params, grads = model.params(), model.grads()
         optimizer = OPTIMIZER_CLASSES[o.optimizer](params, o)
+        scale = optimizer.grad_scale
         rng = np.random.default_rng(o.seed)
         m, size = len(self.inputs), o.batch_size
+        if o.shuffle:  # the shuffled epoch, rewritten in place every epoch
+            x_all, y_all = np.empty_like(self.inputs), np.empty_like(self.targets)
+        else:
+            x_all, y_all = self.inputs, self.targets
         best_cost = math.inf
         waited = 0
         for epoch in range(1, o.epochs + 1):
             started = time.perf_counter()
-            saved = model.snapshot()
+            saved = self._saved = model.snapshot()
             if o.shuffle:
                 order = rng.permutation(m)
-                x_all, y_all = self.inputs[order], self.targets[order]
-            else:
-                x_all, y_all = self.inputs, self.targets
+                np.take(self.inputs, order, axis=0, out=x_all)
+                np.take(self.targets, order, axis=0, out=y_all)
             total = 0.0
             batches = 0
             # Overflow is detected below as a non-finite cost, not reported by numpy.
             with np.errstate(over="ignore", invalid="ignore"):
                 for start in range(0, m, size):
                     x, y = x_all[start:start + size], y_all[start:start + size]
-                    cost = model.gradients(x, y)
+                    cost = model.gradients(x, y, scale)
                     if not math.isfinite(cost):
                         if not model.finite():
                             model.restore(saved)
@@ -474,8 +535,14 @@ class Evaluation:
 def evaluate(net: Network, inputs: Array, targets: Array,
              labels: NDArray[np.intp] | None = None) -> Evaluation:
     """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices."""
-    c0, a = Model(net).costs(np.asarray(inputs, dtype=np.float64),
-                             np.asarray(targets, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        c0, a = Model(net).costs(np.asarray(inputs, dtype=np.float64),
+                                 np.asarray(targets, dtype=np.float64))
+    if not (np.isfinite(c0).all() and np.isfinite(a).all()):
+        e = int(np.argwhere(~np.isfinite(c0) | ~np.isfinite(a).all(axis=1))[0][0])
+        raise NumericalError(
+            f"the cost C0 of row {e} overflows float64: the weights, biases or inputs are too "
+            "large for the numbers to be computed; scale them down")
     if labels is None:
         return Evaluation(len(c0), float(np.mean(c0)), None, None)
     k = net.output_size

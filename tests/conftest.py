@@ -10,10 +10,12 @@ wrong σ, a wrong σ' or a wrong cost in the package cannot agree with it by con
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
@@ -23,6 +25,12 @@ from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS
 from backprop_cli.network import Examples, Layer, Network
 
 Array = NDArray[np.float64]
+
+# CI (CI=true) draws the same examples on every run, so a red build is always reproducible;
+# a developer's run explores new ones (and replays past failures from .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -16,12 +16,14 @@ from typing import Any, TextIO
 class Options:
     """``precision``: significant digits (None: tables 6, machine formats exact);
     ``limit``: rows per table (None: all); ``ascii``: w(2)_01 instead of w⁽²⁾₀₁;
-    ``width``: the terminal width for tables (None: rich decides)."""
+    ``width``: the terminal width for tables (None: rich decides); ``fragment``: LaTeX without
+    the document around it."""
 
     precision: int | None = None
     limit: int | None = 25
     ascii: bool = False
     width: int | None = None
+    fragment: bool = False
 
 
 Presenter = Callable[[Any, TextIO, Options], None]
@@ -32,6 +34,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "json": ("backprop_cli.present.json", "render_json"),
     "ndjson": ("backprop_cli.present.json", "render_ndjson"),
     "csv": ("backprop_cli.present.json", "render_csv"),
+    "markdown": ("backprop_cli.present.markdown", "render_markdown"),
+    "latex": ("backprop_cli.present.latex", "render_latex"),
 }
 
 

@@ -49,7 +49,8 @@ class _Fmt:
 def make_console(out: TextIO, options: Options) -> Console:
     """A console on ``out``; with ``options.ascii`` every symbol is written as plain ASCII."""
     file: TextIO = AsciiWriter(out) if options.ascii else out  # type: ignore[assignment]
-    return Console(file=file, width=options.width, highlight=False, emoji=False)
+    # markup=False: formulas such as −Σj [yj ln aj …] are text, not rich markup.
+    return Console(file=file, width=options.width, highlight=False, emoji=False, markup=False)
 
 
 def _table(
@@ -91,8 +92,7 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
     limit = options.limit
     header = (
         f"{net.name or 'network'}: sizes {'-'.join(map(str, net.sizes))}, cost {net.cost} "
-        f"({net.c.formula}), {report.example_count} example"
-        f"{'s' if report.example_count != 1 else ''}; "
+        f"({net.c.formula}), {report.scope}; "
         f"C = mean of {f.c0} = {f.num(report.trace.cost)}"
     )
     console.print(Text(header, style="bold"))
@@ -113,7 +113,7 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
     L = net.depth
     c0 = report.trace.cost_per_example[e]
     table = _table(
-        f"Forward pass — example {e}",
+        f"Forward pass — {report.example_title(e)}",
         ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"), "target " + f.sym("y", None, "j")],
         caption=f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {f.num(float(c0))}",
         ascii=f.ascii,
@@ -154,9 +154,10 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
             f"a_i depends on every z_j, so there is no per-neuron factor; {f.d(f.c0, z)} = "
             f"Σi {f.d(f.c0, 'a_i')} · {f.d('a_i', 'z_j')} is used in its place."
         )
-    title = ("Weights" if is_w else "Biases") + f" — example {e}: {f.d(f.c0, what)} = " + (
-        f"{f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"
-    )
+    if report.factor_note:
+        caption = f"{report.factor_note}\n{caption}" if caption else report.factor_note
+    title = (f"{'Weights' if is_w else 'Biases'} — {report.example_title(e)}: "
+             f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}")
     if report.top is not None:
         title += f" (top {report.top} by |{f.d('C', 'param')}|)"
 
@@ -178,7 +179,7 @@ def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: i
         f"{f.d(f.sym('a', 'l', 'j'), f.sym('z', 'l', 'j'))} · {f.d(f.c0, f.sym('a', 'l', 'j'))}"
     )
     table = _table(
-        f"Propagating backwards — example {e}: {formula}",
+        f"Propagating backwards — {report.example_title(e)}: {formula}",
         ["neuron", "value", f.d(f.c0, "neuron"), "paths (Σ over j)"],
         caption="Each neuron reaches the cost through every neuron of the next layer; "
         "the paths add up. For layer 0 this is the sensitivity to the input.",
@@ -231,8 +232,8 @@ def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int 
             f"so the term is {w} · {f.d(f.c0, z)} and {f.d(a, z)}, {f.d(f.c0, a)} show —."
         )
     table = _table(
-        f"Paths — example {e}: {f.d(f.c0, f.sym('a', 'l-1', 'k'))} = Σj {w} · {f.d(a, z)} · "
-        f"{f.d(f.c0, a)}",
+        f"Paths — {report.example_title(e)}: {f.d(f.c0, f.sym('a', 'l-1', 'k'))} = "
+        f"Σj {w} · {f.d(a, z)} · {f.d(f.c0, a)}",
         ["neuron", "via", w, f.d(a, z), f.d(f.c0, a), "term"],
         caption=caption,
         ascii=f.ascii,

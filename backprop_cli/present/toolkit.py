@@ -132,9 +132,11 @@ def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
     console = make_console(out, options)
     f = _Fmt(replace(options, precision=options.precision or DIAGNOSE_PRECISION))
     net, m = report.network, report.example_count
+    scope = (f"{m} example{'s' if m != 1 else ''}" if report.data is None
+             else f"{m} row{'s' if m != 1 else ''} of {report.data['file']}")
     console.print(Text(
-        f"Diagnosis of {net.name or 'network'} ({'-'.join(map(str, net.sizes))}) on {m} "
-        f"example{'s' if m != 1 else ''}: C = {f.num(report.cost)}",
+        f"Diagnosis of {net.name or 'network'} ({'-'.join(map(str, net.sizes))}) on {scope}: "
+        f"C = {f.num(report.cost)}",
         style="bold",
     ))
     table = _table(

@@ -1,0 +1,192 @@
+"""The cost per epoch, seen: a terminal chart, an inline SVG chart and (with matplotlib) a PNG.
+
+The series come from training's per-epoch records (or a ``train --log`` file); no math here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from backprop_cli.errors import DataError
+
+PLOT_HINT = "pip install 'backprop-cli[plot]' (or: pip install matplotlib)"
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    """``train[i]``/``val[i]``: the costs after epoch ``epochs[i]`` (None: not measured or not
+    finite)."""
+
+    epochs: tuple[int, ...]
+    train: tuple[float | None, ...]
+    val: tuple[float | None, ...]
+
+    @property
+    def has_val(self) -> bool:
+        return any(v is not None for v in self.val)
+
+    def values(self) -> list[float]:
+        return [v for v in (*self.train, *self.val) if v is not None]
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
+    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
+    rows = list(records)
+    return CostSeries(tuple(int(r["epoch"]) for r in rows),
+                      tuple(_finite(r.get("train_cost")) for r in rows),
+                      tuple(_finite(r.get("val_cost")) for r in rows))
+
+
+def parse_log(text: str, source: str) -> CostSeries:
+    """A ``train --log`` file: one JSON object per line; a DataError names the line."""
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{source}, line {number}: not JSON ({exc.msg}); expected one "
+                            "object per line as `backprop train --log FILE` writes") from None
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or \
+                "train_cost" not in row:
+            raise DataError(f"{source}, line {number}: expected an object with 'epoch' and "
+                            "'train_cost', as `backprop train --log FILE` writes")
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{source}: no epochs; expected the file `backprop train --log FILE` "
+                        "writes")
+    return series(rows)
+
+
+# --- the terminal chart -------------------------------------------------------------------
+
+def terminal_chart(s: CostSeries, *, width: int = 60, height: int = 10,
+                   ascii: bool = False) -> str:
+    """Rows of text: the y axis labelled with the largest and smallest cost, train as ●
+    (``*``) and validation as ○ (``o``), epochs along the bottom."""
+    values = s.values()
+    if not values:
+        return ""
+    top, bottom = max(values), min(values)
+    span = top - bottom or 1.0
+    n = len(s.epochs)
+    cols = max(1, min(width, n))
+    grid = [[" "] * cols for _ in range(height)]
+    marks = (("*", "o") if ascii else ("●", "○"))
+
+    def put(i: int, v: float | None, mark: str) -> None:
+        if v is None:
+            return
+        col = round(i * (cols - 1) / (n - 1)) if n > 1 else 0
+        row = round((top - v) / span * (height - 1))
+        if grid[row][col] == " " or mark == marks[0]:
+            grid[row][col] = mark
+
+    for i in range(n):
+        put(i, s.val[i], marks[1])
+        put(i, s.train[i], marks[0])
+    label = max(len(f"{top:.4g}"), len(f"{bottom:.4g}"))
+    bar = "|" if ascii else "│"
+    lines = []
+    for r, cells in enumerate(grid):
+        y = f"{top:.4g}" if r == 0 else f"{bottom:.4g}" if r == height - 1 else ""
+        lines.append(f"{y:>{label}} {bar}{''.join(cells)}".rstrip())
+    lines.append(" " * label + " " + ("+" if ascii else "└") + ("-" if ascii else "─") * cols)
+    first, last = str(s.epochs[0]), str(s.epochs[-1])
+    lines.append(" " * (label + 2) + first + last.rjust(cols - len(first)) if cols > len(first)
+                 + len(last) else " " * (label + 2) + f"{first}…{last}")
+    key = f"{marks[0]} train cost" + (f"   {marks[1]} validation cost" if s.has_val else "")
+    lines.append(" " * (label + 2) + key + "   (per epoch)")
+    return "\n".join(lines) + "\n"
+
+
+# --- the SVG chart (for the HTML report) --------------------------------------------------
+
+def svg_chart(s: CostSeries, *, width: int = 560, height: int = 260) -> str:
+    left, right, top, bottom = 64, 16, 16, 52
+    values = s.values()
+    hi = max(values) if values else 1.0
+    lo = min(values) if values else 0.0
+    span = hi - lo or 1.0
+    e0, e1 = s.epochs[0], s.epochs[-1]
+    ex = (e1 - e0) or 1
+    pw, ph = width - left - right, height - top - bottom
+
+    def xy(epoch: int, v: float) -> str:
+        return f"{left + (epoch - e0) / ex * pw:.1f},{top + (hi - v) / span * ph:.1f}"
+
+    out = [f'<svg class="cost-chart" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-size="12" role="img">',
+           "<title>cost per epoch</title>",
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#6b7280"/>',
+           f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" '
+           'stroke="#6b7280"/>',
+           f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{hi:.4g}</text>',
+           f'<text x="{left - 6}" y="{top + ph + 4}" text-anchor="end">{lo:.4g}</text>',
+           f'<text x="{left}" y="{top + ph + 18}" text-anchor="middle">{e0}</text>',
+           f'<text x="{left + pw}" y="{top + ph + 18}" text-anchor="middle">{e1}</text>',
+           f'<text x="{left + pw / 2}" y="{top + ph + 18}" text-anchor="middle">epoch</text>']
+    legend_y = height - 10
+    for i, (name, data, colour) in enumerate((("train", s.train, "#2563eb"),
+                                              ("validation", s.val, "#ea580c"))):
+        points = [xy(e, v) for e, v in zip(s.epochs, data, strict=True) if v is not None]
+        if not points:
+            continue
+        out.append(f'<polyline class="{name}" fill="none" stroke="{colour}" stroke-width="2" '
+                   f'points="{" ".join(points)}"/>')
+        x0 = left + i * 150
+        out.append(f'<line x1="{x0}" y1="{legend_y - 4}" x2="{x0 + 24}" y2="{legend_y - 4}" '
+                   f'stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<text x="{x0 + 30}" y="{legend_y}">{escape(name)} cost</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+# --- the PNG (matplotlib, optional) -------------------------------------------------------
+
+def have_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def write_png(s: CostSeries, path: Path, title: str) -> None:
+    """The chart as a PNG at ``path``, written atomically. Needs matplotlib (the [plot] extra)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    for name, data in (("train", s.train), ("validation", s.val)):
+        points = [(e, v) for e, v in zip(s.epochs, data, strict=True) if v is not None]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
+                    label=f"{name} cost")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cost C")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,170 @@
+"""``backprop report``: one self-contained HTML page of an analyze report. No math here.
+
+Inline CSS, JS and SVG and no request to any other host: it opens from disk. The tables are
+rendered here, so everything but the interactive panel works without JavaScript; the panel
+reads the report's JSON (the same document as ``analyze --format json``) from the page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+from importlib import resources
+
+from backprop_cli.present.chart import CostSeries, svg_chart
+from backprop_cli.present.graph import layout, render_svg
+from backprop_cli.present.notation import sym
+from backprop_cli.report import AnalyzeReport, Param
+
+DIGITS = 6
+ROW_LIMIT = 200
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
+       color: #111827; max-width: 78rem; }
+h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
+.diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
+.diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
+#panel { min-width: 22rem; max-width: 34rem; border: 1px solid #d1d5db; padding: 0.75rem 1rem;
+         background: #f9fafb; font-size: 0.92rem; }
+#panel .formula { line-height: 1.6; }
+#panel table { margin-top: 0.5rem; }
+line.hit { cursor: pointer; }
+line.edge.selected { stroke: #f59e0b !important; stroke-opacity: 1; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.88rem; }
+th, td { border: 1px solid #e5e7eb; padding: 0.2rem 0.5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f4f6; }
+caption { caption-side: bottom; text-align: left; color: #6b7280; font-size: 0.82rem; }
+.note { color: #6b7280; font-size: 0.88rem; }
+"""
+
+JS = (resources.files("backprop_cli.present") / "report.js").read_text(encoding="utf-8")
+
+
+class _Fmt:
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def num(self, x: float | None) -> str:
+        if x is None:
+            return "—"
+        text = f"{x:.{self.digits}g}"
+        return "0" if text == "-0" else text
+
+
+def _table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], total: int,
+           limit: int | None, cls: str) -> str:
+    out = [f'<table class="{cls}"><thead><tr>'
+           + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    shown = 0
+    for row in rows:
+        if limit is not None and shown >= limit:
+            break
+        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+        shown += 1
+    note = caption
+    if shown < total:
+        note += f" … {total - shown} more rows (backprop report --limit 0 shows all)."
+    out.append(f"</tbody><caption>{escape(note)}</caption></table>")
+    return "\n".join(out)
+
+
+def _param(p: Param) -> str:
+    return sym("w", p.layer, p.j, p.k) if p.k is not None else sym("b", p.layer, p.j)
+
+
+def _tables(report: AnalyzeReport, f: _Fmt, limit: int | None) -> str:
+    net = report.network
+    L = net.depth
+    out: list[str] = []
+    for e in report.examples:
+        title = report.example_title(e)
+        out.append(f"<h3>{escape(title[:1].upper() + title[1:])}: C₀ = "
+                   f"{f.num(float(report.trace.cost_per_example[e]))}</h3>")
+        rows = [[sym("a", 0, k), "", f.num(float(x)), ""] for k, x in enumerate(report.inputs[e])]
+        for l in range(1, L + 1):  # noqa: E741
+            t = report.trace.layers[l - 1]
+            rows += [[sym("a", l, j), f.num(float(t.z[e, j])), f.num(float(t.a[e, j])),
+                      f.num(float(report.targets[e, j])) if l == L else ""]
+                     for j in range(t.z.shape[1])]
+        out.append(_table(f"Forward pass: z⁽ˡ⁾ⱼ = Σₖ w⁽ˡ⁾ⱼₖ a⁽ˡ⁻¹⁾ₖ + b⁽ˡ⁾ⱼ, a⁽ˡ⁾ⱼ = σ(z⁽ˡ⁾ⱼ); "
+                          f"{net.c.formula}.", ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"],
+                          rows, len(rows), limit, "forward"))
+        for kind, name in (("w", "Weights"), ("b", "Biases")):
+            params = [p for p in report.params() if p.kind == kind]
+            what = "w⁽ˡ⁾ⱼₖ" if kind == "w" else "b⁽ˡ⁾ⱼ"
+
+            def rows_of(params: list[Param] = params, e: int = e) -> Iterable[list[str]]:
+                for p in params:
+                    r = report.row(e, p)
+                    yield [_param(p), f.num(r.value), f.num(r.dC_da), f.num(r.da_dz),
+                           f.num(r.dC_dz), f.num(r.dz_dw), f.num(r.gradient),
+                           f.num(r.mean_gradient)]
+
+            out.append(_table(
+                f"{name}: ∂C₀/∂{what} = ∂C₀/∂a⁽ˡ⁾ⱼ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂z⁽ˡ⁾ⱼ/∂{what}; "
+                f"∂C/∂{what} is the gradient of the full cost.",
+                ["param", "value", "∂C₀/∂a⁽ˡ⁾ⱼ", "∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ", "∂C₀/∂z⁽ˡ⁾ⱼ",
+                 f"∂z⁽ˡ⁾ⱼ/∂{what}", f"∂C₀/∂{what}", f"∂C/∂{what}"],
+                rows_of(), len(params), limit, "weights" if kind == "w" else "biases"))
+        rows = [[sym("a", l - 1, k), f.num(float(report.trace.layers[l - 1].dz_dw[e, k])),
+                 f.num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
+                 str(net.sizes[l])]
+                for l in sorted(report.layers, reverse=True)  # noqa: E741
+                for k in range(net.sizes[l - 1])]
+        out.append(_table("Backward: ∂C₀/∂a⁽ˡ⁻¹⁾ₖ = Σⱼ w⁽ˡ⁾ⱼₖ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂C₀/∂a⁽ˡ⁾ⱼ: "
+                          "each neuron reaches the cost through every neuron of the next layer.",
+                          ["neuron", "value", "∂C₀/∂neuron", "paths"], rows, len(rows), limit,
+                          "backward"))
+    return "\n".join(out)
+
+
+def _json_script(doc: object) -> str:
+    # "<" never appears raw, so no "</script>" (or "<!--") inside can end the element early.
+    text = json.dumps(doc, allow_nan=False).replace("<", "\\u003c")
+    return f'<script type="application/json" id="report-data">{text}</script>'
+
+
+def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None = None,
+                limit: int | None = ROW_LIMIT, max_neurons: int = 12) -> str:
+    """The page. ``costs``: training and validation cost per epoch (from ``train --log``)."""
+    net = report.network
+    f = _Fmt(DIGITS)
+    name = net.name or "network"
+    graph = layout(net, report.trace.grad_w, "gradient", max_neurons)
+    svg = render_svg(graph, interactive=True).replace(
+        ' xmlns="http://www.w3.org/2000/svg"', "", 1)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # No request leaves the page: everything is inline, and the policy says so.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
+        f"<title>backprop report: {escape(name)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>backprop report: {escape(name)} ({'-'.join(map(str, net.sizes))})</h1>",
+        f'<p>From <code>{escape(source)}</code>. Cost {escape(net.cost)} '
+        f"({escape(net.c.formula)}); the full cost C is the mean of C₀ over "
+        f"{escape(report.scope)}: <strong class=\"cost\">C = {f.num(report.trace.cost)}"
+        "</strong></p>",
+    ]
+    if report.factor_note:
+        parts.append(f'<p class="note">{escape(report.factor_note)}</p>')
+    parts += [
+        "<h2>Network: edges coloured by ∂C/∂w</h2>",
+        f'<div class="diagram">{svg}',
+        '<aside id="panel"><p>Click or hover an edge (a weight) to see its chain-rule factors '
+        "and its gradient. (This needs JavaScript; the tables below do not.)</p></aside></div>",
+    ]
+    if costs is not None:
+        parts += ["<h2>Training: cost per epoch</h2>", svg_chart(costs)]
+        rows = [[str(e), f.num(t), f.num(v)]
+                for e, t, v in zip(costs.epochs, costs.train, costs.val, strict=True)]
+        parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
+                            rows, len(rows), limit, "training"))
+    parts += ["<h2>Tables</h2>", _tables(report, f, limit), _json_script(report.to_dict()),
+              f"<script>var DIGITS = {DIGITS};\n{JS}</script>", "</body></html>"]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,90 @@
+"""CSV ingest: backprop_cli's reader against numpy.loadtxt and (where installed) pandas.read_csv.
+
+Writes a 60,000 × 785 numeric file like MNIST's (a label column and 784 pixel values 0–255,
+80% zeros) once to --file, then times, interleaved, --runs reads by each reader; median and
+minimum seconds and the ratio to pandas.
+
+    python benchmarks/csv_speed.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backprop_cli.data import iter_csv_chunks, load_dataset
+from backprop_cli.scaffold import new_network
+
+
+def write(path: Path, rows: int, pixels: int = 784) -> None:
+    rng = np.random.default_rng(0)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("label," + ",".join(f"px{i}" for i in range(pixels)) + "\n")
+        for start in range(0, rows, 5000):
+            n = min(5000, rows - start)
+            x = rng.integers(0, 256, (n, pixels))
+            x[rng.random((n, pixels)) < 0.8] = 0
+            block = np.column_stack([rng.integers(0, 10, n), x])
+            np.savetxt(out, block, fmt="%d", delimiter=",")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--file", type=Path, default=Path("/tmp/backprop-csv-speed.csv"))
+    args = parser.parse_args()
+    if not args.file.exists():
+        write(args.file, args.rows)
+    size = args.file.stat().st_size / 1e6
+    net = new_network([784, 16, 10], activation="sigmoid", output_activation="softmax",
+                      cost="categorical_cross_entropy", method="xavier", seed=0)
+    path = str(args.file)
+
+    def ours() -> object:
+        return load_dataset(path, net, target="label").inputs
+
+    def ours_chunked() -> object:
+        from backprop_cli.data import Preprocessing
+
+        pre = Preprocessing((), (), classes=tuple(range(10)))
+        return sum(len(x) for x, _ in iter_csv_chunks(path, net, target="label",
+                                                      preprocessing=pre))
+
+    readers: dict[str, Callable[[], object]] = {
+        "backprop_cli load_dataset": ours,
+        "backprop_cli iter_csv_chunks": ours_chunked,
+        "numpy.loadtxt": lambda: np.loadtxt(path, delimiter=",", skiprows=1),
+    }
+    try:
+        import pandas as pd
+
+        readers["pandas.read_csv (C)"] = lambda: pd.read_csv(path, engine="c").to_numpy()
+    except ImportError:
+        print("pandas not installed: skipped", file=sys.stderr)
+    times: dict[str, list[float]] = {name: [] for name in readers}
+    for _ in range(args.runs):
+        for name, read in readers.items():
+            started = time.perf_counter()
+            read()
+            times[name].append(time.perf_counter() - started)
+    print(f"{args.file}: {size:.0f} MB; {args.runs} interleaved runs")
+    base = statistics.median(times["pandas.read_csv (C)"]) if "pandas.read_csv (C)" in times \
+        else None
+    print(f"{'reader':<30} {'median s':>9} {'min s':>7} {'MB/s':>6} {'×pandas':>8}")
+    for name, t in times.items():
+        med = statistics.median(t)
+        ratio = f"{base / med:.2f}" if base else "-"
+        print(f"{name:<30} {med:>9.2f} {min(t):>7.2f} {size / med:>6.0f} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""`backprop report`: one self-contained HTML page; the cost charts; `train --plot`."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from conftest import CONFIGS
+from typer.testing import CliRunner
+
+from backprop_cli.cli import app
+from backprop_cli.present.chart import have_matplotlib, parse_log, series, terminal_chart
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+class Page(HTMLParser):
+    """Tags (checked to nest), table cells per table class, and the scripts' text."""
+
+    VOID: ClassVar[set[str]] = {"meta", "br", "line", "circle", "rect", "polyline", "input", "img"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.table: str | None = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.script: dict[str, str | None] | None = None
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.urls += [v for k, v in attrs if k in ("src", "href") and v]
+        if tag not in self.VOID:
+            self.stack.append(tag)
+        if tag == "table":
+            self.table = a.get("class") or ""
+            self.tables.setdefault(self.table, [])
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "script":
+            self.script = a
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        assert self.stack.pop() == tag, tag
+        if tag in ("td", "th") and self.row is not None and self.cell is not None:
+            self.row.append("".join(self.cell))
+            self.cell = None
+        elif tag == "tr" and self.table is not None and self.row is not None:
+            self.tables[self.table].append(self.row)
+            self.row = None
+        elif tag == "table":
+            self.table = None
+        elif tag == "script":
+            self.script = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+        if self.script is not None:
+            self.scripts.append((self.script, data))
+
+
+def parse(text: str) -> Page:
+    page = Page()
+    page.feed(text)
+    page.close()
+    assert page.stack == []
+    return page
+
+
+def test_report_is_self_contained_and_has_the_tables(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    code, stdout, _ = invoke("report", str(CONFIGS / "two-layer.yaml"), "-o", str(out))
+    assert code == 0 and stdout == ""
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "http" not in text.replace("http-equiv", "")  # no other host, not even a namespace
+    page = parse(text)
+    assert page.urls == []
+    # the JSON is analyze --format json's document
+    data = [body for attrs, body in page.scripts if attrs.get("type") == "application/json"]
+    _, json_out, _ = invoke("analyze", str(CONFIGS / "two-layer.yaml"), "--format", "json")
+    assert json.loads(data[0]) == json.loads(json_out)
+    # server-side tables: forward pass a(2)1 of example 0 = 0.617009 (see test_analyze_cli)
+    forward = page.tables["forward"]
+    assert ["a⁽²⁾₁", "0.476871", "0.617009", "0"] in forward
+    weights = {row[0]: row for row in page.tables["weights"]}
+    assert weights["w⁽²⁾₁₀"][-1] == "0.0513728"  # ∂C/∂w(2)10, by hand in test_graph.py
+    assert weights["w⁽²⁾₁₀"][1] == "-0.2"
+    assert len(page.tables["weights"]) == 2 * (1 + 12)  # two examples: header + 12 weights
+    assert len(page.tables["biases"]) == 2 * (1 + 5)
+    first = next(row for row in page.tables["backward"] if row[0] == "a⁽¹⁾₀")  # example 0
+    assert first[2] == "-0.203835"  # ∂C0/∂a(1)0, the sum in test_markdown_latex.py
+    assert 'class="cost">C = 0.496285<' in text
+    # the diagram: one clickable line per edge, with the parameter's nudge name
+    assert len(re.findall(r'<line class="hit" data-param="w\d\.\d\.\d"', text)) == 12
+    assert 'id="panel"' in text
+
+
+def test_report_with_training_log(tmp_path: Path) -> None:
+    log = tmp_path / "train.log"
+    trained = tmp_path / "xor.yaml"
+    code, _, err = invoke("train", str(CONFIGS / "xor.yaml"), str(CONFIGS / "xor.csv"), "-o",
+                          str(trained), "--epochs", "5", "--log", str(log), "--val-split",
+                          "0.25", "-q")
+    assert code == 0, err
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    code, html, _ = invoke("report", str(trained), "--log", str(log))
+    assert code == 0
+    page = parse(html)
+    rows = page.tables["training"][1:]
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
+    assert float(rows[2][1]) == pytest.approx(records[2]["train_cost"], rel=1e-5)
+    assert float(rows[2][2]) == pytest.approx(records[2]["val_cost"], rel=1e-5)
+    assert html.count('<polyline class="train"') == 1
+    assert html.count('<polyline class="validation"') == 1
+
+
+def test_report_bad_log(tmp_path: Path) -> None:
+    log = tmp_path / "bad.log"
+    log.write_text('{"epoch": 1, "train_cost": 0.5}\nnot json\n')
+    code, _, err = invoke("report", str(CONFIGS / "chain.yaml"), "--log", str(log))
+    assert code == 2
+    assert f"{log}, line 2: not JSON" in err
+    code, _, err = invoke("report", str(CONFIGS / "chain.yaml"), "--log", str(tmp_path / "no"))
+    assert code == 2 and "cannot read" in err
+
+
+def test_report_from_data(tmp_path: Path) -> None:
+    code, html, err = invoke("report", str(CONFIGS / "xor.yaml"), "--data",
+                             str(CONFIGS / "xor.csv"))
+    assert code == 0, err
+    page = parse(html)
+    assert "mean over" in html and "xor.csv" in html
+    assert len(page.tables["weights"]) > 1
+
+
+def test_parse_log_and_terminal_chart() -> None:
+    s = parse_log('{"epoch": 1, "train_cost": 1.0, "val_cost": 2.0}\n'
+                  '{"epoch": 2, "train_cost": 0.5, "val_cost": null}\n\n'
+                  '{"epoch": 3, "train_cost": 0.25, "val_cost": 1.0}\n', "log")
+    assert s.epochs == (1, 2, 3) and s.train == (1.0, 0.5, 0.25) and s.val == (2.0, None, 1.0)
+    lines = terminal_chart(s, height=5, ascii=True).splitlines()
+    # top row is the largest cost (2, validation at epoch 1), bottom the smallest (0.25)
+    assert lines[0] == "   2 |o"
+    assert lines[4] == "0.25 |  *"
+    assert lines[-1].strip() == "* train cost   o validation cost   (per epoch)"
+    grid = [line[6:] for line in lines[:5]]
+    # train 1.0 at epoch 1: row round((2 − 1)/1.75 · 4) = 2; 0.5 → row 3; 0.25 → row 4
+    assert grid[2][0] == "*" and grid[3][1] == "*" and grid[4][2] == "*"
+    assert grid[2][2] == "o"  # validation 1.0 at epoch 3
+
+
+def test_series_drops_non_finite() -> None:
+    s = series([{"epoch": 1, "train_cost": float("nan"), "val_cost": None}])
+    assert s.train == (None,) and s.values() == []
+    assert terminal_chart(s) == ""
+
+
+@pytest.mark.skipif(have_matplotlib(), reason="matplotlib is installed")
+def test_plot_without_matplotlib_says_how_to_install(tmp_path: Path) -> None:
+    out = tmp_path / "trained.yaml"
+    code, _, err = invoke("train", str(CONFIGS / "xor.yaml"), str(CONFIGS / "xor.csv"), "-o",
+                          str(out), "--plot", str(tmp_path / "cost.png"))
+    assert code == 2
+    assert "pip install 'backprop-cli[plot]'" in err and "matplotlib" in err
+    assert not out.exists()  # refused before training
+
+
+@pytest.mark.skipif(not have_matplotlib(), reason="matplotlib is not installed")
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    png = tmp_path / "cost.png"
+    code, _, err = invoke("train", str(CONFIGS / "xor.yaml"), str(CONFIGS / "xor.csv"), "-o",
+                          str(tmp_path / "t.yaml"), "--epochs", "3", "--plot", str(png), "-q")
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
