@@ -185,15 +185,22 @@ class AnalyzeReport:
 
     def top_params(self) -> list[tuple[Param, float]]:
         """The ``top`` parameters of the selected layers with the largest |∂C/∂param|."""
+        # Every selected parameter in params() order (per layer: w row-major, then b); a stable
+        # sort keeps that order among equal |gradient|s. Param objects only for the top K.
+        grads = [g for l in self.layers  # noqa: E741
+                 for g in (self.trace.grad_w[l - 1].ravel(), self.trace.grad_b[l - 1])]
+        order = np.argsort(-np.abs(np.concatenate(grads)), kind="stable")[: self.top]
+        starts = np.cumsum([0, *(g.size for g in grads)])
         found: list[tuple[Param, float]] = []
-        for l in self.layers:  # noqa: E741
-            gw, gb = self.trace.grad_w[l - 1], self.trace.grad_b[l - 1]
-            found.extend(
-                (Param(l, "w", j, k), float(gw[j, k])) for j, k in np.ndindex(*gw.shape)
-            )
-            found.extend((Param(l, "b", j, None), float(gb[j])) for j in range(gb.shape[0]))
-        found.sort(key=lambda item: -abs(item[1]))
-        return found if self.top is None else found[: self.top]
+        for i in order.tolist():
+            block = int(np.searchsorted(starts, i, side="right")) - 1
+            l, local = self.layers[block // 2], i - int(starts[block])  # noqa: E741
+            if block % 2 == 0:
+                j, k = divmod(local, self.trace.grad_w[l - 1].shape[1])
+                found.append((Param(l, "w", j, k), float(grads[block][local])))
+            else:
+                found.append((Param(l, "b", local, None), float(grads[block][local])))
+        return found
 
     def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
         """The parameters to show, in order: the chosen ones (--param), the top K if asked, else

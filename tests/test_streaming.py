@@ -1,0 +1,155 @@
+"""The block writers of ndjson/csv against the row-by-row writers, the orjson path of the JSON
+document, and the fast reading of long one-line number lists in network files (issue 5)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import CONFIGS, networks
+from hypothesis import given, settings
+
+from backprop_cli.config import _flow_lists, _parse_yaml, dump_network, load_network, loads_network
+from backprop_cli.dataset_report import analyze_data
+from backprop_cli.errors import ConfigError
+from backprop_cli.network import Network
+from backprop_cli.present import Options
+from backprop_cli.present.json import (
+    _orjson,
+    dumps,
+    dumps_fast,
+    render_csv,
+    render_ndjson,
+    round_floats,
+)
+from backprop_cli.report import ROW_FIELDS, AnalyzeReport, Param, analyze
+
+
+def ndjson_by_row(report: AnalyzeReport, precision: int | None) -> str:
+    """The writer before the block writer: json.dumps of each row's dict."""
+    return "".join(dumps(r.as_dict(), precision, indent=None) + "\n" for r in report.rows())
+
+
+def csv_by_row(report: AnalyzeReport, precision: int | None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROW_FIELDS)
+    for r in report.rows():
+        values = r.as_dict()
+        if precision is not None:
+            values = round_floats(values, precision)
+        writer.writerow(["" if values[f] is None else values[f] for f in ROW_FIELDS])
+    return out.getvalue()
+
+
+def check_same(report: AnalyzeReport, precision: int | None = None) -> None:
+    for render, by_row in ((render_ndjson, ndjson_by_row), (render_csv, csv_by_row)):
+        out = io.StringIO()
+        render(report, out, Options(precision=precision))
+        assert out.getvalue() == by_row(report, precision)
+
+
+def with_examples() -> list[Network]:
+    nets = [load_network(p) for p in sorted(CONFIGS.glob("*.yaml"))]
+    return [n for n in nets if n.examples is not None]
+
+
+@pytest.mark.parametrize("precision", [None, 1, 3, 17])
+@pytest.mark.parametrize("selection", [{}, {"top": 4}, {"layer": 1}, {"example": 0},
+                                       {"layer": 2, "top": 1}])
+def test_block_writers_write_the_same_bytes_as_row_by_row(
+        selection: dict[str, Any], precision: int | None) -> None:
+    nets = with_examples()
+    assert {n.layers[-1].activation for n in nets} >= {"softmax", "sigmoid"}
+    for net in nets:
+        if selection.get("layer", 1) > net.depth:
+            continue
+        check_same(analyze(net, **selection), precision)
+
+
+def test_block_writers_on_the_mean_over_data_rows_and_chosen_params() -> None:
+    net = load_network(CONFIGS / "two-layer.yaml")
+    assert net.examples is not None
+    x, y = net.examples.inputs, net.examples.targets
+    report = analyze_data(net, [(x, y), (x[::-1], y[::-1])], {"file": "f.csv"})
+    check_same(report)
+    check_same(report, precision=2)
+    out = io.StringIO()
+    render_csv(report, out, Options())
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {r["example"] for r in rows} == {"mean"}
+    assert rows[0]["gradient"] == rows[0]["mean_gradient"]
+    chosen = (Param(2, "b", 0, None), Param(1, "w", 1, 0), Param(1, "w", 0, 1))
+    check_same(replace(analyze(net), chosen=chosen))
+
+
+@settings(max_examples=30, deadline=None)
+@given(networks())
+def test_row_blocks_are_the_rows_in_order(net: Network) -> None:
+    report = analyze(net)
+    rows = list(report.rows())
+    for size in (1, 3, 1 << 16):
+        blocks = list(report.row_blocks(size))
+        assert max(len(b) for b in blocks) <= size
+        assert [r for b in blocks for r in b.rows()] == rows
+    check_same(report)
+
+
+def test_softmax_rows_have_no_da_dz_and_biases_no_k() -> None:
+    net = load_network(CONFIGS / "softmax.yaml")
+    out = io.StringIO()
+    render_ndjson(analyze(net), out, Options())
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    last = [r for r in rows if r["layer"] == net.depth]
+    assert last and all(r["da_dz"] is None for r in last)
+    biases = [r for r in rows if r["kind"] == "b"]
+    assert biases and all(r["k"] is None and r["dz_dw"] == 1.0 for r in biases)
+
+
+def test_json_document_fast_path_has_the_same_values() -> None:
+    doc = analyze(load_network(CONFIGS / "softmax.yaml"), paths=True).to_dict()
+    doc["tiny"] = [1e-05, 1e16, -0.0, 0.1]
+    fast = dumps_fast(doc)
+    assert json.loads(fast) == json.loads(dumps(doc))
+    assert json.loads(dumps_fast(doc, 2)) == json.loads(dumps(doc, 2))
+    if _orjson is None:
+        assert fast == dumps(doc)
+    else:
+        assert fast.startswith('{\n  "version": 1,\n')
+
+
+def test_long_number_lines_are_read_without_yaml_and_give_the_same_document() -> None:
+    rng = np.random.default_rng(0)
+    net = load_network(CONFIGS / "two-layer.yaml")
+    weights = rng.standard_normal((net.layers[0].size, 60)) * np.array([1e-7, 1e6, 1.0])[:, None]
+    weights[0, :3] = [1e-05, -0.0, 0.0]
+    big = replace(net, input_size=60, examples=None,
+                  layers=(replace(net.layers[0], weights=weights), *net.layers[1:]))
+    text = dump_network(big)
+    lines = text.splitlines()
+    fast, flows = _flow_lists(text)
+    at = [i for i, line in enumerate(lines) if line.startswith("      - [")]
+    assert sorted(flows) == at[:3] and flows[at[0]] == weights[0].tolist()
+    assert fast.splitlines()[at[0]] == "      - []" and len(fast.splitlines()) == len(lines)
+    slow = _parse_yaml(text, "n.yaml", {})[0]
+    assert slow.data["layers"][0]["weights"] == weights.tolist()
+    read = loads_network(text, "n.yaml")
+    assert read.layers[0].weights.tolist() == weights.tolist()
+    assert str(read.layers[0].weights[0, 1]) == "-0.0"
+    # a long list that is text inside a block scalar is left to YAML
+    body = [line for line in lines if not line.startswith("name:")]
+    inside = "\n".join(["name: |", "  - [" + ", ".join(["1.5"] * 60) + "]", *body]) + "\n"
+    assert _flow_lists(inside)[1].keys() == {1, *(i + 2 - len(lines) + len(body) for i in at[:3])}
+    assert loads_network(inside, "n.yaml").name == "- [" + ", ".join(["1.5"] * 60) + "]\n"
+    # errors keep their line: a list of the wrong length, read by the fast path
+    short = lines.copy()
+    short[at[0]] = short[at[0]].rsplit(",", 1)[0] + "]"
+    with pytest.raises(ConfigError) as err:
+        loads_network("\n".join(short) + "\n", "n.yaml")
+    assert str(err.value) == (f"n.yaml:{at[0] + 1}: layers[0].weights[0]: expected 60 columns "
+                              "(layer 0 has 60 neurons), got 59")
