@@ -28,7 +28,7 @@ import numpy as np
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import UsageError
 from backprop_cli.network import Array, Network
-from backprop_cli.report import Param
+from backprop_cli.report import Param, all_params
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -50,27 +50,44 @@ class ParamCheck:
 
     @property
     def worst(self) -> int:
-        return int(np.argmax(self.rel_err))
+        return int(np.argmax(_nan_is_worst(self.rel_err)))
 
     @property
     def max_rel(self) -> float:
+        """NaN when a difference was NaN: it fails, as ``not (max_rel <= tolerance)``."""
         return float(np.max(self.rel_err))
 
     @property
     def max_abs(self) -> float:
         return float(np.max(self.abs_err))
 
+    def passes(self, tolerance: float) -> bool:
+        return bool(self.max_rel <= tolerance)
+
     def as_dict(self, m: int) -> dict[str, Any]:
+        """NaN and ±inf as null (JSON has neither)."""
         return {
             **param_dict(self.param),
             "value": self.value,
-            "analytic": self.analytic[:m].tolist(),
-            "numeric": self.numeric[:m].tolist(),
-            "full_analytic": float(self.analytic[m]),
-            "full_numeric": float(self.numeric[m]),
-            "max_abs_error": self.max_abs,
-            "max_rel_error": self.max_rel,
+            "analytic": _finite_list(self.analytic[:m]),
+            "numeric": _finite_list(self.numeric[:m]),
+            "full_analytic": _finite(self.analytic[m]),
+            "full_numeric": _finite(self.numeric[m]),
+            "max_abs_error": _finite(self.max_abs),
+            "max_rel_error": _finite(self.max_rel),
         }
+
+
+def _nan_is_worst(values: Array) -> Array:
+    return np.where(np.isnan(values), np.inf, values)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _finite_list(values: Array) -> list[float | None]:
+    return [_finite(v) for v in values.tolist()]
 
 
 @dataclass(frozen=True)
@@ -100,7 +117,7 @@ class CheckReport:
 
     @property
     def failed(self) -> list[ParamCheck]:
-        return [p for p in self.params if p.max_rel > self.tolerance]
+        return [p for p in self.params if not p.passes(self.tolerance)]
 
     @property
     def passed(self) -> bool:
@@ -129,8 +146,8 @@ class CheckReport:
                     "checked": lc.checked,
                     "total": lc.total,
                     "failed": lc.failed,
-                    "max_abs_error": lc.max_abs,
-                    "max_rel_error": lc.max_rel,
+                    "max_abs_error": _finite(lc.max_abs),
+                    "max_rel_error": _finite(lc.max_rel),
                     "worst": None if lc.worst is None else {
                         **lc.worst.as_dict(m),
                         "example": None if lc.worst.worst == m else lc.worst.worst,
@@ -148,14 +165,18 @@ def param_dict(p: Param) -> dict[str, Any]:
     return {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k}
 
 
-def all_params(net: Network) -> list[Param]:
-    """Every parameter in file order: per layer every w(l)jk row by row, then every b(l)j."""
-    out: list[Param] = []
-    for index, layer in enumerate(net.layers):
-        n, n_prev = layer.weights.shape
-        out.extend(Param(index + 1, "w", j, k) for j in range(n) for k in range(n_prev))
-        out.extend(Param(index + 1, "b", j, None) for j in range(n))
-    return out
+def _check_step(net: Network, chosen: list[Param], eps: float) -> None:
+    """Refuse an ε so small that θ + ε and θ − ε round to the same float64 for a parameter:
+    the difference would be 0 / 0."""
+    for p in chosen:
+        layer = net.layers[p.layer - 1]
+        theta = float(layer.weights[p.j, p.k] if p.k is not None else layer.biases[p.j])
+        if (theta + eps) - (theta - eps) == 0.0:
+            name = f"w{p.layer}.{p.j}.{p.k}" if p.k is not None else f"b{p.layer}.{p.j}"
+            raise UsageError(
+                f"--eps {eps:g}: θ ± ε rounds back to θ for {name} = {theta!r} (float64 keeps "
+                f"about 16 digits); use --eps {np.spacing(abs(theta)):.1g} at the very least, "
+                f"better about 1e-6 · max(1, |θ|) = {1e-6 * max(1.0, abs(theta)):.1g}")
 
 
 def check_gradients(
@@ -174,10 +195,11 @@ def check_gradients(
     ``sample``: check that many parameters drawn without replacement with ``seed`` (all of
     them when it is None or not smaller than the parameter count).
     """
-    if not eps > 0:
-        raise UsageError(f"--eps {eps}: expected a step > 0 (e.g. 1e-6)")
-    if not tolerance > 0:
-        raise UsageError(f"--tolerance {tolerance}: expected a number > 0 (e.g. 1e-6)")
+    if not (np.isfinite(eps) and eps > 0):
+        raise UsageError(f"--eps {eps}: expected a step > 0 that is finite (e.g. 1e-6)")
+    if not (np.isfinite(tolerance) and tolerance > 0):
+        raise UsageError(f"--tolerance {tolerance}: expected a number > 0 that is finite "
+                         "(e.g. 1e-6)")
     if sample is not None and sample < 1:
         raise UsageError(f"--sample {sample}: expected a whole number ≥ 1")
     x = np.asarray(inputs, dtype=np.float64)
@@ -192,6 +214,7 @@ def check_gradients(
         picks = np.random.default_rng(seed).choice(len(everything), size=sample, replace=False)
         chosen = [everything[i] for i in sorted(picks.tolist())]
 
+    _check_step(net, chosen, eps)
     # A private float64 copy whose entries are nudged in place and restored exactly.
     probe = net.with_parameters(
         [layer.weights.astype(np.float64, copy=True) for layer in net.layers],
@@ -200,19 +223,14 @@ def check_gradients(
     checks = []
     for p in chosen:
         values: Array
-        per_example: Array
         at: tuple[int, ...]
-        t = trace.layers[p.layer - 1]
         layer = probe.layers[p.layer - 1]
         if p.kind == "w":
             assert p.k is not None
             values, at = layer.weights, (p.j, p.k)
-            per_example = t.dC_dz[:, p.j] * t.dz_dw[:, p.k]
-            full = trace.grad_w[p.layer - 1][p.j, p.k]
         else:
             values, at = layer.biases, (p.j,)
-            per_example = t.dC_dz[:, p.j]
-            full = trace.grad_b[p.layer - 1][p.j]
+        per_example, full = trace.param_gradient(p.layer, p.kind, p.j, p.k)
         theta = float(values[at])
         values[at] = theta + eps
         plus = costs(probe, x, y)
@@ -230,14 +248,14 @@ def check_gradients(
     layers = []
     for index, layer in enumerate(net.layers):
         mine = [c for c in checks if c.param.layer == index + 1]
-        worst = max(mine, key=lambda c: c.max_rel) if mine else None
+        worst = max(mine, key=lambda c: float(_nan_is_worst(c.rel_err).max())) if mine else None
         layers.append(LayerCheck(
             layer=index + 1,
             checked=len(mine),
             total=layer.weights.size + layer.biases.size,
-            failed=sum(c.max_rel > tolerance for c in mine),
-            max_abs=max((c.max_abs for c in mine), default=0.0),
-            max_rel=max((c.max_rel for c in mine), default=0.0),
+            failed=sum(not c.passes(tolerance) for c in mine),
+            max_abs=float(np.max([c.max_abs for c in mine])) if mine else 0.0,
+            max_rel=worst.max_rel if worst is not None else 0.0,
             worst=worst,
         ))
     return CheckReport(

@@ -2,46 +2,174 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeAlias
 
 import typer
 
 from backprop_cli import __version__
+from backprop_cli.choices import DTYPES, NORMALIZE, OPTIMIZERS, SPLITS
 from backprop_cli.errors import BackpropError
+from backprop_cli.present import DOC_FORMATS, FORMATS, PREDICT_FORMATS
+from backprop_cli.present.notation import to_ascii, unicode_ok
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from backprop_cli.network import Array, Network
+    from backprop_cli.present import Options
     from backprop_cli.report import AnalyzeReport
 
-app = typer.Typer(
+
+class _App(typer.Typer):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        _safe_streams()
+        return super().__call__(*args, **kwargs)
+
+
+def _safe_streams() -> None:
+    """On a stdout or stderr that is not UTF-8 (PYTHONIOENCODING=ascii, a latin-1 locale), a
+    character the presenters did not already write as ASCII (a class label, a file name, the
+    help) becomes a backslash escape instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if not unicode_ok(stream) and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+app = _App(
     name="backprop",
     help="Make backpropagation visible: every chain-rule factor of every weight and bias.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # markdown: help paragraphs are re-wrapped, and "[default: …]" is text, not rich markup.
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    ndjson = "ndjson"
-    csv = "csv"
-    markdown = "markdown"
-    latex = "latex"
+class Choice(str, Enum):
+    """A choice among names the core defines: ``Choice("Optimizer", OPTIMIZERS)`` is the enum
+    typer offers (its members' values are the core's names)."""
+
+
+if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
+    Format: TypeAlias = Choice
+    DocFormat: TypeAlias = Choice
+    PredictFormat: TypeAlias = Choice
+    Optimizer: TypeAlias = Choice
+    Normalize: TypeAlias = Choice
+    DType: TypeAlias = Choice
+    Split: TypeAlias = Choice
+else:
+    def _choice(name: str, names: tuple[str, ...]) -> type[Choice]:
+        return Choice(name, [(n, n) for n in names])
+
+    Format = _choice("Format", tuple(FORMATS))
+    DocFormat = _choice("DocFormat", DOC_FORMATS)
+    PredictFormat = _choice("PredictFormat", PREDICT_FORMATS)
+    Optimizer = _choice("Optimizer", OPTIMIZERS)
+    Normalize = _choice("Normalize", NORMALIZE)
+    DType = _choice("DType", DTYPES)
+    Split = _choice("Split", SPLITS)
+
+# --- options shared by several commands -----------------------------------------------------
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", metavar="DATA.csv", show_default=False,
+                 help="Use the rows of this CSV file (header row; the network's stored "
+                      "preprocessing applied) instead of the network's examples."),
+]
+ChunkRowsOption = Annotated[
+    int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
+]
+DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
+                                          help="The data: CSV with a header row.")]
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", metavar="COL[,COL…]", show_default=False,
+                 help="Target column(s) [default: the trained network's, else the last "
+                      "column]. One column with n_L > 1 output neurons holds class labels."),
+]
+FeaturesOption = Annotated[
+    str | None,
+    typer.Option("--features", metavar="COL,…", show_default=False,
+                 help="Feature columns, in input order [default: the trained network's, else "
+                      "every other column]."),
+]
+DelimiterOption = Annotated[
+    str, typer.Option("--delimiter", help="The CSV delimiter ('tab' for a tab).")
+]
+DocFormatOption = Annotated[
+    DocFormat, typer.Option("--format", "-f", help="Output format.")
+]
+LimitOption = Annotated[
+    int, typer.Option(help="Rows per table (0: all); the rest is counted.", min=0)
+]
+PrecisionOption = Annotated[
+    int | None,
+    typer.Option(help="Significant digits [default: 6 in tables, exact in json].",
+                 min=1, max=17, show_default=False),
+]
+AsciiOption = Annotated[bool, typer.Option("--ascii", help="Write w(2)_01 instead of w⁽²⁾₀₁.")]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
+                 show_default=False),
+]
+DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": ",", "--chunk-rows": 8192}
 
 
 def fail(error: BackpropError) -> typer.Exit:
     """Print the error once, to stderr, and return the exit to raise."""
-    sys.stderr.write(f"backprop: error: {error}\n")
+    say(f"backprop: error: {error}")
     return typer.Exit(error.exit_code)
+
+
+def say(message: str) -> None:
+    """One line on stderr; its symbols in ASCII where stderr is not UTF-8."""
+    sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
+
+
+def _options(limit: int | None = 25, precision: int | None = None, ascii_: bool = False,
+             fragment: bool = False) -> Options:
+    """The presenters' options from the common ones: --limit 0 shows every row; ASCII also
+    where stdout is not UTF-8."""
+    from backprop_cli.present import Options
+
+    return Options(precision=precision, limit=None if limit == 0 else limit,
+                   ascii=ascii_ or not unicode_ok(sys.stdout), width=_table_width(),
+                   fragment=fragment)
+
+
+def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
+    """--paths and --fragment only mean something in some of analyze's formats."""
+    from backprop_cli.errors import UsageError
+
+    if paths and fmt not in ("table", "json"):
+        raise UsageError(f"--paths: the paths are shown in --format table and json, not in "
+                         f"--format {fmt}")
+    if fragment and fmt != "latex":
+        raise UsageError(f"--fragment only applies to --format latex, not --format {fmt}")
+
+
+def _refuse_data_options(data: Path | None, **given: object) -> None:
+    """--target, --features, --delimiter and --chunk-rows only mean something with --data."""
+    from backprop_cli.errors import UsageError
+
+    if data is not None:
+        return
+    names = [f"--{name.replace('_', '-')}" for name, value in given.items()
+             if value != DATA_DEFAULTS[f"--{name.replace('_', '-')}"]]
+    if names:
+        one = len(names) == 1
+        raise UsageError(f"{', '.join(names)} only appl{'ies' if one else 'y'} to the rows of "
+                         f"--data DATA.csv; add --data or leave {'it' if one else 'them'} out")
 
 
 def _version(value: bool) -> None:
@@ -63,13 +191,26 @@ def main(
     """
 
 
+MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) would print nothing: ignored
+
+
 def _table_width() -> int | None:
+    """None: rich asks the terminal; else COLUMNS, or 200 when stdout is not a terminal."""
+    try:
+        columns: int | None = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = None
+    if columns is not None and columns < MIN_COLUMNS:
+        if not sys.stdout.isatty():
+            return 200
+        try:  # rich would take COLUMNS as it is: ask the terminal instead
+            size = os.get_terminal_size(sys.stdout.fileno()).columns
+        except (OSError, ValueError):
+            size = 0
+        return size if size >= MIN_COLUMNS else 80
     if sys.stdout.isatty():
         return None
-    try:
-        return int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        return 200
+    return 200 if columns is None else columns
 
 
 NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network file.",
@@ -81,7 +222,7 @@ NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network f
 )
 def analyze(
     net_file: NetFile,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format("table"),
     example: Annotated[
         int | None,
         typer.Option(help="Show only example N (0-based); the full-cost gradient is always shown.",
@@ -139,14 +280,18 @@ def analyze(
     """
     from backprop_cli.config import load_network
     from backprop_cli.errors import UsageError
-    from backprop_cli.present import Options, presenter
+    from backprop_cli.present import presenter
     from backprop_cli.report import analyze as build
 
     try:
+        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                             chunk_rows=chunk_rows)
+        _refuse_format_options(fmt.value, paths=paths, fragment=fragment)
         net = load_network(net_file)
         report: AnalyzeReport
         if data is None:
-            report = build(net, example=example, layer=layer, top=top, paths=paths)
+            report = build(net, example=example, layer=layer, top=top, paths=paths,
+                           file=str(net_file))
         else:
             from backprop_cli.dataset_report import analyze_data
 
@@ -160,25 +305,7 @@ def analyze(
             report = _choose(report, param)
     except BackpropError as exc:
         raise fail(exc) from None
-    options = Options(
-        precision=precision,
-        limit=None if limit == 0 else limit,
-        ascii=ascii_ or not _unicode_ok(),
-        width=_table_width(),
-        fragment=fragment,
-    )
-    presenter(fmt.value)(report, sys.stdout, options)
-
-
-DataOption = Annotated[
-    Path | None,
-    typer.Option("--data", metavar="DATA.csv", show_default=False,
-                 help="Use the rows of this CSV file (header row; the network's stored "
-                      "preprocessing applied) instead of the network's examples."),
-]
-ChunkRowsOption = Annotated[
-    int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
-]
+    presenter(fmt.value)(report, sys.stdout, _options(limit, precision, ascii_, fragment))
 
 
 def _data_chunks(net: Network, net_file: Path, data: Path, target: str | None,
@@ -207,54 +334,23 @@ def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
     return replace(report, chosen=tuple(dict.fromkeys(parsed)))
 
 
-def _unicode_ok() -> bool:
-    encoding = getattr(sys.stdout, "encoding", None) or ""
-    return encoding.lower().replace("-", "").startswith("utf")
-
-
 # --- the sensitivity toolkit: check, nudge, diagnose, init, schema ------------------------
-
-class DocFormat(str, Enum):
-    table = "table"
-    json = "json"
-
-
-DocFormatOption = Annotated[
-    DocFormat, typer.Option("--format", "-f", help="Output format.")
-]
-LimitOption = Annotated[
-    int, typer.Option(help="Rows per table (0: all); the rest is counted.", min=0)
-]
-PrecisionOption = Annotated[
-    int | None,
-    typer.Option(help="Significant digits [default: 6 in tables, exact in json].",
-                 min=1, max=17, show_default=False),
-]
-AsciiOption = Annotated[bool, typer.Option("--ascii", help="Write w(2)_01 instead of w⁽²⁾₀₁.")]
-
 
 def _render(report: object, kind: str, fmt: DocFormat, limit: int, precision: int | None,
             ascii_: bool) -> None:
-    from backprop_cli.present import Options, toolkit
+    from backprop_cli.present import toolkit
 
-    options = Options(precision=precision, limit=None if limit == 0 else limit,
-                      ascii=ascii_ or not _unicode_ok(), width=_table_width())
-    render = toolkit.render_json if fmt is DocFormat.json else getattr(toolkit, f"render_{kind}")
-    render(report, sys.stdout, options)
+    render = toolkit.render_json if fmt.value == "json" else getattr(toolkit, f"render_{kind}")
+    render(report, sys.stdout, _options(limit, precision, ascii_))
 
 
 def _examples_of(net_file: Path) -> tuple[Network, Array, Array]:
     """The network and its examples' inputs and targets, or a UsageError."""
     from backprop_cli.config import load_network
-    from backprop_cli.errors import UsageError
 
     net = load_network(net_file)
-    if net.examples is None:
-        raise UsageError(
-            f"{net_file}: the network has no 'examples:' to compute the cost on; add some, "
-            "e.g.\nexamples:\n  - input: [...]\n    target: [...]"
-        )
-    return net, net.examples.inputs, net.examples.targets
+    examples = net.require_examples(str(net_file))
+    return net, examples.inputs, examples.targets
 
 
 @app.command(
@@ -262,7 +358,7 @@ def _examples_of(net_file: Path) -> tuple[Network, Array, Array]:
 )
 def check(
     net_file: NetFile,
-    fmt: DocFormatOption = DocFormat.table,
+    fmt: DocFormatOption = DocFormat("table"),
     eps: Annotated[float, typer.Option(help="Finite-difference step ε.")] = 1e-6,
     tolerance: Annotated[
         float, typer.Option(help="Largest relative error that passes.")
@@ -320,7 +416,7 @@ def nudge(
         typer.Option(help="Follow only example N and its cost C0 [default: every example, and "
                      "C, the mean of C0].", show_default=False),
     ] = None,
-    fmt: DocFormatOption = DocFormat.table,
+    fmt: DocFormatOption = DocFormat("table"),
     limit: LimitOption = 25,
     precision: PrecisionOption = None,
     ascii_: AsciiOption = False,
@@ -347,7 +443,7 @@ def nudge(
 )
 def diagnose(
     net_file: NetFile,
-    fmt: DocFormatOption = DocFormat.table,
+    fmt: DocFormatOption = DocFormat("table"),
     precision: PrecisionOption = None,
     ascii_: AsciiOption = False,
     data: DataOption = None,
@@ -368,6 +464,8 @@ def diagnose(
     from backprop_cli.diagnose import diagnose as run
 
     try:
+        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                             chunk_rows=chunk_rows)
         report: Diagnosis
         if data is None:
             net, x, y = _examples_of(net_file)
@@ -416,17 +514,15 @@ def init_(
         typer.Option("--example-input",
                      help="Add a template example: all-zero input, one-hot target of class 0."),
     ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
-                     show_default=False),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Write a new network file with explicit weights drawn like an init: block would.
 
     The result is a complete network file: `backprop analyze` reads it (with --example-input
     it has an example to analyze).
     """
+    import shlex
+
     from backprop_cli.config import dump_network
     from backprop_cli.scaffold import new_network, parse_sizes
 
@@ -441,10 +537,12 @@ def init_(
         f"backprop init --sizes {','.join(map(str, net.sizes))} --activation {activation} "
         f"--output-activation {net.layers[-1].activation} --cost {net.cost} --init {method} "
         f"--seed {seed}" + (f" --scale {scale!r}" if scale is not None else "")
-        + (f" --name {name!r}" if name is not None else "")
+        + (f" --name {shlex.quote(name)}" if name is not None else "")
         + (" --example-input" if example_input else "")
     )
-    _write_text(f"# Written by: {command}\n" + dump_network(net), output)
+    # A quoted name may span lines: every line of the command stays a YAML comment.
+    comment = "# Written by: " + "\n# ".join(command.splitlines())
+    _write_text(comment + "\n" + dump_network(net), output)
 
 
 def _write_text(text: str, output: Path | None) -> None:
@@ -452,24 +550,13 @@ def _write_text(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    import tempfile
+    from backprop_cli.atomic import write_atomic
 
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual mode
-        os.replace(tmp, output)
-        tmp = None
+        write_atomic(output, text)
     except OSError as exc:
         sys.stderr.write(f"backprop: error: {output}: cannot write: {exc.strerror}\n")
         raise typer.Exit(2) from None
-    finally:  # also on KeyboardInterrupt: never leave the temporary file behind
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class SchemaKind(str, Enum):
@@ -486,11 +573,7 @@ def schema(
         SchemaKind,
         typer.Argument(help="network: the network file; output: analyze --format json."),
     ] = SchemaKind.network,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
-                     show_default=False),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of the network file or of analyze's JSON.
 
@@ -503,58 +586,11 @@ def schema(
         _check_output(output, [])
     except BackpropError as exc:
         raise fail(exc) from None
-    _write_text(schema_text(kind.value), output)
+    _write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
+                output)
 
 
 # --- train, evaluate, predict ---------------------------------------------------------------
-
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    adam = "adam"
-
-
-class Normalize(str, Enum):
-    standard = "standard"
-    minmax = "minmax"
-    none = "none"
-
-
-class DType(str, Enum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-class PredictFormat(str, Enum):
-    csv = "csv"
-    json = "json"
-    ndjson = "ndjson"
-
-
-class Split(str, Enum):
-    all = "all"
-    train = "train"
-    val = "val"
-
-
-DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
-                                          help="The data: CSV with a header row.")]
-TargetOption = Annotated[
-    str | None,
-    typer.Option("--target", metavar="COL[,COL…]", show_default=False,
-                 help="Target column(s) [default: the trained network's, else the last "
-                      "column]. One column with n_L > 1 output neurons holds class labels."),
-]
-FeaturesOption = Annotated[
-    str | None,
-    typer.Option("--features", metavar="COL,…", show_default=False,
-                 help="Feature columns, in input order [default: the trained network's, else "
-                      "every other column]."),
-]
-DelimiterOption = Annotated[
-    str, typer.Option("--delimiter", help="The CSV delimiter ('tab' for a tab).")
-]
-
 
 @app.command(
     epilog="Example: backprop train configs/digits.yaml configs/digits.csv --out "
@@ -573,7 +609,7 @@ def train(
                           ] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate η.")] = 0.1,
     optimizer: Annotated[Optimizer, typer.Option(help="sgd: w ← w − η·∂C/∂w; momentum; adam."
-                                                 )] = Optimizer.sgd,
+                                                 )] = Optimizer("sgd"),
     momentum: Annotated[float, typer.Option(help="μ of --optimizer momentum.")] = 0.9,
     beta1: Annotated[float, typer.Option(help="Adam's β1.")] = 0.9,
     beta2: Annotated[float, typer.Option(help="Adam's β2.")] = 0.999,
@@ -584,7 +620,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the shuffle and of --val-split.")] = 0,
     normalize: Annotated[Normalize, typer.Option(
         help="Feature scaling, fitted on the training rows and stored in --out.")
-    ] = Normalize.standard,
+    ] = Normalize("standard"),
     val_split: Annotated[float, typer.Option(
         help="Hold out this fraction of the rows for validation (at random from --seed; the "
              "last rows with --no-shuffle).")] = 0.0,
@@ -595,13 +631,13 @@ def train(
         show_default=False, help="Stop when the validation cost has not improved for N epochs "
                                  "(the best epoch's weights are kept).")] = None,
     dtype: Annotated[DType, typer.Option(help="Floating-point type of the training.")
-                     ] = DType.float64,
+                     ] = DType("float64"),
     log: Annotated[str | None, typer.Option(
         metavar="FILE", show_default=False,
         help="Write one JSON object per epoch to FILE ('-': stdout).")] = None,
     fmt: Annotated[DocFormat, typer.Option("--format", "-f",
                                                help="Format of the final summary on stdout.")
-                   ] = DocFormat.table,
+                   ] = DocFormat("table"),
     examples: Annotated[int | None, typer.Option(
         min=0, show_default=False,
         help="Store the first N training rows (preprocessed) as examples: in --out for "
@@ -627,7 +663,7 @@ def train(
     import time
 
     from backprop_cli.config import dump_network, load_network
-    from backprop_cli.data import load_training_data
+    from backprop_cli.data import load_training_data, preprocessing_of
     from backprop_cli.network import Examples
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay, render_summary
@@ -647,8 +683,10 @@ def train(
     try:
         inputs = [net_file, data_file, *([val] if val else [])]
         _check_out(out, force, inputs)
-        _check_output(None if log in (None, "-") else Path(str(log)), [*inputs, out], "--log")
-        _check_output(plot, [*inputs, out], "--plot")
+        log_file = None if log in (None, "-") else Path(str(log))
+        _check_output(log_file, inputs, "--log", others={"--out": out})
+        _check_output(plot, inputs, "--plot",
+                      others={"--out": out, **({"--log": log_file} if log_file else {})})
         if plot is not None and not plot.parent.is_dir():
             from backprop_cli.errors import UsageError
 
@@ -707,29 +745,42 @@ def train(
             log_stream.close()
 
     stop["writing"] = 1  # from here on a second signal waits until --out is written
-    summary = trainer.summary(time.perf_counter() - started)
-    trained = trainer.network()
-    first = examples if examples is not None else (0 if net.examples is not None else 2)
-    if first:
-        assert data.train.targets is not None
-        trained = trained.with_examples(
-            Examples(data.train.inputs[:first], data.train.targets[:first]))
-    text = dump_network(trained, {
-        "training": training_block(options, summary, data.info),
-        "preprocessing": data.preprocessing.to_dict(),
-    })
+    try:
+        summary = trainer.summary(time.perf_counter() - started)
+        trained = trainer.network()
+        if examples is None and net.examples is not None:
+            # The network's own examples hold raw features (or, for a network trained
+            # before, features in its stored preprocessing): store them as the trained
+            # network sees its inputs, like the rows of --examples.
+            old = preprocessing_of(net, str(net_file))
+            raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
+            trained = trained.with_examples(
+                Examples(data.preprocessing.apply(raw), net.examples.targets))
+        else:
+            first = 2 if examples is None else examples
+            assert data.train.targets is not None
+            trained = trained.with_examples(
+                Examples(data.train.inputs[:first], data.train.targets[:first])
+                if first else None)
+        text = dump_network(trained, {
+            "training": training_block(options, summary, data.info),
+            "preprocessing": data.preprocessing.to_dict(),
+        })
+    except BackpropError as exc:
+        _restore_signals(previous)
+        raise fail(exc) from None
     try:
         _write_text(text, out)
     finally:
         _restore_signals(previous)
-    render_summary(summary, sys.stdout, fmt.value, cost_name=net.cost, written=str(out),
-                   width=_table_width(), compact=log == "-")
+    # With --log -, stdout is NDJSON: the summary is one more JSON line, whatever --format.
+    render_summary(summary, sys.stdout, "json" if log == "-" else fmt.value,
+                   cost_name=net.cost, written=str(out), options=_options(),
+                   compact=log == "-")
     if records:
         costs = chart.series(records)
         if not quiet and sys.stderr.isatty():
-            sys.stderr.write(chart.terminal_chart(
-                costs, ascii=not (getattr(sys.stderr, "encoding", "") or "").lower()
-                .replace("-", "").startswith("utf")))
+            sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
         if plot is not None:
             try:
                 chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
@@ -761,6 +812,13 @@ def _restore_signals(previous: dict[int, object]) -> None:
     previous.clear()
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
 def _check_out(out: Path, force: bool, inputs: list[Path]) -> None:
     from backprop_cli.errors import UsageError
 
@@ -769,9 +827,11 @@ def _check_out(out: Path, force: bool, inputs: list[Path]) -> None:
         raise UsageError(f"--out {out} exists; add --force to overwrite it")
 
 
-def _check_output(output: Path | None, inputs: list[Path], option: str = "--output") -> None:
-    """Refuse, before any work, an output that is one of the inputs, a directory, or in a
-    directory that is missing or cannot be written (tried with a temporary file)."""
+def _check_output(output: Path | None, inputs: list[Path], option: str = "--output", *,
+                  others: dict[str, Path] | None = None) -> None:
+    """Refuse, before any work, an output that is one of the inputs or of the ``others``
+    outputs (by option), a directory, or in a directory that is missing or cannot be written
+    (tried with a temporary file)."""
     import tempfile
 
     from backprop_cli.errors import UsageError
@@ -779,14 +839,13 @@ def _check_output(output: Path | None, inputs: list[Path], option: str = "--outp
     if output is None:
         return
     for source in inputs:
-        try:
-            same = output.resolve() == source.resolve() or (
-                output.exists() and source.exists() and os.path.samefile(output, source))
-        except OSError:
-            same = False
-        if same:
+        if _same_file(output, source):
             raise UsageError(f"{option} {output} is the input file {source}; the input is never "
                              f"overwritten: choose another {option}")
+    for other, path in (others or {}).items():
+        if _same_file(output, path):
+            raise UsageError(f"{option} {output} is also the {other} file; each output needs "
+                             f"its own file: choose another {option}")
     if output.is_dir():
         raise UsageError(f"{option} {output} is a directory; expected a file name")
     if not output.parent.is_dir():
@@ -831,9 +890,9 @@ def evaluate(
     delimiter: DelimiterOption = ",",
     split: Annotated[Split, typer.Option(
         help="Only the rows that --val-split held out (val) or trained on (train) when the "
-             "network was trained on this file.")] = Split.all,
+             "network was trained on this file.")] = Split("all"),
     fmt: Annotated[DocFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = DocFormat.table,
+                   ] = DocFormat("table"),
 ) -> None:
     """Cost, accuracy and confusion matrix of the network on CSV data.
 
@@ -842,7 +901,7 @@ def evaluate(
     """
     from backprop_cli.config import load_network
     from backprop_cli.data import load_for_network
-    from backprop_cli.present.train import evaluation_dict, render_evaluation
+    from backprop_cli.present.train import render_evaluation
     from backprop_cli.train import evaluate as run
 
     try:
@@ -854,9 +913,8 @@ def evaluate(
         result = run(net, ds.inputs, ds.targets, ds.labels)
     except BackpropError as exc:
         raise fail(exc) from None
-    doc = evaluation_dict(result, ds.classes, network=str(net_file), data=str(data_file),
-                          cost_name=net.cost)
-    render_evaluation(doc, sys.stdout, fmt.value, width=_table_width())
+    render_evaluation(result, sys.stdout, fmt.value, _options(), classes=ds.classes,
+                      network=str(net_file), data=str(data_file), cost_name=net.cost)
 
 
 @app.command(
@@ -870,7 +928,7 @@ def predict(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = ",",
     fmt: Annotated[PredictFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = PredictFormat.csv,
+                   ] = PredictFormat("csv"),
 ) -> None:
     """Output activations a(L) (and the predicted label) for every row of CSV data.
 
@@ -907,13 +965,6 @@ class Show(str, Enum):
     weight = "weight"
 
 
-OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
-                 show_default=False),
-]
-
-
 @app.command(
     epilog="Example: backprop graph configs/two-layer.yaml -o two-layer.svg",
 )
@@ -944,12 +995,13 @@ def graph(
         _check_output(output, [net_file])
         net = load_network(net_file)
         if show is Show.gradient:
-            values = build(net).trace.grad_w
+            values = build(net, file=str(net_file)).trace.grad_w
         else:
             values = tuple(layer.weights for layer in net.layers)
     except BackpropError as exc:
         raise fail(exc) from None
-    text = render(layout(net, values, show.value, max_neurons), fmt.value, ascii=ascii_)
+    text = render(layout(net, values, show.value, max_neurons), fmt.value,
+                  ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)))
     _write_text(text, output)
 
 
@@ -986,11 +1038,13 @@ def report(
     from backprop_cli.report import analyze as build
 
     try:
+        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                             chunk_rows=chunk_rows)
         _check_output(output, [net_file, *(p for p in (log, data) if p is not None)])
         net = load_network(net_file)
         result: AnalyzeReport
         if data is None:
-            result = build(net)
+            result = build(net, file=str(net_file))
         else:
             from backprop_cli.dataset_report import analyze_data
 
@@ -1003,7 +1057,7 @@ def report(
     except BackpropError as exc:
         raise fail(exc) from None
     html = render_html(result, source=str(net_file), costs=costs,
-                       limit=None if limit == 0 else limit, max_neurons=max_neurons)
+                       limit=_options(limit).limit, max_neurons=max_neurons)
     _write_text(html, output)
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
-from backprop_cli.errors import ConfigError
+from backprop_cli.errors import ConfigError, echo
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:
@@ -309,12 +309,12 @@ def _type_name(value: object) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, str):
-        return f"text {value!r}"
+        return f"text {echo(value)}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {echo(value)}"
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:
@@ -330,7 +330,8 @@ def _mapping(doc: Document, value: Any, path: str, allowed: tuple[str, ...],
         raise doc.error(f"expected {what} (a mapping), got {_type_name(value)}", path)
     for key in value:
         if key not in allowed:
-            raise doc.error(f"unknown key {key!r}; {_suggest(key, allowed)}", _child(path, key))
+            raise doc.error(f"unknown key {echo(key)}; {_suggest(key, allowed)}",
+                            _child(path, key))
     return value
 
 

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.errors import ConfigError, DataError, UsageError
+from backprop_cli.choices import NORMALIZE, SPLITS
+from backprop_cli.errors import ConfigError, DataError, UsageError, echo
 from backprop_cli.network import Array, Network
 
 Label = str | int | float
-NORMALIZE = ("standard", "minmax", "none")
 CHUNK_ROWS = 8192
 
 
@@ -175,13 +175,19 @@ def select_columns(
     features: str | Sequence[str] | None = None,
     default_features: Sequence[str] | None = None,
     default_target: Sequence[str] | None = None,
+    need_target: bool = True,
 ) -> Columns:
     """Resolve ``--target`` and ``--features`` (comma-separated names) against the header.
 
-    Defaults: the target is ``default_target`` if every name is in the header, else the last
-    column; the features are ``default_features`` likewise, else every other column.
+    Defaults: the target is ``default_target`` (the columns a network was trained on), which
+    must then be in the header, else the last column; the features are ``default_features``
+    if every name is in the header, else every other column. ``need_target`` False (predict):
+    a missing ``default_target`` means no target columns. Features and targets never overlap.
     """
     index = {name: k for k, name in enumerate(header)}
+    if len(header) == 1 and (need_target or features is None):
+        raise DataError(f"the header has only one column, {echo(header[0])}; a feature and a "
+                        "target column are needed: is --delimiter right?", file=file, row=1)
 
     def resolve(names: list[str], option: str) -> tuple[int, ...]:
         for name in names:
@@ -192,25 +198,41 @@ def select_columns(
 
     target_names = _names(target)
     feature_names = _names(features)
+    targets: tuple[int, ...]
     if target_names is not None:
         if not target_names:
             raise UsageError("--target: expected one or more column names")
         targets = resolve(target_names, "--target")
-    elif default_target and all(n in index for n in default_target):
-        targets = tuple(index[n] for n in default_target)
+    elif default_target:
+        missing = [n for n in default_target if n not in index]
+        if not missing:
+            targets = tuple(index[n] for n in default_target)
+        elif need_target:
+            raise DataError(
+                f"the target column {missing[0]!r} the network was trained on is not in the "
+                f"header; the cost needs the targets: add the column, or name the target "
+                f"column(s) with --target; {_suggest(missing[0], header)}", file=file, row=1)
+        else:
+            targets = ()
     else:
         targets = (len(header) - 1,)
     if feature_names is not None:
         if not feature_names:
             raise UsageError("--features: expected one or more column names")
         chosen = resolve(feature_names, "--features")
-        both = [header[k] for k in chosen if k in targets]
-        if both:
-            raise UsageError(f"column {both[0]!r} is given both as a feature and as a target")
     elif default_features and all(n in index for n in default_features):
         chosen = tuple(index[n] for n in default_features)
     else:
         chosen = tuple(k for k in range(len(header)) if k not in targets)
+    if not need_target and target is None:  # predict: a default target never takes a feature
+        targets = tuple(k for k in targets if k not in chosen)
+    both = [header[k] for k in chosen if k in targets]
+    if both and (features is not None or target is not None):
+        stored = "" if features is not None else " (one of the network's stored features)"
+        raise UsageError(f"column {both[0]!r} is given both as a feature{stored} and as a target")
+    if both:
+        raise DataError(f"column {both[0]!r} is both one of the network's stored features and "
+                        "its target", file=file, row=1)
     if not chosen:
         raise DataError("no feature columns left (every column is a target)", file=file, row=1)
     return Columns(tuple(header), chosen, targets)
@@ -341,6 +363,12 @@ class Preprocessing:
                 if k < len(self.features) else f"(x − shift) / scale overflows {out.dtype}",
                 path="preprocessing.scale")
         return out
+
+    def undo(self, inputs: Array) -> Array:
+        """(m, n_0) network inputs → the raw features x = x′ · scale + shift they came from."""
+        if self.shift is None or self.scale is None:
+            return inputs
+        return inputs * self.scale + self.shift
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -514,12 +542,13 @@ def _check_probabilities(net: Network, targets: Array, lines: Sequence[int],
 
 def _columns_for(reader: _Reader, target: str | Sequence[str] | None,
                  features: str | Sequence[str] | None,
-                 preprocessing: Preprocessing | None) -> Columns:
+                 preprocessing: Preprocessing | None, need_target: bool = True) -> Columns:
     """The columns chosen by the options, defaulting to those the network was trained on."""
     return select_columns(
         reader.header, reader.file, target=target, features=features,
         default_features=preprocessing.features if preprocessing else None,
         default_target=preprocessing.targets if preprocessing else None,
+        need_target=need_target,
     )
 
 
@@ -528,32 +557,105 @@ class _NotPlain(Exception):
 
 
 def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
-                  chunk_rows: int = CHUNK_ROWS) -> Iterator[Array]:
-    """The data rows of a plain numeric CSV file as float64 blocks (≤ chunk_rows, width),
-    parsed by numpy's C reader; the header is line 1 and data row i is line i + 2.
+                  chunk_rows: int | None = CHUNK_ROWS) -> Iterator[Array]:
+    """The data rows of a plain numeric CSV file as float64 blocks (≤ chunk_rows, width;
+    None: one block of every row, read at once); the header is line 1 and data row i is
+    line i + 2.
 
     Plain: every line after the header is one row of finite numbers, as many as the header has
-    names — no quotes, blank lines, text or missing cells. Raises :class:`_NotPlain` at the
-    first block that is not; the caller then reads the file with :class:`_Reader`, which
-    finds the problem and names its line and column.
+    names — no quotes, blank lines, text or missing cells. Blocks of whole numbers (digits and
+    separators only) are parsed by :func:`_parse_digits`, the others by numpy's C reader.
+    Raises :class:`_NotPlain` at the first block that is not plain; the caller then reads the
+    file with :class:`_Reader`, which finds the problem and names its line and column.
     """
     sep = _delimiter(delimiter)
     width = len(header)
-    with open(path, encoding="utf-8-sig") as stream:
-        first = stream.readline()
-        if tuple(name.strip() for name in first.rstrip("\n").split(sep)) != tuple(header):
+    with open(path, "rb") as stream:
+        first = stream.readline().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+        if tuple(name.strip() for name in first.rstrip("\r\n").split(sep)) != tuple(header):
             raise _NotPlain
-        while lines := list(itertools.islice(stream, chunk_rows)):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error")  # "empty input" and the like
-                    block = np.loadtxt(lines, delimiter=sep, comments=None, quotechar=None,
-                                       dtype=np.float64, ndmin=2)
-            except (ValueError, UserWarning):
-                raise _NotPlain from None
-            if block.shape != (len(lines), width) or not np.isfinite(block).all():
+        while True:
+            if chunk_rows is None:
+                body = stream.read()
+                count = body.count(b"\n") + (not body.endswith(b"\n"))
+            else:
+                lines = list(itertools.islice(stream, chunk_rows))
+                body, count = b"".join(lines), len(lines)
+            if not body:
+                return
+            if not body.endswith(b"\n"):
+                body += b"\n"
+            block = None
+            if sep.isascii() and not body.translate(None, b"0123456789\n" + sep.encode()):
+                block = _parse_digits(body, width, ord(sep))
+                if block is not None and len(block) == count:
+                    yield block  # whole numbers of ≤ 15 digits: finite
+                    continue
+            if block is None:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error")  # "empty input" and the like
+                        block = np.loadtxt(body.decode("utf-8").splitlines(), delimiter=sep,
+                                           comments=None, quotechar=None, dtype=np.float64,
+                                           ndmin=2)
+                except (ValueError, UserWarning):
+                    raise _NotPlain from None
+            if block.shape != (count, width) or not np.isfinite(block).all():
                 raise _NotPlain
             yield block
+
+
+_DIGITS = 15  # every whole number of up to 15 digits is below 2**53: exact in float64
+
+
+def _parse_digits(body: bytes, width: int, sep: int, chunk: int = 1 << 22) -> Array | None:
+    """Lines of ``width`` whole numbers (``body``: only the bytes 0–9, ``sep`` and \\n, ending
+    with \\n) → (lines, width) float64, equal to ``float()`` of every field; None if a line
+    has another number of fields, a field is empty or longer than 15 digits.
+
+    Vectorized over the fields of ~4 MB at a time: with ``ends`` the index of the separator
+    after each field, the digit k places left of it, ``body[ends − 1 − k]``, counts while no
+    separator came before it (k = 0, 1, …, the longest field).
+    """
+    rows = body.count(b"\n")
+    out = np.empty((rows, width), np.float64)
+    flat = out.reshape(-1)
+    pad = _DIGITS + 1  # bytes before the piece, for body[ends − 1 − k]
+    done = start = 0
+    while start < len(body):
+        stop = body.rfind(b"\n", start, start + chunk) + 1 or body.index(b"\n", start) + 1
+        if start >= pad:  # after a \n: the digits before a field never count
+            padded = np.frombuffer(body, np.uint8, stop - start + pad, start - pad)
+        else:
+            padded = np.frombuffer(bytes((sep,)) * pad + body[start:stop], np.uint8)
+        part = padded[pad:]
+        ends = np.flatnonzero((part < 48) if sep < 48 else (part == sep) | (part == 10))
+        m = len(ends) // width
+        if len(ends) != m * width or not (part[ends[width - 1::width]] == 10).all():
+            return None  # some line has another number of fields (a \n elsewhere: see below)
+        empty = bytes((sep, sep)), bytes((sep, 10)), bytes((10, sep)), b"\n\n"
+        if part[0] in (sep, 10) or any(body.count(e, start, stop) for e in empty):
+            return None  # an empty field or line
+        value = np.take(padded[pad - 1:], ends).astype(np.uint16)
+        value -= 48
+        counts = np.ones(len(ends), np.bool_)
+        digit = np.empty(len(ends), np.uint8)
+        for k in range(1, _DIGITS + 1):  # the k-th digit from the right, while any field has one
+            np.take(padded[pad - 1 - k:], ends, out=digit)
+            digit -= 48  # wraps for separators (> 9)
+            counts &= digit <= 9
+            if not counts.any():
+                break
+            if k in (4, 9):  # 10^(k+1) − 1 would not fit
+                value = value.astype(np.uint32 if k == 4 else np.uint64)
+            digit *= counts
+            value += digit.astype(value.dtype) * value.dtype.type(10**k)
+        else:
+            return None  # a field of more than 15 digits: not always exact in float64
+        flat[done * width:(done + m) * width] = value
+        done += m
+        start = stop
+    return out if done == rows else None  # else some \n was not at a line's last field
 
 
 def _take(block: Array, cols: Sequence[int]) -> Array:
@@ -590,15 +692,15 @@ def _load_plain(path: Path | str, net: Network, columns: Columns, delimiter: str
     inputs: list[Array] = []
     targets: list[Array] = []
     try:
-        for block in _plain_blocks(path, columns.header, delimiter):
+        for block in _plain_blocks(path, columns.header, delimiter, None):
             inputs.append(_take(block, columns.features))
             targets.append(_take(block, columns.targets))
         if not inputs:
             return None
-        x = np.concatenate(inputs)
+        x = inputs[0] if len(inputs) == 1 else np.concatenate(inputs)
         if not columns.targets:
             return Dataset(file, columns, x, None)
-        y = np.concatenate(targets)
+        y = targets[0] if len(targets) == 1 else np.concatenate(targets)
         if not classifier:
             _check_probabilities(net, y, range(2, 2 + len(y)), columns, file)
             return Dataset(file, columns, x, y)
@@ -635,7 +737,7 @@ def load_dataset(
     file = str(path)
     with _Reader(path, delimiter) as reader:
         try:
-            columns = _columns_for(reader, target, features, preprocessing)
+            columns = _columns_for(reader, target, features, preprocessing, need_target)
         except DataError:  # one column, n_0 = 1: no target column is needed to predict
             if need_target or features or target or len(reader.header) != net.input_size:
                 raise
@@ -840,9 +942,6 @@ def load_training_data(
     info["val_rows"] = 0 if held is None else len(held)
     return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
                         pre, info)
-
-
-SPLITS = ("all", "train", "val")
 
 
 def load_for_network(

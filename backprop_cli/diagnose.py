@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.engine import LayerTrace, backprop
+from backprop_cli.engine import LayerTrace
 from backprop_cli.network import Array, Layer, Network
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
@@ -151,19 +151,13 @@ def saturated_units(layer: Layer, t: LayerTrace) -> NDArray[np.bool_]:
 
 
 def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
-    """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L)."""
-    trace = backprop(net, inputs, targets)
-    measures = [
-        LayerMeasures(
-            grad_w=trace.grad_w[index],
-            saturated=float(np.mean(saturated_units(layer, t))),
-            alive=np.any(t.z > 0, axis=0),
-            activations=Stats.of(t.a),
-            zero_inputs=bool(np.all(t.dz_dw == 0)),
-        )
-        for index, (layer, t) in enumerate(zip(net.layers, trace.layers, strict=True))
-    ]
-    return diagnosis_of(net, int(np.asarray(inputs).shape[0]), trace.cost, measures)
+    """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L): the streamed diagnosis of
+    ``diagnose --data`` over one chunk."""
+    from backprop_cli.dataset_report import Accumulator  # it builds on this module
+
+    acc = Accumulator(net)
+    acc.add(np.asarray(inputs, dtype=np.float64), np.asarray(targets, dtype=np.float64))
+    return acc.diagnosis()
 
 
 def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeasures],

@@ -68,6 +68,16 @@ class Trace:
     grad_w: tuple[Array, ...]
     grad_b: tuple[Array, ...]
 
+    def param_gradient(self, l: int, kind: str, j: int,  # noqa: E741
+                       k: int | None = None) -> tuple[Array, float]:
+        """One parameter's gradient: (m,) ∂C0/∂θ of every example and ∂C/∂θ of the full cost,
+        for θ = w(l)jk (``kind`` "w") or b(l)j (``kind`` "b", ``k`` None)."""
+        t = self.layers[l - 1]
+        if kind == "w":
+            assert k is not None
+            return t.dC_dz[:, j] * t.dz_dw[:, k], float(self.grad_w[l - 1][j, k])
+        return t.dC_dz[:, j], float(self.grad_b[l - 1][j])
+
 
 def forward(
     net: Network, x: Array, dtype: DTypeLike = np.float64

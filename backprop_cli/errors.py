@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+ECHO_LIMIT = 60
+
+
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters and "…": input echoed in an
+    error (a CSV line read as YAML, a long key) must not flood the terminal."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 class BackpropError(Exception):
     """Base of every error a user can act on. ``exit_code`` is what the CLI exits with."""

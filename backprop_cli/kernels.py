@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,8 +33,11 @@ class Scratch:
     col2: Array
 
     @classmethod
-    def empty(cls, m: int, n: int, dtype: type[np.floating]) -> Scratch:
-        return cls(np.empty((m, n), dtype), np.empty((m, n), np.bool_),
+    def empty(cls, m: int, n: int, dtype: type[np.floating],
+              order: Literal["C", "F"] = "C") -> Scratch:
+        """``order``: that of the layer's other (m, n) buffers (mixed orders make numpy's
+        element-wise loops strided and buffered)."""
+        return cls(np.empty((m, n), dtype, order), np.empty((m, n), np.bool_, order),
                    np.empty((m, 1), dtype), np.empty((m, 1), dtype))
 
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.activations import ACTIVATIONS, Activation
 from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS, Cost
-from backprop_cli.errors import ConfigError
+from backprop_cli.errors import ConfigError, UsageError
 
 Array = NDArray[np.floating]
 
@@ -91,6 +91,14 @@ class Network:
 
     def with_examples(self, examples: Examples | None) -> Network:
         return replace(self, examples=examples)
+
+    def require_examples(self, file: str | None = None) -> Examples:
+        """The examples, or a UsageError naming ``file`` (the network file) if there are none."""
+        if self.examples is None:
+            raise UsageError(
+                f"{file + ': ' if file else ''}the network has no 'examples:' to compute the "
+                "cost on; add some, e.g.\nexamples:\n  - input: [...]\n    target: [...]")
+        return self.examples
 
 
 def _check_finite(values: Array, path: str) -> None:

@@ -22,10 +22,10 @@ import numpy as np
 from backprop_cli.engine import backprop, costs, forward
 from backprop_cli.errors import UsageError
 from backprop_cli.network import Array, Network
-from backprop_cli.report import Param
+from backprop_cli.report import Param, check_example
 
 PARAM_SYNTAX = "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j, e.g. w2.0.1 or b3.0"
-_PARAM = re.compile(r"([wb])(\d+)\.(\d+)(?:\.(\d+))?")
+_PARAM = re.compile(r"([wb])([0-9]+)\.([0-9]+)(?:\.([0-9]+))?")  # \d takes any Unicode digit
 
 
 def param_name(p: Param) -> str:
@@ -162,23 +162,20 @@ def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
     m = inputs.shape[0]
     if not np.isfinite(delta) or delta == 0:
         raise UsageError(f"--by {delta}: expected a finite nudge other than 0 (e.g. 0.001)")
-    if example is not None and not 0 <= example < m:
-        raise UsageError(
-            f"--example {example}: the network has {m} example(s), numbered 0 to {m - 1}")
+    check_example(example, m)
     if example is not None:
         inputs, targets = inputs[example : example + 1], targets[example : example + 1]
     x = np.asarray(inputs, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
     after_net = _nudged(net, p, delta)
-    trace = backprop(net, x, y)
-    zs, acts = forward(net, x)
+    trace = backprop(net, x, y)  # before the nudge: its z, a and C0 too
     zs2, acts2 = forward(after_net, x)
-    c_before, c_after = costs(net, x, y), costs(after_net, x, y)
+    c_before, c_after = trace.cost_per_example, costs(after_net, x, y)
 
     l = p.layer  # noqa: E741
     t = trace.layers[l - 1]
     # First-order changes carried forward from the nudged neuron: dz (m, n_l).
-    dz = np.zeros_like(zs[l - 1])
+    dz = np.zeros_like(t.z)
     dz[:, p.j] = (t.dz_dw[:, p.k] if p.kind == "w" else 1.0) * delta
     predicted_z: list[Array] = []
     predicted_a: list[Array] = []
@@ -193,17 +190,17 @@ def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
         predicted_z.append(dz)
         predicted_a.append(da)
 
-    per_example = t.dC_dz[:, p.j] * (t.dz_dw[:, p.k] if p.kind == "w" else 1.0)
-    full = float(np.mean(per_example))
+    per_example, full = trace.param_gradient(l, p.kind, p.j, p.k)
     rows = []
     for e in range(x.shape[0]):
         chain: list[Change] = []
         for step, index in enumerate(range(l - 1, net.depth)):
-            neurons = [p.j] if index == l - 1 else range(zs[index].shape[1])
+            before = trace.layers[index]
+            neurons = [p.j] if index == l - 1 else range(before.z.shape[1])
             for j in neurons:
-                chain.append(Change("z", index + 1, j, float(zs[index][e, j]),
+                chain.append(Change("z", index + 1, j, float(before.z[e, j]),
                                     float(zs2[index][e, j]), float(predicted_z[step][e, j])))
-                chain.append(Change("a", index + 1, j, float(acts[index + 1][e, j]),
+                chain.append(Change("a", index + 1, j, float(before.a[e, j]),
                                     float(acts2[index + 1][e, j]),
                                     float(predicted_a[step][e, j])))
         g = float(per_example[e])

@@ -6,8 +6,9 @@ layers, top K); presenters read it and never compute gradients themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -185,6 +186,11 @@ class AnalyzeReport:
 
     def top_params(self) -> list[tuple[Param, float]]:
         """The ``top`` parameters of the selected layers with the largest |∂C/∂param|."""
+        return self._top
+
+    @cached_property
+    def _top(self) -> list[tuple[Param, float]]:
+        """Sorted once per report (params() asks for it per table)."""
         # Every selected parameter in params() order (per layer: w row-major, then b); a stable
         # sort keeps that order among equal |gradient|s. Param objects only for the top K.
         grads = [g for l in self.layers  # noqa: E741
@@ -209,23 +215,18 @@ class AnalyzeReport:
             return [p for p in self.chosen if l is None or p.layer == l]
         if self.top is not None:
             return [p for p, _ in self.top_params() if l is None or p.layer == l]
-        out: list[Param] = []
-        for layer in self.layers if l is None else (l,):
-            n, n_prev = self.network.layers[layer - 1].weights.shape
-            out.extend(Param(layer, "w", j, k) for j in range(n) for k in range(n_prev))
-            out.extend(Param(layer, "b", j, None) for j in range(n))
-        return out
+        return all_params(self.network, self.layers if l is None else (l,))
 
     def row(self, example: int, p: Param) -> ParamRow:
         t = self.trace.layers[p.layer - 1]
         layer = self.network.layers[p.layer - 1]
         e, j = example, p.j
+        per_example, mean = self.trace.param_gradient(p.layer, p.kind, j, p.k)
         if p.kind == "w":
             assert p.k is not None
             value, dz_dw = layer.weights[j, p.k], t.dz_dw[e, p.k]
-            mean = self.trace.grad_w[p.layer - 1][j, p.k]
         else:
-            value, dz_dw, mean = layer.biases[j], 1.0, self.trace.grad_b[p.layer - 1][j]
+            value, dz_dw = layer.biases[j], 1.0
         return ParamRow(
             example=e,
             layer=p.layer,
@@ -237,8 +238,8 @@ class AnalyzeReport:
             da_dz=float(t.da_dz[e, j]) if layer.sigma.elementwise else None,
             dC_dz=float(t.dC_dz[e, j]),
             dz_dw=float(dz_dw),
-            gradient=float(t.dC_dz[e, j] * dz_dw),
-            mean_gradient=float(mean),
+            gradient=float(per_example[e]),
+            mean_gradient=mean,
         )
 
     def block(self, example: int, l: int, kind: str, j: NDArray[np.intp],  # noqa: E741
@@ -360,6 +361,8 @@ class AnalyzeReport:
             ]
         if self.paths:
             doc["paths"] = [ps.as_dict() for e in self.examples for ps in self.path_sums(e)]
+        if self.chosen is not None:
+            doc["params"] = [r.as_dict() for r in self.rows()]
         return doc
 
     def _example_dict(self, e: int) -> dict[str, Any]:
@@ -389,6 +392,24 @@ class AnalyzeReport:
             "cost": float(self.trace.cost_per_example[e]),
             "layers": layers,
         }
+
+
+def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:
+    """Every parameter of ``layers`` (default: all) in file order: per layer every w(l)jk row
+    by row, then every b(l)j."""
+    out: list[Param] = []
+    for l in range(1, net.depth + 1) if layers is None else layers:  # noqa: E741
+        n, n_prev = net.layers[l - 1].weights.shape
+        out.extend(Param(l, "w", j, k) for j in range(n) for k in range(n_prev))
+        out.extend(Param(l, "b", j, None) for j in range(n))
+    return out
+
+
+def check_example(example: int | None, m: int) -> None:
+    """``--example`` is one of the m examples, or a UsageError."""
+    if example is not None and not 0 <= example < m:
+        raise UsageError(
+            f"--example {example}: the network has {m} example(s), numbered 0 to {m - 1}")
 
 
 def network_dict(net: Network) -> dict[str, Any]:
@@ -435,23 +456,19 @@ def analyze(
     layer: int | None = None,
     top: int | None = None,
     paths: bool = False,
+    file: str | None = None,
 ) -> AnalyzeReport:
-    """Run the passes over the network's examples and select what to show."""
-    if net.examples is None:
-        raise UsageError(
-            "the network has no 'examples:' to analyze; add some, e.g.\n"
-            "examples:\n  - input: [...]\n    target: [...]"
-        )
-    m = len(net.examples)
-    if example is not None and not 0 <= example < m:
-        raise UsageError(
-            f"--example {example}: the network has {m} example(s), numbered 0 to {m - 1}")
+    """Run the passes over the network's examples and select what to show; ``file`` (the
+    network file) is named when there are no examples."""
+    examples = net.require_examples(file)
+    m = len(examples)
+    check_example(example, m)
     check_selection(net, layer, top)
-    trace = backprop(net, net.examples.inputs, net.examples.targets)
+    trace = backprop(net, examples.inputs, examples.targets)
     return AnalyzeReport(
         network=net,
-        inputs=net.examples.inputs,
-        targets=net.examples.targets,
+        inputs=examples.inputs,
+        targets=examples.targets,
         trace=trace,
         examples=tuple(range(m)) if example is None else (example,),
         layers=tuple(range(1, net.depth + 1)) if layer is None else (layer,),

@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.choices import NORMALIZE
 from backprop_cli.config import EXAMPLE_KEYS, INIT_METHODS
 from backprop_cli.costs import COSTS
-from backprop_cli.report import SCHEMA_VERSION
+from backprop_cli.report import ROW_FIELDS, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("network", "output")
@@ -163,11 +164,20 @@ def output_schema() -> dict[str, Any]:
             "gradient": gradient,
             "top": top,
             "paths": paths,
+            "params": {"type": "array", "items": _open(
+                {"example": which, "layer": {"type": "integer", "minimum": 1},
+                 "kind": {"enum": ["w", "b"]}, "j": _WHOLE,
+                 "k": {"type": ["integer", "null"], "minimum": 0}, "value": _VALUE,
+                 "dC_da": _VALUE, "da_dz": _VALUE, "dC_dz": _VALUE, "dz_dw": _VALUE,
+                 "gradient": _VALUE, "mean_gradient": _VALUE},
+                list(ROW_FIELDS),
+            ), "description": "with --param: the chosen parameters' rows (as in --format csv), "
+                              "per example"},
             "data": _open(
                 {"file": {"type": "string"}, "rows": {"type": "integer", "minimum": 1},
                  "features": {"type": "array", "items": {"type": "string"}},
                  "targets": {"type": "array", "items": {"type": "string"}},
-                 "normalize": {"enum": ["standard", "minmax", "none"]},
+                 "normalize": {"enum": list(NORMALIZE)},
                  "classes": {"type": "array"}},
                 ["file", "rows"],
             ) | {"description": "with --data: the CSV file the means are over"},
@@ -180,6 +190,7 @@ def schema(kind: str = "network") -> dict[str, Any]:
     return network_schema() if kind == "network" else output_schema()
 
 
-def schema_text(kind: str = "network") -> str:
-    """The schema as the committed ``schema/<kind>.schema.json`` holds it."""
-    return json.dumps(schema(kind), indent=2, ensure_ascii=False) + "\n"
+def schema_text(kind: str = "network", ascii: bool = False) -> str:
+    """The schema as the committed ``schema/<kind>.schema.json`` holds it (``ascii``: the
+    same JSON with \\u escapes, for a stream that is not UTF-8)."""
+    return json.dumps(schema(kind), indent=2, ensure_ascii=ascii) + "\n"

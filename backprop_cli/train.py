@@ -13,17 +13,18 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from backprop_cli.choices import DTYPES as DTYPE_NAMES
+from backprop_cli.choices import OPTIMIZERS
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Network
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-DTYPES: dict[str, type[np.floating]] = {"float64": np.float64, "float32": np.float32}
+DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
 
 
@@ -100,13 +101,18 @@ class EpochRecord:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Without ``seconds``: times vary from run to run, so they go to stderr only and the
+        --log records of the same command are byte-identical."""
+        out = asdict(self)
+        del out["seconds"]
+        return out
 
 
 # --- the lean model -----------------------------------------------------------------------
 
-# Per batch size m: z(l), a(l), δ(l) (m, n_l) and the scratch buffers of every layer.
-_Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch]]
+# Per batch size m: z(l) (m, n_l); [a(l) 1] (m, n_l + 1) for the hidden layers, a(L) (m, n_L);
+# δ(l) (m, n_l); the scratch buffers of every layer; [x 1] (m, n_0 + 1) for unaugmented x.
+_Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch], Array]
 
 
 class Model:
@@ -115,15 +121,25 @@ class Model:
     ``w[l-1]`` (n_l, n_(l−1)) and ``b[l-1]`` (n_l,) are layer l's parameters; ``gw``/``gb``
     the gradient of the last batch's cost, same shapes. Unlike :func:`engine.backprop` this
     keeps none of the per-example factors.
+
+    Layout (for the matrix products, not the math): layer l's weights and bias live in one
+    contiguous ``p[l-1]`` = [w(l)ᵀ; b(l)ᵀ] of shape (n_(l−1) + 1, n_l), and ``w``/``b`` are
+    views of it; ``g[l-1]`` likewise holds ``gw``/``gb``. With a column of ones after the
+    activations, [a(l−1) 1] @ p = a(l−1) w(l)ᵀ + b(l) = z(l) and [a(l−1) 1]ᵀ δ(l) = [∂C/∂w(l)ᵀ;
+    ∂C/∂b(l)ᵀ] are one matrix product each, without transposing copies.
     """
 
     def __init__(self, net: Network, dtype: type[np.floating] = np.float64) -> None:
         self.net = net
         self.dtype = dtype
-        self.w = [np.array(layer.weights, dtype=dtype) for layer in net.layers]
-        self.b = [np.array(layer.biases, dtype=dtype) for layer in net.layers]
-        self.gw = [np.empty_like(w) for w in self.w]
-        self.gb = [np.empty_like(b) for b in self.b]
+        self.p = [np.vstack([np.asarray(layer.weights, dtype=dtype).T,
+                             np.asarray(layer.biases, dtype=dtype)[None, :]])
+                  for layer in net.layers]
+        self.g = [np.zeros_like(p) for p in self.p]
+        self.w = [p[:-1].T for p in self.p]
+        self.b = [p[-1] for p in self.p]
+        self.gw = [g[:-1].T for g in self.g]
+        self.gb = [g[-1] for g in self.g]
         self.sigmas = [layer.sigma for layer in net.layers]
         self.fused = net.c.fused.get(net.layers[-1].activation)
         self._forward = [KERNELS[layer.activation][0] for layer in net.layers]
@@ -136,9 +152,9 @@ class Model:
         acts = [x]
         zs = []
         a = x
-        for w, b, sigma in zip(self.w, self.b, self.sigmas, strict=True):
-            z = a @ w.T
-            z += b
+        for p, sigma in zip(self.p, self.sigmas, strict=True):
+            z = a @ p[:-1]
+            z += p[-1]
             a = sigma.fn(z)
             zs.append(z)
             acts.append(a)
@@ -151,9 +167,12 @@ class Model:
             return self.fused.cost(zs[-1], y), acts[-1]
         return self.net.c.fn(acts[-1], y), acts[-1]
 
-    def gradients(self, x: Array, y: Array, scale: float = 1.0) -> float:
+    def gradients(self, x: Array, y: Array, scale: float = 1.0, *,
+                  with_ones: bool = False) -> float:
         """Fill ``gw``/``gb`` with scale·∂C/∂w, scale·∂C/∂b of C = mean of C0 over the batch
-        x (m, n_0), y (m, n_L) (both in the model's dtype); return C.
+        x (m, n_0), y (m, n_L) (both in the model's dtype); return C. ``with_ones``: x is
+        [x 1] (m, n_0 + 1), its last column all ones (as :class:`Trainer` keeps its rows),
+        which saves copying x into a buffer that has the column.
 
         The hot path: every intermediate lives in buffers kept per batch size, so that a
         steady-state step allocates no arrays. δ(L) is multiplied by scale/m once; backprop is
@@ -163,43 +182,54 @@ class Model:
         buffers = self._buffers.get(m)
         if buffers is None:
             buffers = self._allocate(m)
-        zs, acts, deltas, scratch = buffers
-        a = x
-        for i, (w, b, fwd) in enumerate(zip(self.w, self.b, self._forward, strict=True)):
-            np.matmul(a, w.T, out=zs[i])
-            zs[i] += b
-            fwd(zs[i], acts[i], scratch[i])
-            a = acts[i]
+        zs, acts, deltas, scratch, x1 = buffers
+        if not with_ones:
+            np.copyto(x1[:, :-1], x)
+            x = x1
+        a1 = x
+        for i, (p, fwd) in enumerate(zip(self.p, self._forward, strict=True)):
+            np.matmul(a1, p, out=zs[i])
+            a1 = acts[i]
+            fwd(zs[i], a1[:, :zs[i].shape[1]], scratch[i])
+        a = acts[-1]
         d = deltas[-1]
         total = self._output_delta(zs[-1], a, y, d, scratch[-1])
         d *= scale / m
-        for i in range(len(self.w) - 1, -1, -1):
-            np.matmul(d.T, acts[i - 1] if i else x, out=self.gw[i])
-            np.sum(d, axis=0, out=self.gb[i])
+        for i in range(len(self.p) - 1, -1, -1):
+            np.matmul((acts[i - 1] if i else x).T, d, out=self.g[i])
             if i:
-                np.matmul(d, self.w[i], out=deltas[i - 1])
+                np.matmul(d, self.p[i][:-1].T, out=deltas[i - 1])
                 d = deltas[i - 1]
-                self._backward[i - 1](zs[i - 1], acts[i - 1], d, scratch[i - 1])
+                self._backward[i - 1](zs[i - 1], acts[i - 1][:, :-1], d, scratch[i - 1])
         return total / m
 
     def _allocate(self, m: int) -> _Buffers:
         if len(self._buffers) >= 4:  # a trainer uses two sizes: the batch and the last one
             self._buffers.clear()
-        sizes = [w.shape[0] for w in self.w]
+        # Hidden layers in column order: a(l) = [a(l) 1][:, :n_l] is then contiguous like z(l)
+        # and δ(l) (element-wise loops on mixed or strided layouts go through small buffers).
+        # The output layer's buffers meet the targets y: row order, like y.
+        sizes = [p.shape[1] for p in self.p]
+        hidden: list[Literal["C", "F"]] = ["F"] * (len(sizes) - 1)
+        orders = [*hidden, "C"]
+        acts = [np.ones((m, n + 1), self.dtype, "F") for n in sizes[:-1]]
         buffers = (
-            [np.empty((m, n), self.dtype) for n in sizes],
-            [np.empty((m, n), self.dtype) for n in sizes],
-            [np.empty((m, n), self.dtype) for n in sizes],
-            [Scratch.empty(m, n, self.dtype) for n in sizes],
+            [np.empty((m, n), self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
+            [*acts, np.empty((m, sizes[-1]), self.dtype)],
+            [np.empty((m, n), self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
+            [Scratch.empty(m, n, self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
+            np.ones((m, self.p[0].shape[0]), self.dtype),
         )
         self._buffers[m] = buffers
         return buffers
 
     def params(self) -> list[Array]:
-        return [*self.w, *self.b]
+        """[w(l)ᵀ; b(l)ᵀ] per layer: every parameter once, in contiguous arrays."""
+        return self.p
 
     def grads(self) -> list[Array]:
-        return [*self.gw, *self.gb]
+        """The gradients in the layout of :meth:`params`."""
+        return self.g
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.params()]
@@ -289,9 +319,14 @@ OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {
 
 # --- the loop -------------------------------------------------------------------------------
 
+def predicted_classes(outputs: Array) -> NDArray[np.intp]:
+    """outputs (m, n_L) → (m,): the class of each row's largest output."""
+    return np.argmax(outputs, axis=1)
+
+
 def accuracy(outputs: Array, labels: NDArray[np.intp]) -> float:
     """The fraction of rows whose largest output is the labelled class."""
-    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+    return float(np.mean(predicted_classes(outputs) == labels))
 
 
 class Trainer:
@@ -319,7 +354,11 @@ class Trainer:
         self.options = options
         with np.errstate(over="ignore"):  # a float32 cast overflows to inf: refused below
             self.model = Model(net, dtype)
-            self.inputs = np.ascontiguousarray(inputs, dtype=dtype)
+            x = np.asarray(inputs, dtype=dtype)
+            # [x 1] (m, n_0 + 1), the rows as Model.gradients(..., with_ones=True) takes them
+            self._inputs1 = np.ones((x.shape[0], x.shape[1] + 1), dtype)
+            self._inputs1[:, :-1] = x
+            self.inputs = self._inputs1[:, :-1]
             self.targets = np.ascontiguousarray(targets, dtype=dtype)
             self.val = None if val is None else (
                 np.ascontiguousarray(val[0], dtype=dtype),
@@ -383,17 +422,20 @@ class Trainer:
         rng = np.random.default_rng(o.seed)
         m, size = len(self.inputs), o.batch_size
         if o.shuffle:  # the shuffled epoch, rewritten in place every epoch
-            x_all, y_all = np.empty_like(self.inputs), np.empty_like(self.targets)
+            x_all, y_all = np.empty_like(self._inputs1), np.empty_like(self.targets)
         else:
-            x_all, y_all = self.inputs, self.targets
+            x_all, y_all = self._inputs1, self.targets
         best_cost = math.inf
         waited = 0
         for epoch in range(1, o.epochs + 1):
             started = time.perf_counter()
-            saved = self._saved = model.snapshot()
+            if model.finite():  # never snapshot inf/NaN: keep the last finite snapshot
+                self._saved = model.snapshot()
+            saved = self._saved
+            assert saved is not None  # the initial weights were checked finite
             if o.shuffle:
                 order = rng.permutation(m)
-                np.take(self.inputs, order, axis=0, out=x_all)
+                np.take(self._inputs1, order, axis=0, out=x_all)
                 np.take(self.targets, order, axis=0, out=y_all)
             total = 0.0
             batches = 0
@@ -401,7 +443,7 @@ class Trainer:
             with np.errstate(over="ignore", invalid="ignore"):
                 for start in range(0, m, size):
                     x, y = x_all[start:start + size], y_all[start:start + size]
-                    cost = model.gradients(x, y, scale)
+                    cost = model.gradients(x, y, scale, with_ones=True)
                     if not math.isfinite(cost):
                         if not model.finite():
                             model.restore(saved)
@@ -415,6 +457,12 @@ class Trainer:
                     if stop is not None and stop():
                         self.status = "interrupted"
                         break
+            if self.status != "diverged" and batches and not model.finite():
+                # The last step overflowed after its batch's cost was measured (always so
+                # with one batch per epoch): keep the weights from the start of this epoch.
+                model.restore(saved)
+                self.status = "diverged"
+                self.stopped_at = (epoch, batches - 1)
             seen = min(batches * size, m)
             record = EpochRecord(
                 epoch=epoch,
@@ -427,8 +475,9 @@ class Trainer:
                 seconds=0.0,
             )
             if self.status != "running":
-                self.stopped_at = (epoch, batches)
-                self.epochs_run = epoch if batches else epoch - 1
+                self.stopped_at = self.stopped_at or (epoch, batches)
+                # A diverged epoch never completes: its weights are not the ones kept.
+                self.epochs_run = epoch if batches and self.status != "diverged" else epoch - 1
                 yield _timed(record, started)
                 return
             self.epochs_run = epoch
@@ -505,7 +554,9 @@ class TrainSummary:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Without ``seconds`` (shown in the table only), so that the JSON is reproducible."""
         out = asdict(self)
+        del out["seconds"]
         out["stopped_at"] = None if self.stopped_at is None else {
             "epoch": self.stopped_at[0], "batches": self.stopped_at[1]}
         return out
@@ -524,12 +575,16 @@ def _with_val(record: EpochRecord, cost: float, acc: float | None) -> EpochRecor
 @dataclass(frozen=True, eq=False)
 class Evaluation:
     """The cost C (mean of C0) of ``net`` on m rows; for classifiers the accuracy (0–1) and
-    ``confusion`` (K, K) with ``[i, j]`` = rows of class i predicted as class j."""
+    ``confusion`` (K, K) with ``[i, j]`` = rows of class i predicted as class j, ``correct``
+    the rows predicted right and ``recall`` (K,) per class the share of its rows predicted
+    right (None for a class without rows)."""
 
     rows: int
     cost: float
     accuracy: float | None
     confusion: NDArray[np.int64] | None
+    correct: int | None = None
+    recall: tuple[float | None, ...] | None = None
 
 
 def evaluate(net: Network, inputs: Array, targets: Array,
@@ -546,11 +601,14 @@ def evaluate(net: Network, inputs: Array, targets: Array,
     if labels is None:
         return Evaluation(len(c0), float(np.mean(c0)), None, None)
     k = net.output_size
-    predicted = np.argmax(a, axis=1)
     confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    return Evaluation(len(c0), float(np.mean(c0)), float(np.mean(predicted == labels)),
-                      confusion)
+    np.add.at(confusion, (labels, predicted_classes(a)), 1)
+    correct = int(np.trace(confusion))
+    recall = tuple(None if total == 0 else right / total
+                   for right, total in zip(np.diagonal(confusion).tolist(),
+                                           confusion.sum(axis=1).tolist(), strict=True))
+    return Evaluation(len(c0), float(np.mean(c0)), correct / len(c0), confusion, correct,
+                      recall)
 
 
 def training_block(options: TrainOptions, summary: TrainSummary,

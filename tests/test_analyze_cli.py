@@ -460,3 +460,26 @@ def test_no_ansi_escapes_off_a_terminal(fmt: str, env: dict[str, str]) -> None:
     assert result.stdout
     assert "\x1b" not in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("columns", ["0", "-3", "5", "19"])
+def test_a_tiny_columns_is_ignored(columns: str) -> None:
+    out = ok(str(CONFIGS / "chain.yaml"), env={"COLUMNS": columns})
+    assert out == ok(str(CONFIGS / "chain.yaml"))  # the default width, 200
+    assert "Weights" in out and len(out) > 1000
+
+
+def test_no_examples_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "net.yaml"
+    path.write_text("input_size: 1\nlayers:\n  - {size: 1, weights: [[1.0]], biases: [0.0]}\n")
+    result = invoke(str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"backprop: error: {path}: the network has no 'examples:'")
+
+
+def test_an_echoed_input_line_is_cut_short() -> None:
+    result = invoke(str(CONFIGS / "digits.csv"))
+    assert result.exit_code == 2
+    assert "got text 'pixel0,pixel1,pixel2," in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.endswith("…") and len(first) < 200, first

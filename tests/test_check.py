@@ -137,6 +137,11 @@ def test_all_lists_every_parameter() -> None:
         (["--eps", "0"], "--eps 0.0: expected a step > 0"),
         (["--tolerance", "-1"], "--tolerance -1.0: expected a number > 0"),
         (["--sample", "0"], "--sample 0: expected a whole number ≥ 1"),
+        (["--eps", "nan"], "--eps nan: expected a step > 0 that is finite"),
+        (["--eps", "inf"], "--eps inf: expected a step > 0 that is finite"),
+        (["--tolerance", "nan"], "--tolerance nan: expected a number > 0 that is finite"),
+        (["--eps", "1e-20"], "--eps 1e-20: θ ± ε rounds back to θ for w1.0.0 = 0.8"),
+        (["--eps", "1e-20", "-f", "json"], "use --eps 1e-16 at the very least"),
     ],
 )
 def test_bad_options_exit_2(args: list[str], message: str) -> None:
@@ -158,3 +163,19 @@ def test_toolkit_commands_have_help_with_an_example(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0
     assert "Example:" in out and f"backprop {command}" in out
+
+
+def test_a_nan_difference_fails_and_stays_json() -> None:
+    net = load_network(CONFIGS / "chain.yaml")
+    assert net.examples is not None
+    report = check_gradients(net, net.examples.inputs, net.examples.targets)
+    assert report.passed
+    first = report.params[0]
+    rel = first.rel_err.copy()
+    rel[0] = np.nan
+    broken = dataclasses.replace(report, params=(dataclasses.replace(first, rel_err=rel),
+                                                 *report.params[1:]))
+    assert not broken.passed and broken.failed == [broken.params[0]]
+    assert broken.params[0].worst == 0
+    doc = json.loads(json.dumps(broken.to_dict(), allow_nan=False))
+    assert doc["passed"] is False and doc["failed"] == 1

@@ -120,8 +120,8 @@ def test_float32_never_upcasts(output: str, cost: str) -> None:
     x64, y64 = net.examples.inputs, net.examples.targets
     model = Model(net, np.float32)
     cost32 = model.gradients(x64.astype(np.float32), y64.astype(np.float32))
-    zs, acts, deltas, scratch = model._buffers[16]
-    arrays: list[Array] = [*model.w, *model.b, *model.gw, *model.gb, *zs, *acts, *deltas]
+    zs, acts, deltas, scratch, x1 = model._buffers[16]
+    arrays: list[Array] = [*model.w, *model.b, *model.gw, *model.gb, *zs, *acts, *deltas, x1]
     arrays += [s.t for s in scratch] + [s.col for s in scratch] + [s.col2 for s in scratch]
     assert all(a.dtype == np.float32 for a in arrays)
     reference = backprop(net, x64, y64)
@@ -253,3 +253,49 @@ def test_fallback_after_plain_chunks_keeps_rows_and_names_the_line(tmp_path: Pat
         list(data.iter_csv_chunks(path, net, target="y1,y2", chunk_rows=10))
     with pytest.raises(DataError, match=r"bad\.csv:35:2:"):
         data.load_dataset(path, net, target="y1,y2")
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_digit_parser_equals_float_of_every_field(sep: str) -> None:
+    rng = np.random.default_rng(1)
+    for digits in (1, 3, 4, 5, 9, 10, 15):
+        width = int(rng.integers(1, 6))
+        fields = [[str(int(rng.integers(0, 10**int(rng.integers(1, digits + 1)))))
+                   .zfill(int(rng.integers(1, digits + 1))) for _ in range(width)]
+                  for _ in range(300)]
+        body = "".join(sep.join(row) + "\n" for row in fields).encode()
+        out = data._parse_digits(body, width, ord(sep), chunk=997)  # many ~1 kB pieces
+        assert out is not None and out.dtype == np.float64
+        expected = np.array([[float(v) for v in row] for row in fields])
+        np.testing.assert_array_equal(out, expected)
+    assert data._parse_digits(b"1,234567890123456\n", 2, ord(","))[0, 1] == 234567890123456
+
+
+@pytest.mark.parametrize("body", [
+    b"1,2\n3\n",            # a line one field short
+    b"1,2\n3,4,5\n",        # one too many
+    b"1,2\n3,4,5,6\n",       # 2 × 3 fields, but split 2 + 4
+    b"1,,2\n",              # an empty cell
+    b",1,2\n", b"1,2,\n",   # empty at either end
+    b"1,2,3\n\n4,5,6\n",    # a blank line
+    b"1,2,1234567890123456\n",  # 16 digits: not every such number is exact in float64
+])
+def test_digit_parser_refuses_what_is_not_plain(body: bytes) -> None:
+    assert data._parse_digits(body, 3, ord(",")) is None
+
+
+def test_plain_whole_numbers_and_their_fallbacks(tmp_path: Path) -> None:
+    net = loads_network(NET)
+    rows = [f"{i},{i * 7},{i * 13 % 256},0,1" for i in range(30)]
+    path = _csv(tmp_path / "w.csv", rows)
+    ds = data.load_dataset(path, net, target="y1,y2")
+    assert ds.inputs[:, 0].tolist() == list(range(30))
+    assert ds.inputs[29].tolist() == [29, 203, 29 * 13 % 256]
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))  # numpy's reader takes these
+    np.testing.assert_array_equal(data.load_dataset(crlf, net, target="y1,y2").inputs, ds.inputs)
+    bad = rows.copy()
+    bad[20] = "20,,40,0,1"
+    with pytest.raises(DataError, match=r"w2\.csv:22:2: feature column 'x2': expected a number, "
+                                        r"got an empty cell"):
+        data.load_dataset(_csv(tmp_path / "w2.csv", bad), net, target="y1,y2")

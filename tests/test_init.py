@@ -88,3 +88,18 @@ def test_bad_options_exit_2(args: list[str], message: str) -> None:
     code, out, err = run("init", *args)
     assert code == 2 and out == ""
     assert message in err
+
+
+@pytest.mark.parametrize("name", ["it's", "a b", "x\ninput_size: 5", "$(rm -rf ~)"])
+def test_written_by_quotes_the_name_for_the_shell(tmp_path: Path, name: str) -> None:
+    import shlex
+
+    out = tmp_path / "net.yaml"
+    code, _, err = run("init", "--sizes", "2,1", "--name", name, "-o", str(out))
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    command = "\n".join(line.removeprefix("# Written by: ").removeprefix("# ")
+                        for line in text.splitlines() if line.startswith("#"))
+    argv = shlex.split(command)
+    assert argv[argv.index("--name") + 1] == name
+    assert load_network(out).name == name and load_network(out).input_size == 2

@@ -118,3 +118,10 @@ def test_param_names_round_trip() -> None:
     report = nudge(net, net.examples.inputs, net.examples.targets, parse_param("b1.2", net),
                    1e-3)
     assert report.to_dict()["param"]["name"] == "b1.2"
+
+
+@pytest.mark.parametrize("text", ["w١.0.0", "w1.٠.0", "b1.０"])
+def test_only_ascii_digits_name_a_parameter(text: str) -> None:
+    code, out, err = run("nudge", str(CONFIGS / "chain.yaml"), text)
+    assert code == 2 and out == ""
+    assert f"PARAM {text!r}: expected w<l>.<j>.<k>" in err

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -107,3 +108,65 @@ def test_same_inputs_and_seed_give_byte_identical_outputs(tmp_path: Path) -> Non
     for args in outputs:
         once, again = _run(*args), _run(*args)
         assert once and once == again, args
+
+
+def test_train_log_and_json_summary_are_byte_identical(tmp_path: Path) -> None:
+    """Times vary from run to run: they go to stderr only, never into --log or the JSON."""
+    runs = []
+    for name in ("a", "b"):
+        log = tmp_path / f"{name}.ndjson"
+        result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out",
+                        tmp_path / "net.yaml", "--epochs", "3", "--log", log, "--format",
+                        "json", "--force", "-q")
+        assert result.exit_code == 0, result.output
+        runs.append((log.read_bytes(), result.stdout))
+    assert runs[0] == runs[1]
+    assert b"seconds" not in runs[0][0] and "seconds" not in runs[0][1]
+
+
+@pytest.mark.parametrize("data", ["text\n", b"\x89PNG\r\n"])
+def test_write_atomic_gives_the_usual_mode_to_text_and_bytes(
+        tmp_path: Path, data: str | bytes) -> None:
+    from backprop_cli.atomic import write_atomic
+
+    out = tmp_path / "out"
+    umask = os.umask(0o022)
+    try:
+        write_atomic(out, data)
+    finally:
+        os.umask(umask)
+    assert out.read_bytes() == (data.encode() if isinstance(data, str) else data)
+    assert out.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_write_png_gets_the_usual_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for matplotlib (not a test dependency) whose figure saves fixed bytes."""
+    import types
+
+    from backprop_cli.present import chart
+
+    def savefig(target: Any, format: str) -> None:
+        if isinstance(target, str | Path):
+            Path(target).write_bytes(b"\x89PNG fake")
+        else:
+            target.write(b"\x89PNG fake")
+
+    nothing = lambda *args, **kwargs: None  # noqa: E731
+    fig = types.SimpleNamespace(savefig=savefig, tight_layout=nothing)
+    ax = types.SimpleNamespace(plot=nothing, set_xlabel=nothing, set_ylabel=nothing,
+                               set_title=nothing, legend=nothing)
+    pyplot = types.SimpleNamespace(subplots=lambda *a, **k: (fig, ax), close=nothing)
+    matplotlib = types.SimpleNamespace(use=nothing, pyplot=pyplot)
+    monkeypatch.setitem(sys.modules, "matplotlib", matplotlib)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", pyplot)
+    out = tmp_path / "c.png"
+    umask = os.umask(0o022)
+    try:
+        chart.write_png(chart.CostSeries(epochs=(1, 2), train=(1.0, 0.5), val=(None, None)),
+                        out, "cost")
+    finally:
+        os.umask(umask)
+    assert out.read_bytes() == b"\x89PNG fake"
+    assert out.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["c.png"]

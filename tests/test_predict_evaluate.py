@@ -152,3 +152,25 @@ def test_digits_subset_trains_above_chance(tmp_path: Path) -> None:
     doc = json.loads(invoke("evaluate", out, data, "--split", "val", "-f", "json").stdout)
     assert doc["rows"] == 120
     assert doc["accuracy"] > 0.85
+
+
+def test_a_missing_stored_target_is_named_not_replaced_by_a_feature(tmp_path: Path) -> None:
+    out = tmp_path / "xor.yaml"
+    trained = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out", out,
+                     "--epochs", "2", "--quiet")
+    assert trained.exit_code == 0, trained.output
+    features_only = write(tmp_path, "x.csv", "x1,x2\n0,0\n0,1\n1,0\n1,1\n")
+    result = invoke("evaluate", out, features_only)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "the target column 'y' the network was trained on is not in the header" in \
+        result.stderr and "x.csv:1:" in result.stderr
+    predicted = invoke("predict", out, features_only)  # predict needs no targets
+    assert predicted.exit_code == 0, predicted.output
+    assert len(predicted.stdout.splitlines()) == 5
+    extra = write(tmp_path, "extra.csv", "x1,x2,z\n0,0,7\n1,1,7\n")
+    assert invoke("predict", out, extra).stdout == invoke(
+        "predict", out, write(tmp_path, "two.csv", "x1,x2\n0,0\n1,1\n")).stdout
+    overlap = invoke("evaluate", out, CONFIGS / "xor.csv", "--target", "x2")
+    assert overlap.exit_code == 2
+    assert "column 'x2' is given both as a feature (one of the network's stored features) " \
+        "and as a target" in overlap.stderr

@@ -401,3 +401,97 @@ def test_help_has_examples() -> None:
                    "--seed", "--normalize", "--val-split", "--val", "--patience", "--dtype",
                    "--log", "--format", "--quiet", "--force", "--delimiter", "--out"):
         assert option in train_help, option
+
+
+def test_divergence_with_one_batch_per_epoch_writes_the_last_finite_weights(
+        tmp_path: Path) -> None:
+    # 4 rows, batch 32: one batch per epoch, so the step that overflows is always an epoch's
+    # last; the next epoch must not snapshot (and later restore) the NaN weights.
+    out = tmp_path / "x.yaml"
+    result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out", out,
+                    "--lr", "1e300", "--quiet")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "smaller --lr" in result.stderr
+    trained = load_network(out)
+    assert all(np.isfinite(layer.weights).all() and np.isfinite(layer.biases).all()
+               for layer in trained.layers)
+    block = trained.extra["training"]
+    assert block["status"] == "diverged" and block["epochs_run"] == 1
+    # epoch 1's step gives huge weights, epoch 2's overflows them: the weights kept are
+    # those after epoch 1, so the cost on the training rows is the one epoch 2 measured.
+    net = load_network(CONFIGS / "xor.yaml")
+    rows = np.loadtxt(CONFIGS / "xor.csv", delimiter=",", skiprows=1)
+    x = (rows[:, :2] - rows[:, :2].mean(axis=0)) / rows[:, :2].std(axis=0)
+    trainer = Trainer(net, x, rows[:, 2:], TrainOptions(lr=1e300))
+    records = list(trainer.run())
+    assert trainer.status == "diverged" and trainer.stopped_at == (2, 0)
+    assert trainer.epochs_run == 1 and len(records) == 2
+    assert trainer.summary(0.0).train_cost == pytest.approx(records[1].train_cost, rel=1e-12)
+
+
+def test_a_domain_error_after_training_is_a_message_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backprop_cli.errors import NumericalError
+
+    def broken(self: Trainer, seconds: float) -> None:
+        raise NumericalError("the cost overflows float64")
+
+    monkeypatch.setattr(Trainer, "summary", broken)
+    result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out",
+                    tmp_path / "x.yaml", "--quiet")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "backprop: error: the cost overflows float64\n"
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_log_to_stdout_keeps_stdout_ndjson_with_the_default_format(tmp_path: Path) -> None:
+    result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out",
+                    tmp_path / "x.yaml", "--epochs", "3", "--log", "-", "--quiet")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["epoch"] for r in lines[:-1]] == [1, 2, 3]
+    assert lines[-1]["status"] == "completed" and lines[-1]["epochs_run"] == 3
+
+
+def test_log_that_is_the_out_file_is_named_as_the_output(tmp_path: Path) -> None:
+    out = tmp_path / "x.yaml"
+    result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out", out,
+                    "--log", out)
+    assert result.exit_code == 2
+    assert f"--log {out} is also the --out file" in result.stderr
+    assert "input" not in result.stderr and not out.exists()
+
+
+def test_a_wrong_delimiter_asks_about_the_delimiter(tmp_path: Path) -> None:
+    result = invoke("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out",
+                    tmp_path / "x.yaml", "--delimiter", ";")
+    assert result.exit_code == 2
+    assert "the header has only one column, 'x1,x2,y'" in result.stderr
+    assert "is --delimiter right?" in result.stderr
+
+
+def test_the_networks_own_examples_are_stored_preprocessed(tmp_path: Path) -> None:
+    own = NET + "examples:\n  - input: [0.5, 1.0, -1.0]\n    target: [1.0, 0.0]\n" \
+        "  - input: [2.0, 1.0, 0.0]\n    target: [0.0, 0.0]\n"
+    out = tmp_path / "t.yaml"
+    result = invoke("train", write(tmp_path, "net.yaml", own), data_csv(tmp_path), "--target",
+                    "y1,y2", "--out", out, "--epochs", "2", "--quiet")
+    assert result.exit_code == 0, result.output
+    trained = load_network(out)
+    assert trained.examples is not None
+    x = np.array([[0.5, 1.0, -1.0], [2.0, 1.0, 0.0]])
+    mean, std = ROWS[:, :3].mean(axis=0), ROWS[:, :3].std(axis=0)
+    np.testing.assert_allclose(trained.examples.inputs, (x - mean) / std, rtol=1e-12)
+    rows = write(tmp_path, "ex.csv", "x1,x2,x3,y1,y2\n0.5,1.0,-1.0,1.0,0.0\n2.0,1.0,0.0,0.0,0.0\n")
+    evaluated = json.loads(invoke("evaluate", out, rows, "--format", "json").stdout)
+    analyzed = json.loads(invoke("analyze", out, "--format", "json").stdout)
+    assert analyzed["cost"] == pytest.approx(evaluated["cost"], rel=1e-12)
+    # Retraining the trained file keeps them in the (new) preprocessed space.
+    again = tmp_path / "t2.yaml"
+    result = invoke("train", out, data_csv(tmp_path), "--target", "y1,y2", "--out", again,
+                    "--epochs", "1", "--quiet", "--normalize", "minmax")
+    assert result.exit_code == 0, result.output
+    retrained = load_network(again)
+    assert retrained.examples is not None
+    lo, hi = ROWS[:, :3].min(axis=0), ROWS[:, :3].max(axis=0)
+    np.testing.assert_allclose(retrained.examples.inputs, (x - lo) / (hi - lo), rtol=1e-12)

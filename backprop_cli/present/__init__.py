@@ -39,6 +39,12 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+# The formats of the other reports: check, nudge, diagnose, evaluate and train's summary
+# (toolkit.py, train.py); predict's rows (train.render_predictions).
+DOC_FORMATS = ("table", "json")
+PREDICT_FORMATS = ("csv", "json", "ndjson")
+
+
 def presenter(fmt: str) -> Presenter:
     module, name = FORMATS[fmt]
     fn: Presenter = getattr(importlib.import_module(module), name)

@@ -5,16 +5,16 @@ The series come from training's per-epoch records (or a ``train --log`` file); n
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from backprop_cli.atomic import write_atomic
 from backprop_cli.errors import DataError
 
 PLOT_HINT = "pip install 'backprop-cli[plot]' (or: pip install matplotlib)"
@@ -181,12 +181,9 @@ def write_png(s: CostSeries, path: Path, title: str) -> None:
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
+    png = io.BytesIO()
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        fig.savefig(png, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, png.getvalue())

@@ -14,7 +14,7 @@ from importlib import resources
 
 from backprop_cli.present.chart import CostSeries, svg_chart
 from backprop_cli.present.graph import layout, render_svg
-from backprop_cli.present.notation import sym
+from backprop_cli.present.notation import number, sym
 from backprop_cli.report import AnalyzeReport, Param
 
 DIGITS = 6
@@ -43,15 +43,8 @@ caption { caption-side: bottom; text-align: left; color: #6b7280; font-size: 0.8
 JS = (resources.files("backprop_cli.present") / "report.js").read_text(encoding="utf-8")
 
 
-class _Fmt:
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-    def num(self, x: float | None) -> str:
-        if x is None:
-            return "—"
-        text = f"{x:.{self.digits}g}"
-        return "0" if text == "-0" else text
+def num(x: float | None) -> str:
+    return number(x, DIGITS)
 
 
 def _table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], total: int,
@@ -75,19 +68,19 @@ def _param(p: Param) -> str:
     return sym("w", p.layer, p.j, p.k) if p.k is not None else sym("b", p.layer, p.j)
 
 
-def _tables(report: AnalyzeReport, f: _Fmt, limit: int | None) -> str:
+def _tables(report: AnalyzeReport, limit: int | None) -> str:
     net = report.network
     L = net.depth
     out: list[str] = []
     for e in report.examples:
         title = report.example_title(e)
         out.append(f"<h3>{escape(title[:1].upper() + title[1:])}: C₀ = "
-                   f"{f.num(float(report.trace.cost_per_example[e]))}</h3>")
-        rows = [[sym("a", 0, k), "", f.num(float(x)), ""] for k, x in enumerate(report.inputs[e])]
+                   f"{num(float(report.trace.cost_per_example[e]))}</h3>")
+        rows = [[sym("a", 0, k), "", num(float(x)), ""] for k, x in enumerate(report.inputs[e])]
         for l in range(1, L + 1):  # noqa: E741
             t = report.trace.layers[l - 1]
-            rows += [[sym("a", l, j), f.num(float(t.z[e, j])), f.num(float(t.a[e, j])),
-                      f.num(float(report.targets[e, j])) if l == L else ""]
+            rows += [[sym("a", l, j), num(float(t.z[e, j])), num(float(t.a[e, j])),
+                      num(float(report.targets[e, j])) if l == L else ""]
                      for j in range(t.z.shape[1])]
         out.append(_table(f"Forward pass: z⁽ˡ⁾ⱼ = Σₖ w⁽ˡ⁾ⱼₖ a⁽ˡ⁻¹⁾ₖ + b⁽ˡ⁾ⱼ, a⁽ˡ⁾ⱼ = σ(z⁽ˡ⁾ⱼ); "
                           f"{net.c.formula}.", ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"],
@@ -99,9 +92,9 @@ def _tables(report: AnalyzeReport, f: _Fmt, limit: int | None) -> str:
             def rows_of(params: list[Param] = params, e: int = e) -> Iterable[list[str]]:
                 for p in params:
                     r = report.row(e, p)
-                    yield [_param(p), f.num(r.value), f.num(r.dC_da), f.num(r.da_dz),
-                           f.num(r.dC_dz), f.num(r.dz_dw), f.num(r.gradient),
-                           f.num(r.mean_gradient)]
+                    yield [_param(p), num(r.value), num(r.dC_da), num(r.da_dz),
+                           num(r.dC_dz), num(r.dz_dw), num(r.gradient),
+                           num(r.mean_gradient)]
 
             out.append(_table(
                 f"{name}: ∂C₀/∂{what} = ∂C₀/∂a⁽ˡ⁾ⱼ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂z⁽ˡ⁾ⱼ/∂{what}; "
@@ -109,8 +102,8 @@ def _tables(report: AnalyzeReport, f: _Fmt, limit: int | None) -> str:
                 ["param", "value", "∂C₀/∂a⁽ˡ⁾ⱼ", "∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ", "∂C₀/∂z⁽ˡ⁾ⱼ",
                  f"∂z⁽ˡ⁾ⱼ/∂{what}", f"∂C₀/∂{what}", f"∂C/∂{what}"],
                 rows_of(), len(params), limit, "weights" if kind == "w" else "biases"))
-        rows = [[sym("a", l - 1, k), f.num(float(report.trace.layers[l - 1].dz_dw[e, k])),
-                 f.num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
+        rows = [[sym("a", l - 1, k), num(float(report.trace.layers[l - 1].dz_dw[e, k])),
+                 num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
                  str(net.sizes[l])]
                 for l in sorted(report.layers, reverse=True)  # noqa: E741
                 for k in range(net.sizes[l - 1])]
@@ -131,7 +124,6 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
                 limit: int | None = ROW_LIMIT, max_neurons: int = 12) -> str:
     """The page. ``costs``: training and validation cost per epoch (from ``train --log``)."""
     net = report.network
-    f = _Fmt(DIGITS)
     name = net.name or "network"
     graph = layout(net, report.trace.grad_w, "gradient", max_neurons)
     svg = render_svg(graph, interactive=True).replace(
@@ -148,7 +140,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         f"<h1>backprop report: {escape(name)} ({'-'.join(map(str, net.sizes))})</h1>",
         f'<p>From <code>{escape(source)}</code>. Cost {escape(net.cost)} '
         f"({escape(net.c.formula)}); the full cost C is the mean of C₀ over "
-        f"{escape(report.scope)}: <strong class=\"cost\">C = {f.num(report.trace.cost)}"
+        f"{escape(report.scope)}: <strong class=\"cost\">C = {num(report.trace.cost)}"
         "</strong></p>",
     ]
     if report.factor_note:
@@ -161,10 +153,10 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     ]
     if costs is not None:
         parts += ["<h2>Training: cost per epoch</h2>", svg_chart(costs)]
-        rows = [[str(e), f.num(t), f.num(v)]
+        rows = [[str(e), num(t), num(v)]
                 for e, t, v in zip(costs.epochs, costs.train, costs.val, strict=True)]
         parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
                             rows, len(rows), limit, "training"))
-    parts += ["<h2>Tables</h2>", _tables(report, f, limit), _json_script(report.to_dict()),
+    parts += ["<h2>Tables</h2>", _tables(report, limit), _json_script(report.to_dict()),
               f"<script>var DIGITS = {DIGITS};\n{JS}</script>", "</body></html>"]
     return "\n".join(parts) + "\n"

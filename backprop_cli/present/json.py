@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -48,14 +49,25 @@ def dumps(doc: Any, precision: int | None = None, indent: int | None = 2) -> str
 
 def dumps_fast(doc: Any, precision: int | None = None) -> str:
     """:func:`dumps` with indent 2, by orjson when it is installed: the same JSON values (floats
-    with the same shortest digits; orjson writes 1e-05 as 1e-5 and non-ASCII text as UTF-8
-    instead of \\u escapes), about 15× faster for documents of large matrices. The reports
+    with the same shortest digits; orjson writes 1e-05 as 1e-5; non-ASCII text is escaped as
+    json.dumps escapes it), about 15× faster for documents of large matrices. The reports
     hold no NaN or inf (the engine refuses them; :func:`report._list` writes null)."""
     if _orjson is None:
         return dumps(doc, precision)
     if precision is not None:
         doc = round_floats(doc, precision)
-    return str(_orjson.dumps(doc, option=_orjson.OPT_INDENT_2).decode())
+    return ascii_json(str(_orjson.dumps(doc, option=_orjson.OPT_INDENT_2).decode()))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def ascii_json(text: str) -> str:
+    """JSON text with every non-ASCII character written as json.dumps writes it (\\u00e9), so
+    that it can go to any stream (non-ASCII characters only occur inside JSON strings)."""
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(lambda m: json.dumps(m[0])[1:-1], text)
 
 
 def render_json(report: AnalyzeReport, out: TextIO, options: Options) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 _SUP = str.maketrans("0123456789-l", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ")
@@ -31,25 +32,56 @@ def cost0(ascii: bool = False) -> str:
     return "C0" if ascii else "C₀"
 
 
-# What --ascii (or a terminal that is not UTF-8) writes in place of the math symbols.
+def number(x: float | None, digits: int = 6, ascii: bool = False) -> str:
+    """The one number format of the tables: ``digits`` significant digits, "0" for -0, and
+    "—" (or "-") for a missing value."""
+    if x is None:
+        return "-" if ascii else "—"
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+# What --ascii (or a stream that is not UTF-8) writes in place of every non-ASCII character
+# the presenters and the core's messages use (tests/test_ascii.py checks the whole package).
 ASCII = str.maketrans({
-    "Σ": "sum ", "−": "-", "²": "^2", "…": "...", "—": "-", "·": "*", "∂": "d", "σ": "sigma",
-    "×": "x", "≤": "<=", "≥": ">=", "→": "->", "ⱼ": "_j", "ₖ": "_k", "ˡ": "l", "₀": "0",
-    "δ": "delta", "≈": "~", "‖": "||", "Δ": "delta ",
+    "Σ": "sum ", "−": "-", "²": "^2", "…": "...", "—": "-", "–": "-", "·": "*", "∂": "d",
+    "σ": "sigma", "×": "x", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~", "→": "->", "←": "<-",
+    "⇄": "<->", "ⱼ": "_j", "ₖ": "_k", "ˡ": "l", "δ": "delta", "‖": "||", "Δ": "delta ",
+    "÷": "/", "±": "+-", "µ": "u", "μ": "mu", "β": "beta", "ε": "eps", "η": "eta",
+    "θ": "theta", "ᵀ": "^T", "̂": "^", "′": "'", "√": "sqrt", "∞": "inf", "⌊": "floor(",
+    "⌉": ")", "─": "-", "│": "|", "└": "+", "○": "o", "●": "*", "⁽": "(", "⁾": ")",
+    "⁻": "-", "¹": "1", "³": "3", "━": "=", "╸": "-", "╺": "-", "∝": "~",
+    **dict(zip("⁰⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "0456789" "0123456789", strict=True)),
 })
+# A layer in superscript, w⁽²⁾: its digits are plain, w(2), not w(^2).
+_LAYER = re.compile("⁽([⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ]+)⁾")
+_FROM_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ", "0123456789-l")
+
+
+def to_ascii(text: str) -> str:
+    """``text`` with the math symbols of :data:`ASCII` in plain ASCII; anything else that is
+    not ASCII (a network's name, a class label) as a backslash escape."""
+    text = _LAYER.sub(lambda m: "(" + m[1].translate(_FROM_SUP) + ")", text).translate(ASCII)
+    return text if text.isascii() else text.encode("ascii", "backslashreplace").decode("ascii")
 
 
 class AsciiWriter:
-    """A text stream that writes the math symbols of :data:`ASCII` as plain ASCII."""
+    """A text stream that writes everything as ASCII (see :func:`to_ascii`)."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
     def write(self, text: str) -> int:
-        return self.out.write(text.translate(ASCII))
+        return self.out.write(to_ascii(text))
 
     def flush(self) -> None:
         self.out.flush()
 
     def isatty(self) -> bool:
         return self.out.isatty()
+
+
+def unicode_ok(stream: TextIO) -> bool:
+    """Whether ``stream`` can take the seed's notation (its encoding is UTF-8 or UTF-16/32)."""
+    encoding = getattr(stream, "encoding", None) or ""
+    return encoding.lower().replace("-", "").startswith("utf")

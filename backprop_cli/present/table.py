@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.present import Options
-from backprop_cli.present.notation import ASCII, AsciiWriter, cost0, partial, sym
+from backprop_cli.present.console import make_console
+from backprop_cli.present.notation import cost0, number, partial, sym, to_ascii
 from backprop_cli.report import AnalyzeReport, Param
 
 DEFAULT_PRECISION = 6
@@ -24,10 +25,7 @@ class _Fmt:
         self.ascii = options.ascii
 
     def num(self, x: float | None) -> str:
-        if x is None:
-            return "—" if not self.ascii else "-"
-        text = f"{x:.{self.digits}g}"
-        return "0" if text == "-0" else text
+        return number(x, self.digits, self.ascii)
 
     def sym(self, name: str, layer: int | str | None = None, *idx: int | str) -> str:
         return sym(name, layer, *idx, ascii=self.ascii)
@@ -46,13 +44,6 @@ class _Fmt:
         return self.sym("b", p.layer, p.j)
 
 
-def make_console(out: TextIO, options: Options) -> Console:
-    """A console on ``out``; with ``options.ascii`` every symbol is written as plain ASCII."""
-    file: TextIO = AsciiWriter(out) if options.ascii else out  # type: ignore[assignment]
-    # markup=False: formulas such as −Σj [yj ln aj …] are text, not rich markup.
-    return Console(file=file, width=options.width, highlight=False, emoji=False, markup=False)
-
-
 def _table(
     title: str, columns: Sequence[str], caption: str | None = None, ascii: bool = False
 ) -> Table:
@@ -65,7 +56,7 @@ def _table(
     )
     for i, name in enumerate(columns):
         # Headers are laid out before the stream's ASCII rewrite, so rewrite them here.
-        header = name.translate(ASCII) if ascii else name
+        header = to_ascii(name) if ascii else name
         table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
     return table
 
@@ -88,7 +79,6 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
     console = make_console(out, options)
     f = _Fmt(options)
     net = report.network
-    L = net.depth
     limit = options.limit
     header = (
         f"{net.name or 'network'}: sizes {'-'.join(map(str, net.sizes))}, cost {net.cost} "
@@ -105,7 +95,6 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
             _paths(console, report, f, e, limit)
     if report.example_count > 1:
         _full_gradient(console, report, f, limit)
-    del L
 
 
 def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
@@ -212,10 +201,11 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
 
     def rows() -> Iterable[list[str]]:
         for p in params:
+            gradients, mean = report.trace.param_gradient(p.layer, p.kind, p.j, p.k)
             cells = [f.param(p)]
             if per_example:
-                cells += [f.num(report.row(e, p).gradient) for e in range(m)]
-            cells.append(f.num(report.row(0, p).mean_gradient))
+                cells += [f.num(g) for g in gradients.tolist()]
+            cells.append(f.num(mean))
             yield cells
 
     _add_rows(table, rows(), len(params), limit)
@@ -231,6 +221,8 @@ def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int 
             f"\nSoftmax (layer {', '.join(map(str, softmax))}): every a_i depends on every z_j, "
             f"so the term is {w} · {f.d(f.c0, z)} and {f.d(a, z)}, {f.d(f.c0, a)} show —."
         )
+    if report.factor_note:
+        caption = f"{report.factor_note}\n{caption}"
     table = _table(
         f"Paths — {report.example_title(e)}: {f.d(f.c0, f.sym('a', 'l-1', 'k'))} = "
         f"Σj {w} · {f.d(a, z)} · {f.d(f.c0, a)}",

@@ -15,8 +15,9 @@ from backprop_cli.check import CheckReport, ParamCheck
 from backprop_cli.diagnose import Diagnosis
 from backprop_cli.nudge import NudgeReport
 from backprop_cli.present import Options
+from backprop_cli.present.console import make_console
 from backprop_cli.present.json import dumps
-from backprop_cli.present.table import _add_rows, _Fmt, _table, make_console
+from backprop_cli.present.table import _add_rows, _Fmt, _table
 
 DIAGNOSE_PRECISION = 3
 
@@ -150,7 +151,7 @@ def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
     for d in report.layers:
         table.add_row(
             str(d.layer), d.activation, str(d.size), f.num(d.grad_norm), f.num(d.grad_ratio),
-            f"{d.saturated:.0%}", "—" if d.dead is None else str(len(d.dead)),
+            f"{d.saturated:.0%}", f.num(None) if d.dead is None else str(len(d.dead)),
             f.num(d.weights.mean), f.num(d.weights.std),
             f.num(d.weights.absmax),
             f.num(d.activations.mean),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TextIO
 
-from rich.console import Console
+from rich import box
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,19 +22,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from backprop_cli.present import Options
+from backprop_cli.present.console import make_console
 from backprop_cli.present.json import dumps
+from backprop_cli.present.notation import number, unicode_ok
 from backprop_cli.train import EpochRecord, Evaluation, TrainSummary
 
 REFRESH_SECONDS = 0.1
 SCHEMA_VERSION = 1
 
 
-def _num(x: float | None, digits: int = 6) -> str:
-    return "—" if x is None else f"{x:.{digits}g}"
-
-
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.2f}%"
+    return number(None) if x is None else f"{100 * x:.2f}%"
 
 
 def epoch_line(record: EpochRecord) -> str:
@@ -43,9 +42,9 @@ def epoch_line(record: EpochRecord) -> str:
     parts = [f"epoch {record.epoch:>{width}}/{record.epochs}"]
     if record.batches < record.batch_count:
         parts.append(f"(batch {record.batches}/{record.batch_count})")
-    parts.append(f"train cost {_num(record.train_cost)}")
+    parts.append(f"train cost {number(record.train_cost)}")
     if record.val_cost is not None:
-        parts.append(f"val cost {_num(record.val_cost)}")
+        parts.append(f"val cost {number(record.val_cost)}")
     if record.val_accuracy is not None:
         parts.append(f"val accuracy {_pct(record.val_accuracy)}")
     parts.append(f"({record.seconds:.2f} s)")
@@ -65,7 +64,7 @@ class TrainDisplay:
         self.task: Any = None
         self._last = 0.0
         if not quiet and stream.isatty():
-            console = Console(file=stream, highlight=False, emoji=False)
+            console = make_console(stream, Options(ascii=not unicode_ok(stream), width=None))
             self.progress = Progress(
                 TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
                 TextColumn("batch {task.fields[batch]}/{task.fields[batches]}"),
@@ -106,7 +105,7 @@ class TrainDisplay:
         self._last = now
         self.progress.update(
             self.task, completed=(epoch - 1) * self.batch_count + batch, epoch=epoch,
-            batch=batch, cost=_num(cost, 4),
+            batch=batch, cost=number(cost, 4),
         )
 
     def epoch(self, record: EpochRecord) -> None:
@@ -131,7 +130,7 @@ class TrainDisplay:
 # --- the training summary -------------------------------------------------------------------
 
 def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: str,
-                   written: str | None, width: int | None = None, compact: bool = False
+                   written: str | None, options: Options | None = None, compact: bool = False
                    ) -> None:
     """``fmt`` table or json; ``compact``: the JSON on one line (when it follows a --log -)."""
     doc = {"version": SCHEMA_VERSION, **summary.to_dict(), "cost_function": cost_name,
@@ -139,7 +138,8 @@ def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: s
     if fmt == "json":
         out.write(dumps(doc, indent=None if compact else 2) + "\n")
         return
-    console = Console(file=out, width=width, highlight=False, emoji=False)
+    options = options or Options()
+    console = make_console(out, options)
     s = summary
     how = {
         "completed": f"completed {s.epochs_run} epoch{'s' if s.epochs_run != 1 else ''}",
@@ -148,18 +148,23 @@ def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: s
         "interrupted": f"interrupted after {s.epochs_run} complete of {s.epochs} epochs",
         "diverged": f"diverged after {s.epochs_run} complete of {s.epochs} epochs",
     }.get(s.status, s.status)
-    console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 ({cost_name})",
-                  markup=False)
-    table = Table()
+    console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 ({cost_name})")
+    table = Table(box=_box(options))
     table.add_column("split", justify="left")
     for name in ("rows", "cost", "accuracy"):
         table.add_column(name, justify="right")
-    table.add_row("train", str(s.train_rows), _num(s.train_cost), _pct(s.train_accuracy))
+    table.add_row("train", str(s.train_rows), number(s.train_cost, ascii=options.ascii),
+                  _pct(s.train_accuracy))
     if s.val_rows:
-        table.add_row("validation", str(s.val_rows), _num(s.val_cost), _pct(s.val_accuracy))
+        table.add_row("validation", str(s.val_rows), number(s.val_cost, ascii=options.ascii),
+                      _pct(s.val_accuracy))
     console.print(table)
     if written:
-        console.print(f"wrote {written}", markup=False)
+        console.print(f"wrote {written}")
+
+
+def _box(options: Options) -> box.Box:
+    return box.ASCII2 if options.ascii else box.HEAVY_HEAD
 
 
 # --- evaluate -------------------------------------------------------------------------------
@@ -183,32 +188,28 @@ def evaluation_dict(ev: Evaluation, classes: Sequence[Any] | None, *, network: s
     }
 
 
-def render_evaluation(doc: dict[str, Any], out: TextIO, fmt: str,
-                      width: int | None = None) -> None:
+def render_evaluation(ev: Evaluation, out: TextIO, fmt: str, options: Options, *,
+                      classes: Sequence[Any] | None, network: str, data: str,
+                      cost_name: str) -> None:
     if fmt == "json":
+        doc = evaluation_dict(ev, classes, network=network, data=data, cost_name=cost_name)
         out.write(dumps(doc) + "\n")
         return
-    console = Console(file=out, width=width, highlight=False, emoji=False)
-    console.print(f"{doc['network']} on {doc['data']}: {doc['rows']} rows", markup=False)
-    console.print(f"cost C = mean of C0 ({doc['cost_function']}): {_num(doc['cost'])}",
-                  markup=False)
-    confusion = doc["confusion"]
-    if doc["accuracy"] is None or confusion is None:
+    console = make_console(out, options)
+    console.print(f"{network} on {data}: {ev.rows} rows")
+    console.print(f"cost C = mean of C0 ({cost_name}): {number(ev.cost, ascii=options.ascii)}")
+    if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
         return
-    correct = sum(confusion[i][i] for i in range(len(confusion)))
-    console.print(f"accuracy: {_pct(doc['accuracy'])} ({correct} of {doc['rows']})",
-                  markup=False)
-    classes = [str(c) for c in doc["classes"]]
+    console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
     table = Table(title="Confusion matrix: rows are the true class, columns the predicted one",
-                  title_justify="left")
+                  title_justify="left", box=_box(options))
     table.add_column("true \\ predicted", justify="left")
-    for name in classes:
+    names = [str(c) for c in classes]
+    for name in names:
         table.add_column(name, justify="right")
     table.add_column("recall", justify="right")
-    for i, name in enumerate(classes):
-        total = sum(confusion[i])
-        recall = confusion[i][i] / total if total else None
-        table.add_row(name, *(str(v) for v in confusion[i]), _pct(recall))
+    for name, counts, recall in zip(names, ev.confusion.tolist(), ev.recall, strict=True):
+        table.add_row(name, *(str(v) for v in counts), _pct(recall))
     console.print(table)
 
 
