@@ -37,6 +37,12 @@ LARGE_WEIGHTS = 10.0  # weight std above this many times the Xavier std is repor
 _NOT_SATURATING = ("relu", "leaky_relu", "linear")
 
 
+def _norm(values: Array) -> float:
+    """The Frobenius norm, scaled so that it overflows only when the result does."""
+    scale = float(np.max(np.abs(values), initial=0.0)) or 1.0
+    return scale * float(np.linalg.norm(values / scale))
+
+
 @dataclass(frozen=True)
 class Stats:
     mean: float
@@ -46,8 +52,11 @@ class Stats:
 
     @classmethod
     def of(cls, values: Array) -> Stats:
-        return cls(float(np.mean(values)), float(np.std(values)), float(np.min(values)),
-                   float(np.max(values)))
+        # Scaled by the largest |value|, so weights near 1e300 do not overflow the squares.
+        scale = float(np.max(np.abs(values))) or 1.0
+        unit = values / scale
+        return cls(scale * float(np.mean(unit)), scale * float(np.std(unit)),
+                   float(np.min(values)), float(np.max(values)))
 
     @property
     def absmax(self) -> float:
@@ -163,10 +172,10 @@ def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
 def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeasures],
                  data: dict[str, Any] | None = None) -> Diagnosis:
     """The diagnosis from each layer's measures over m examples with full cost ``cost``."""
-    output_norm = float(np.linalg.norm(measures[-1].grad_w))
+    output_norm = _norm(measures[-1].grad_w)
     layers: list[LayerDiagnosis] = []
     for index, (layer, lm) in enumerate(zip(net.layers, measures, strict=True)):
-        norm = float(np.linalg.norm(lm.grad_w))
+        norm = _norm(lm.grad_w)
         dead = None
         if layer.activation == "relu":
             dead = tuple(int(j) for j in np.flatnonzero(~lm.alive))

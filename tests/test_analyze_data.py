@@ -307,7 +307,6 @@ def test_wrong_class_count_exits_2(tmp_path: Path) -> None:
 
 def test_shipped_digits(tmp_path: Path) -> None:
     net_file, data = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
-    assert load_network(net_file).examples is None
     doc = json.loads(ok(str(net_file), "--data", str(data), "--chunk-rows", "500", "-f",
                         "json"))
     assert doc["data"]["rows"] == 1797 and doc["data"]["chunks"] == 4

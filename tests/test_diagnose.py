@@ -115,3 +115,21 @@ def test_all_zero_inputs_are_reported_not_as_vanishing() -> None:
     net = _net(["sigmoid", "sigmoid"], [[[0.5, -0.5]], [[2.0]]], [[0.1], [0.0]],
                [[0.0, 0.0]], [[1.0]])
     assert codes(net) == {"zero_inputs": [1]}
+
+
+def test_weights_near_the_float_limit_give_finite_statistics(tmp_path: Any) -> None:
+    """Squares of 1e300 overflow; the statistics and norms are scaled so they do not."""
+    net_file = tmp_path / "huge.yaml"
+    net_file.write_text(
+        "input_size: 2\nlayers:\n"
+        "  - {size: 2, activation: tanh, weights: [[1.0e+300, -0.5], [-1.0e+300, 0.3]],"
+        " biases: [0, 0]}\n"
+        "  - {size: 1, activation: sigmoid, weights: [[0.5, -0.5]], biases: [0]}\n"
+        "examples:\n  - {input: [1, 0], target: [1]}\n"
+    )
+    result = CliRunner().invoke(app, ["diagnose", str(net_file), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    layer1 = json.loads(result.stdout)["layers"][0]
+    w = np.array([1e300, -0.5, -1e300, 0.3])
+    assert layer1["weights"]["mean"] == pytest.approx(np.mean(w / 1e300) * 1e300)
+    assert layer1["weights"]["std"] == pytest.approx(1e300 * np.std(w / 1e300))

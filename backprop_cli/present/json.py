@@ -44,7 +44,20 @@ def round_floats(value: Any, digits: int) -> Any:
 def dumps(doc: Any, precision: int | None = None, indent: int | None = 2) -> str:
     if precision is not None:
         doc = round_floats(doc, precision)
-    return json.dumps(doc, indent=indent, allow_nan=False)
+    try:
+        return json.dumps(doc, indent=indent, allow_nan=False)
+    except ValueError:  # an inf or NaN (e.g. a statistic of weights near 1e308): write null
+        return json.dumps(_null_non_finite(doc), indent=indent, allow_nan=False)
+
+
+def _null_non_finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_null_non_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _null_non_finite(v) for k, v in value.items()}
+    return value
 
 
 def dumps_fast(doc: Any, precision: int | None = None) -> str:
