@@ -563,8 +563,9 @@ def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
     line i + 2.
 
     Plain: every line after the header is one row of finite numbers, as many as the header has
-    names — no quotes, blank lines, text or missing cells. Blocks of whole numbers (digits and
-    separators only) are parsed by :func:`_parse_digits`, the others by numpy's C reader.
+    names — no quotes, blank lines, text or missing cells. Blocks of plain decimals
+    ([-]digits[.digits]) are parsed by :func:`_parse_decimals`, the others (exponents, spaces,
+    \\r\\n …) by numpy's C reader; both give what ``float()`` gives.
     Raises :class:`_NotPlain` at the first block that is not plain; the caller then reads the
     file with :class:`_Reader`, which finds the problem and names its line and column.
     """
@@ -577,85 +578,151 @@ def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
         while True:
             if chunk_rows is None:
                 body = stream.read()
-                count = body.count(b"\n") + (not body.endswith(b"\n"))
             else:
-                lines = list(itertools.islice(stream, chunk_rows))
-                body, count = b"".join(lines), len(lines)
+                body = b"".join(itertools.islice(stream, chunk_rows))
             if not body:
                 return
             if not body.endswith(b"\n"):
-                body += b"\n"
-            block = None
-            if sep.isascii() and not body.translate(None, b"0123456789\n" + sep.encode()):
-                block = _parse_digits(body, width, ord(sep))
-                if block is not None and len(block) == count:
-                    yield block  # whole numbers of ≤ 15 digits: finite
+                body += b"\n"  # now one \n per line
+            if sep not in "0123456789.-" and sep.isascii() and not body.translate(
+                    None, b"0123456789.-\n" + sep.encode()):
+                block = _parse_decimals(body, width, ord(sep))
+                if block is not None:
+                    yield block  # one row per line; decimals of ≤ 19 digits: finite
                     continue
-            if block is None:
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("error")  # "empty input" and the like
-                        block = np.loadtxt(body.decode("utf-8").splitlines(), delimiter=sep,
-                                           comments=None, quotechar=None, dtype=np.float64,
-                                           ndmin=2)
-                except (ValueError, UserWarning):
-                    raise _NotPlain from None
-            if block.shape != (count, width) or not np.isfinite(block).all():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # "empty input" and the like
+                    block = np.loadtxt(body.decode("utf-8").splitlines(), delimiter=sep,
+                                       comments=None, quotechar=None, dtype=np.float64, ndmin=2)
+            except (ValueError, UserWarning):
+                raise _NotPlain from None
+            if block.shape != (body.count(b"\n"), width) or not np.isfinite(block).all():
                 raise _NotPlain
             yield block
 
 
-_DIGITS = 15  # every whole number of up to 15 digits is below 2**53: exact in float64
+_EXACT = 2**53  # integers up to this are exact in float64, and so are 10^0 … 10^22
+_POW10 = 10.0 ** np.arange(23)
+_CHARS = 19  # digits and dot: below 10^19, the digits fit uint64
 
 
-def _parse_digits(body: bytes, width: int, sep: int, chunk: int = 1 << 22) -> Array | None:
-    """Lines of ``width`` whole numbers (``body``: only the bytes 0–9, ``sep`` and \\n, ending
-    with \\n) → (lines, width) float64, equal to ``float()`` of every field; None if a line
-    has another number of fields, a field is empty or longer than 15 digits.
+def _parse_decimals(body: bytes, width: int, sep: int, chunk: int = 1 << 22) -> Array | None:
+    """Lines of ``width`` decimal numbers (``body``: only the bytes 0–9, ``.``, ``-``, ``sep``
+    and \\n, ending with \\n) → (lines, width) float64, equal to ``float()`` of every field;
+    None if a line has another number of fields, a field is empty or not a plain decimal
+    ([-]digits[.digits]), or not certainly exact this way.
 
     Vectorized over the fields of ~4 MB at a time: with ``ends`` the index of the separator
-    after each field, the digit k places left of it, ``body[ends − 1 − k]``, counts while no
-    separator came before it (k = 0, 1, …, the longest field).
+    after each field, the character k places left of it is ``body[ends − 1 − k]``, read for
+    k = 0, 1, … while any field goes on. A field is the integer M of its digits and f digits
+    after the dot; M / 10^f is one correctly rounded division of two exact numbers (M ≤ 2^53,
+    f ≤ 22), which is what ``float()`` returns.
     """
     rows = body.count(b"\n")
     out = np.empty((rows, width), np.float64)
     flat = out.reshape(-1)
-    pad = _DIGITS + 1  # bytes before the piece, for body[ends − 1 − k]
+    pad = _CHARS + 2  # bytes before the piece, for body[ends − 1 − k]
     done = start = 0
     while start < len(body):
         stop = body.rfind(b"\n", start, start + chunk) + 1 or body.index(b"\n", start) + 1
-        if start >= pad:  # after a \n: the digits before a field never count
+        if start >= pad:  # after a \n: what precedes the first field ends it
             padded = np.frombuffer(body, np.uint8, stop - start + pad, start - pad)
         else:
             padded = np.frombuffer(bytes((sep,)) * pad + body[start:stop], np.uint8)
         part = padded[pad:]
-        ends = np.flatnonzero((part < 48) if sep < 48 else (part == sep) | (part == 10))
+        is_end = (part < 45) if sep < 45 else (part == sep) | (part == 10)
+        ends = np.flatnonzero(is_end)
         m = len(ends) // width
         if len(ends) != m * width or not (part[ends[width - 1::width]] == 10).all():
             return None  # some line has another number of fields (a \n elsewhere: see below)
-        empty = bytes((sep, sep)), bytes((sep, 10)), bytes((10, sep)), b"\n\n"
-        if part[0] in (sep, 10) or any(body.count(e, start, stop) for e in empty):
-            return None  # an empty field or line
-        value = np.take(padded[pad - 1:], ends).astype(np.uint16)
-        value -= 48
-        counts = np.ones(len(ends), np.bool_)
-        digit = np.empty(len(ends), np.uint8)
-        for k in range(1, _DIGITS + 1):  # the k-th digit from the right, while any field has one
-            np.take(padded[pad - 1 - k:], ends, out=digit)
-            digit -= 48  # wraps for separators (> 9)
-            counts &= digit <= 9
-            if not counts.any():
-                break
-            if k in (4, 9):  # 10^(k+1) − 1 would not fit
-                value = value.astype(np.uint32 if k == 4 else np.uint64)
-            digit *= counts
-            value += digit.astype(value.dtype) * value.dtype.type(10**k)
-        else:
-            return None  # a field of more than 15 digits: not always exact in float64
+        if is_end[0] or (is_end[1:] & is_end[:-1]).any():
+            return None  # an empty field or line: two separators in a row
+        value = _decimals(padded, pad, ends, body.find(b".", start, stop) >= 0,
+                          body.find(b"-", start, stop) >= 0)
+        if value is None:
+            return None
         flat[done * width:(done + m) * width] = value
         done += m
         start = stop
     return out if done == rows else None  # else some \n was not at a line's last field
+
+
+def _decimals(padded: NDArray[np.uint8], pad: int, ends: NDArray[np.intp], dots: bool,
+              signs: bool) -> Array | None:
+    """The fields before ``padded[pad + ends]`` as float64 (see :func:`_parse_decimals`); every
+    field's first character follows a separator or \\n. ``dots``/``signs``: whether the piece
+    has a ``.``/``-`` at all (without them, a cheaper loop suffices)."""
+    n = len(ends)
+    value = np.zeros(n, np.uint16)  # the digits, a dot counted as a 0 digit: 10·I·10^f + F
+    after_dot = np.zeros(n, np.uint16) if dots else value  # F: the f digits after the dot
+    frac = np.zeros(n if dots else 0, np.uint8)  # f
+    dot = np.zeros(n if dots else 0, np.bool_)
+    before_dot = np.ones(n if dots else 0, np.bool_)
+    at = np.empty(n if dots else 0, np.uint8)
+    neg = np.zeros(n if signs else 0, np.bool_)
+    sign = np.zeros(n if signs else 0, np.bool_)  # the field's "-" was the previous character
+    has_digit = np.zeros(n if dots or signs else 0, np.bool_)
+    live = np.ones(n, np.bool_)  # still reading the field, right to left
+    is_digit = np.empty(n, np.bool_)
+    c = np.empty(n, np.uint8)
+    term = np.empty(n, np.uint16)
+    for k in range(_CHARS + 2):
+        np.take(padded[pad - 1 - k:], ends, out=c)  # the k-th character from the right
+        c -= 48  # digits → 0–9, "-" → 253, "." → 254; separators and \n → other values > 9
+        np.less_equal(c, 9, out=is_digit)
+        is_digit &= live
+        step = is_digit
+        if signs:
+            if (sign & ((c <= 9) | (c >= 253))).any():
+                return None  # a "-" that is not the field's first character
+            np.logical_and(live, c == 253, out=sign)
+            neg |= sign
+        if dots:
+            is_dot = live & (c == 254)
+            if (is_dot & dot).any():
+                return None  # a second dot
+            np.multiply(is_dot, np.uint8(k), out=at)  # (masked ufuncs are slow)
+            frac += at
+            dot |= is_dot
+            np.logical_not(dot, out=before_dot)
+            step = is_digit | is_dot
+        if dots or signs:
+            has_digit |= is_digit
+        if step.any():
+            if k >= _CHARS:
+                return None  # too many digits to be certainly exact
+            if k in (4, 9):  # 10^(k+1) − 1 would not fit
+                kind = np.uint32 if k == 4 else np.uint64
+                value = value.astype(kind)
+                after_dot = after_dot.astype(kind) if dots else value
+                term = np.empty(n, kind)
+            c *= is_digit
+            np.multiply(c, term.dtype.type(10**k), out=term, casting="unsafe")
+            value += term
+            if dots:
+                term *= before_dot
+                after_dot += term
+        elif not (signs and sign.any()):
+            break
+        live, is_digit = step, live  # (live's array is free for the next is_digit)
+    if (dots or signs) and not has_digit.all():
+        return None  # "-" or "." without digits
+    if dots:
+        value -= after_dot  # 10·I·10^f, exactly
+        value //= 10
+        value += after_dot  # M = I·10^f + F
+    if int(value.max(initial=0)) > _EXACT:
+        return None
+    out = value.astype(np.float64)
+    if dots:
+        out /= np.take(_POW10, frac)  # 10^0 = 1 without a dot
+    if signs:
+        factor = neg.astype(np.float64)
+        factor *= -2
+        factor += 1
+        out *= factor  # −1 · 0.0 = −0.0, as float("-0")
+    return out
 
 
 def _take(block: Array, cols: Sequence[int]) -> Array:
