@@ -1,5 +1,6 @@
 """The names the core accepts where the command line offers a choice: cli.py builds its
-choices from these, the core checks against them. No numpy here, so the CLI starts fast."""
+choices from these, the core checks against them; and the defaults both share. No numpy here, so
+the CLI starts fast."""
 
 from __future__ import annotations
 
@@ -7,3 +8,6 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float64", "float32")
 NORMALIZE = ("standard", "minmax", "none")
 SPLITS = ("all", "train", "val")
+
+DELIMITER = ","  # of a CSV file
+CHUNK_ROWS = 8192  # rows of a CSV file read at a time where memory is bounded

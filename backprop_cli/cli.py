@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeAlias, cast
 
 import typer
+from typer.core import TyperGroup
 
 from backprop_cli import __version__
-from backprop_cli.choices import DTYPES, NORMALIZE, OPTIMIZERS, SPLITS
+from backprop_cli.atomic import check_output
+from backprop_cli.choices import CHUNK_ROWS, DELIMITER, DTYPES, NORMALIZE, OPTIMIZERS, SPLITS
 from backprop_cli.errors import BackpropError
 from backprop_cli.present import DOC_FORMATS, FORMATS, PREDICT_FORMATS
 from backprop_cli.present.notation import to_ascii, unicode_ok
@@ -31,6 +34,68 @@ class _App(typer.Typer):
         return super().__call__(*args, **kwargs)
 
 
+EXIT_CLOSED_PIPE = 128 + 13  # SIGPIPE's, what a shell reports for `… | head -1`
+
+
+class _StdoutFailed(Exception):
+    """Writing stdout failed with ``error``: told apart from any other OSError, and out of
+    reach of click's handler of a closed pipe (exit 1, which is `check`'s "failed")."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Stdout:
+    """sys.stdout while a command runs: a write error becomes :class:`_StdoutFailed`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            raise _StdoutFailed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise _StdoutFailed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _Group(TyperGroup):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every command, its help included, with stdout's write errors handled here: a
+        closed pipe exits 141 silently; any other (a full disk) is one error, exit 2."""
+        real = sys.stdout
+        if real is None:  # pragma: no cover - pythonw
+            return super().main(*args, **kwargs)
+        proxy = cast(TextIO, _Stdout(real))
+        sys.stdout = proxy
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                proxy.flush()
+        except _StdoutFailed as failed:
+            sys.stdout = io.StringIO()  # drop what is still buffered for the broken stream
+            if failed.error.errno == errno.EPIPE:
+                raise SystemExit(EXIT_CLOSED_PIPE) from None
+            from backprop_cli.errors import OutputError
+
+            reason = failed.error.strerror or str(failed.error)
+            raise SystemExit(fail(OutputError(f"cannot write the output: {reason}")).exit_code
+                             ) from None
+        finally:
+            if sys.stdout is proxy:
+                sys.stdout = real
+
+
 def _safe_streams() -> None:
     """On a stdout or stderr that is not UTF-8 (PYTHONIOENCODING=ascii, a latin-1 locale), a
     character the presenters did not already write as ASCII (a class label, a file name, the
@@ -42,6 +107,7 @@ def _safe_streams() -> None:
 
 app = _App(
     name="backprop",
+    cls=_Group,
     help="Make backpropagation visible: every chain-rule factor of every weight and bias.",
     no_args_is_help=True,
     add_completion=False,
@@ -122,12 +188,18 @@ OutputOption = Annotated[
     typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
                  show_default=False),
 ]
-DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": ",", "--chunk-rows": 8192}
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Overwrite an existing --output file (an input file is "
+                                       "never overwritten).")
+]
+# What --data options are when not given (the signatures use the same constants).
+DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
+                 "--chunk-rows": CHUNK_ROWS}
 
 
 def fail(error: BackpropError) -> typer.Exit:
     """Print the error once, to stderr, and return the exit to raise."""
-    say(f"backprop: error: {error}")
+    say(f"backprop: {error.heading}{error}")
     return typer.Exit(error.exit_code)
 
 
@@ -256,8 +328,8 @@ def analyze(
     data: DataOption = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
-    chunk_rows: ChunkRowsOption = 8192,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", metavar="PARAM", show_default=False,
@@ -390,13 +462,12 @@ def check(
         raise fail(exc) from None
     _render(report, "check", fmt, limit, precision, ascii_)
     if not report.passed:
+        from backprop_cli.errors import CheckFailed
+
         worst = max(report.failed, key=lambda c: c.max_rel)
-        sys.stderr.write(
-            f"backprop: gradient check failed: {len(report.failed)} of {len(report.params)} "
-            f"parameters above tolerance {tolerance:g} (worst relative error "
-            f"{worst.max_rel:.3g})\n"
-        )
-        raise typer.Exit(1)
+        raise fail(CheckFailed(
+            f"gradient check failed: {len(report.failed)} of {len(report.params)} parameters "
+            f"above tolerance {tolerance:g} (worst relative error {worst.max_rel:.3g})"))
 
 
 @app.command(
@@ -449,8 +520,8 @@ def diagnose(
     data: DataOption = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
-    chunk_rows: ChunkRowsOption = 8192,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
 ) -> None:
     """Look for what makes a network learn badly, on its examples (or --data's rows).
 
@@ -511,52 +582,45 @@ def init_(
                                              show_default=False)] = None,
     example_input: Annotated[
         bool,
-        typer.Option("--example-input",
-                     help="Add a template example: all-zero input, one-hot target of class 0."),
-    ] = False,
+        typer.Option("--example-input/--no-example-input",
+                     help="Add a template example (all-zero input, one-hot target of class 0) "
+                     "so that `backprop analyze` runs on the file at once; edit it."),
+    ] = True,
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a new network file with explicit weights drawn like an init: block would.
 
-    The result is a complete network file: `backprop analyze` reads it (with --example-input
-    it has an example to analyze).
+    The result is a complete network file that `backprop analyze` reads as it is: it has a
+    template example to analyze (--no-example-input leaves it out).
     """
-    import shlex
-
     from backprop_cli.config import dump_network
-    from backprop_cli.scaffold import new_network, parse_sizes
+    from backprop_cli.scaffold import new_network, parse_sizes, written_by
 
     try:
-        _check_output(output, [])
+        check_output(output, [], force=force)
         net = new_network(parse_sizes(sizes), activation=activation,
                           output_activation=output_activation, cost=cost, method=method,
                           seed=seed, scale=scale, name=name, example_input=example_input)
     except BackpropError as exc:
         raise fail(exc) from None
-    command = (
-        f"backprop init --sizes {','.join(map(str, net.sizes))} --activation {activation} "
-        f"--output-activation {net.layers[-1].activation} --cost {net.cost} --init {method} "
-        f"--seed {seed}" + (f" --scale {scale!r}" if scale is not None else "")
-        + (f" --name {shlex.quote(name)}" if name is not None else "")
-        + (" --example-input" if example_input else "")
-    )
-    # A quoted name may span lines: every line of the command stays a YAML comment.
-    comment = "# Written by: " + "\n# ".join(command.splitlines())
-    _write_text(comment + "\n" + dump_network(net), output)
+    comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
+                         name=name, example_input=example_input)
+    _write_text(comment + dump_network(net), output)
 
 
 def _write_text(text: str, output: Path | None) -> None:
-    """To stdout, or to ``output`` through a temporary file in its directory and os.replace."""
+    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`)."""
     if output is None:
         sys.stdout.write(text)
         return
     from backprop_cli.atomic import write_atomic
+    from backprop_cli.errors import OutputError
 
     try:
         write_atomic(output, text)
     except OSError as exc:
-        sys.stderr.write(f"backprop: error: {output}: cannot write: {exc.strerror}\n")
-        raise typer.Exit(2) from None
+        raise fail(OutputError(f"{output}: cannot write: {exc.strerror}")) from None
 
 
 class SchemaKind(str, Enum):
@@ -574,6 +638,7 @@ def schema(
         typer.Argument(help="network: the network file; output: analyze --format json."),
     ] = SchemaKind.network,
     output: OutputOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of the network file or of analyze's JSON.
 
@@ -583,7 +648,7 @@ def schema(
     from backprop_cli.schema import schema_text
 
     try:
-        _check_output(output, [])
+        check_output(output, [], force=force)
     except BackpropError as exc:
         raise fail(exc) from None
     _write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
@@ -603,7 +668,7 @@ def train(
                                       help="Where to write the trained network (atomically).")],
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
+    delimiter: DelimiterOption = DELIMITER,
     epochs: Annotated[int, typer.Option(help="Passes over the training rows.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Rows per batch (the last may be shorter).")
                           ] = 32,
@@ -644,7 +709,9 @@ def train(
              "`backprop analyze` [default: the network's own examples, else 2].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                         help="No progress bar or per-epoch lines.")] = False,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing --out.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Overwrite existing --out, --log and --plot files (an input file is never "
+             "overwritten).")] = False,
     plot: Annotated[Path | None, typer.Option(
         metavar="COST.png", show_default=False,
         help="Also write the cost per epoch as a PNG (needs the [plot] extra: matplotlib).")
@@ -658,16 +725,15 @@ def train(
     weights so far (exit 130; 143 for SIGTERM); a non-finite cost stops training and keeps
     the last finite weights (exit 1).
     """
-    import contextlib
-    import signal
     import time
 
-    from backprop_cli.config import dump_network, load_network
-    from backprop_cli.data import load_training_data, preprocessing_of
-    from backprop_cli.network import Examples
+    from backprop_cli.config import load_network
+    from backprop_cli.data import load_training_data
+    from backprop_cli.errors import Interrupted, OutputError
+    from backprop_cli.log import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay, render_summary
-    from backprop_cli.train import Trainer, TrainOptions, training_block
+    from backprop_cli.train import Trainer, TrainOptions, ending_error, trained_document
 
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
@@ -676,21 +742,18 @@ def train(
     )
     from backprop_cli.present import chart
 
-    if plot is not None and not chart.have_matplotlib():
-        sys.stderr.write(f"backprop: error: --plot {plot}: the PNG needs matplotlib, which is "
-                         f"not installed; install it with: {chart.PLOT_HINT}\n")
-        raise typer.Exit(2)
     try:
-        inputs = [net_file, data_file, *([val] if val else [])]
-        _check_out(out, force, inputs)
-        log_file = None if log in (None, "-") else Path(str(log))
-        _check_output(log_file, inputs, "--log", others={"--out": out})
-        _check_output(plot, inputs, "--plot",
-                      others={"--out": out, **({"--log": log_file} if log_file else {})})
-        if plot is not None and not plot.parent.is_dir():
+        if plot is not None and not chart.have_matplotlib():
             from backprop_cli.errors import UsageError
 
-            raise UsageError(f"--plot {plot}: the directory {plot.parent} does not exist")
+            raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
+                             f"installed; install it with: {chart.PLOT_HINT}")
+        inputs = [net_file, data_file, *([val] if val else [])]
+        check_output(out, inputs, "--out", force=force)
+        log_file = None if log in (None, "-") else Path(str(log))
+        check_output(log_file, inputs, "--log", force=force, others={"--out": out})
+        check_output(plot, inputs, "--plot", force=force,
+                     others={"--out": out, **({"--log": log_file} if log_file else {})})
         net = load_network(net_file)
         data = load_training_data(
             net, data_file, target=target, features=features, delimiter=delimiter, val=val,
@@ -702,173 +765,144 @@ def train(
             val=None if held is None or held.targets is None
             else (held.inputs, held.targets, held.labels),
         )
+        log_stream = _Log(log)
     except BackpropError as exc:
         raise fail(exc) from None
 
-    log_stream = _open_log(log)
-    # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
-    # signal's number. A second one stops at once without writing; while --out is being
-    # written it waits, so that no temporary file is left behind.
-    stop = {"requested": 0, "writing": 0}
-
-    def on_signal(signum: int, frame: object) -> None:
-        if stop["requested"] and not stop["writing"]:
-            raise KeyboardInterrupt
-        stop["requested"] = stop["requested"] or signum
-
-    previous: dict[int, object] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread
-            previous[signum] = signal.signal(signum, on_signal)
     started = time.perf_counter()
     display = TrainDisplay(sys.stderr, quiet=quiet, epochs=epochs,
                            batch_count=trainer.batch_count)
     records: list[dict[str, object]] = []
-    try:
-        with display:
-            for record in trainer.run(
-                stop=lambda: bool(stop["requested"]),
-                on_batch=display.batch if display.wants_batches else None,
-            ):
-                display.epoch(record)
-                records.append(record.to_dict())
-                if log_stream is not None:
+    # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
+    # signal's number; a second one stops at once without writing.
+    with _StopSignals() as signals:
+        try:
+            with display:
+                for record in trainer.run(
+                    stop=lambda: bool(signals.requested),
+                    on_batch=display.batch if display.wants_batches else None,
+                ):
+                    display.epoch(record)
+                    records.append(record.to_dict())
                     log_stream.write(dumps(_finite_dict(record.to_dict()), indent=None) + "\n")
-                    log_stream.flush()
-    except KeyboardInterrupt:
-        _restore_signals(previous)
-        sys.stderr.write("backprop: interrupted twice; stopped without writing "
-                         f"{out}\n")
-        raise typer.Exit(128 + (stop["requested"] or signal.SIGINT)) from None
-    finally:
-        if log_stream is not None and log_stream is not sys.stdout:
+        except KeyboardInterrupt:
+            signals.restore()
+            raise fail(Interrupted(f"interrupted twice; stopped without writing {out}",
+                                   signals.signum)) from None
+        finally:
             log_stream.close()
 
-    stop["writing"] = 1  # from here on a second signal waits until --out is written
-    try:
-        summary = trainer.summary(time.perf_counter() - started)
-        trained = trainer.network()
-        if examples is None and net.examples is not None:
-            # The network's own examples hold raw features (or, for a network trained
-            # before, features in its stored preprocessing): store them as the trained
-            # network sees its inputs, like the rows of --examples.
-            old = preprocessing_of(net, str(net_file))
-            raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
-            trained = trained.with_examples(
-                Examples(data.preprocessing.apply(raw), net.examples.targets))
-        else:
-            first = 2 if examples is None else examples
-            assert data.train.targets is not None
-            trained = trained.with_examples(
-                Examples(data.train.inputs[:first], data.train.targets[:first])
-                if first else None)
-        text = dump_network(trained, {
-            "training": training_block(options, summary, data.info),
-            "preprocessing": data.preprocessing.to_dict(),
-        })
-    except BackpropError as exc:
-        _restore_signals(previous)
-        raise fail(exc) from None
-    try:
+        signals.writing = True  # from here on a second signal waits until --out is written
+        try:
+            summary = trainer.summary(time.perf_counter() - started)
+            text = trained_document(net, trainer, summary, data, examples, str(net_file))
+        except BackpropError as exc:
+            signals.restore()
+            raise fail(exc) from None
         _write_text(text, out)
-    finally:
-        _restore_signals(previous)
+    costs = series(records) if records else None
+    if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
+        try:
+            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
+        except OSError as exc:
+            raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
     # With --log -, stdout is NDJSON: the summary is one more JSON line, whatever --format.
     render_summary(summary, sys.stdout, "json" if log == "-" else fmt.value,
                    cost_name=net.cost, written=str(out), options=_options(),
                    compact=log == "-")
-    if records:
-        costs = chart.series(records)
-        if not quiet and sys.stderr.isatty():
-            sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
-        if plot is not None:
-            try:
-                chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
-            except OSError as exc:
-                sys.stderr.write(f"backprop: error: --plot {plot}: cannot write: "
-                                 f"{exc.strerror}\n")
-                raise typer.Exit(2) from None
-    if summary.status == "interrupted":
-        assert summary.stopped_at is not None
-        e, b = summary.stopped_at
-        display.say(f"backprop: interrupted in epoch {e} after batch {b} of "
-                    f"{trainer.batch_count}; wrote the weights so far to {out}")
-        raise typer.Exit(128 + (stop["requested"] or signal.SIGINT))
-    if summary.status == "diverged":
-        assert summary.stopped_at is not None
-        e, b = summary.stopped_at
-        sys.stderr.write(
-            f"backprop: error: training diverged: the cost became infinite or NaN in epoch {e} "
-            f"(batch {b + 1}); try a smaller --lr (now {lr:g}). Wrote the last finite weights "
-            f"to {out}\n")
-        raise typer.Exit(1)
+    if costs is not None and not quiet and sys.stderr.isatty():
+        sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
+    ending = ending_error(trainer, summary, str(out), signals.signum)
+    if ending is not None:
+        raise fail(ending)
 
 
-def _restore_signals(previous: dict[int, object]) -> None:
-    import signal
+class _StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM while training: the first asks to stop after the batch
+    (``requested`` holds its number); a second one stops at once (KeyboardInterrupt), except
+    while ``writing`` --out, when it waits, so that no temporary file is left behind. The
+    previous handlers are back on leaving the ``with`` (or after :meth:`restore`)."""
 
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)  # type: ignore[arg-type]
-    previous.clear()
+    def __init__(self) -> None:
+        self.requested = 0
+        self.writing = False
+        self._previous: dict[int, object] = {}
 
+    def __enter__(self) -> _StopSignals:
+        import contextlib
+        import signal
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError):  # not the main thread
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
 
-def _check_out(out: Path, force: bool, inputs: list[Path]) -> None:
-    from backprop_cli.errors import UsageError
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.requested and not self.writing:
+            raise KeyboardInterrupt
+        self.requested = self.requested or signum
 
-    _check_output(out, inputs, "--out")
-    if out.exists() and not force:
-        raise UsageError(f"--out {out} exists; add --force to overwrite it")
+    @property
+    def signum(self) -> int:
+        """The signal that asked to stop (SIGINT if none did: a KeyboardInterrupt)."""
+        import signal
 
+        return self.requested or signal.SIGINT
 
-def _check_output(output: Path | None, inputs: list[Path], option: str = "--output", *,
-                  others: dict[str, Path] | None = None) -> None:
-    """Refuse, before any work, an output that is one of the inputs or of the ``others``
-    outputs (by option), a directory, or in a directory that is missing or cannot be written
-    (tried with a temporary file)."""
-    import tempfile
+    def restore(self) -> None:
+        import signal
 
-    from backprop_cli.errors import UsageError
-
-    if output is None:
-        return
-    for source in inputs:
-        if _same_file(output, source):
-            raise UsageError(f"{option} {output} is the input file {source}; the input is never "
-                             f"overwritten: choose another {option}")
-    for other, path in (others or {}).items():
-        if _same_file(output, path):
-            raise UsageError(f"{option} {output} is also the {other} file; each output needs "
-                             f"its own file: choose another {option}")
-    if output.is_dir():
-        raise UsageError(f"{option} {output} is a directory; expected a file name")
-    if not output.parent.is_dir():
-        raise UsageError(f"{option} {output}: the directory {output.parent} does not exist")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    except OSError as exc:
-        raise UsageError(f"{option} {output}: cannot write in {output.parent}: "
-                         f"{exc.strerror}") from None
-    os.close(fd)
-    os.unlink(probe)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        self._previous.clear()
 
 
 def _open_log(log: str | None) -> TextIO | None:
+    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows)."""
     if log is None:
         return None
     if log == "-":
         return sys.stdout
+    from backprop_cli.errors import OutputError
+
     try:
         return open(log, "w", encoding="utf-8")
     except OSError as exc:
-        sys.stderr.write(f"backprop: error: --log {log}: cannot write: {exc.strerror}\n")
-        raise typer.Exit(2) from None
+        raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
+
+
+class _Log:
+    """train's --log: one JSON object per epoch, to FILE or stdout ('-'). A write that fails
+    (a full disk, a closed pipe) ends the log, not the training: one warning on stderr (none
+    for a closed pipe, whose reader has gone) and --out is still written."""
+
+    def __init__(self, log: str | None) -> None:
+        self.name = log
+        self.stream = _open_log(log)
+
+    def write(self, line: str) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(line)
+            self.stream.flush()
+        except (OSError, _StdoutFailed) as exc:
+            error = exc.error if isinstance(exc, _StdoutFailed) else exc
+            self.close()
+            if error.errno != errno.EPIPE:
+                say(f"backprop: warning: --log {self.name}: cannot write: {error.strerror}; "
+                    "training goes on without the log")
+
+    def close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None and stream is not sys.stdout:
+            import contextlib
+
+            with contextlib.suppress(OSError):  # a failed write was reported; its rest dropped
+                stream.close()
 
 
 def _finite_dict(values: dict[str, object]) -> dict[str, object]:
@@ -887,7 +921,7 @@ def evaluate(
     data_file: DataFile,
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
+    delimiter: DelimiterOption = DELIMITER,
     split: Annotated[Split, typer.Option(
         help="Only the rows that --val-split held out (val) or trained on (train) when the "
              "network was trained on this file.")] = Split("all"),
@@ -926,29 +960,36 @@ def predict(
     data_file: DataFile,
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
+    delimiter: DelimiterOption = DELIMITER,
     fmt: Annotated[PredictFormat, typer.Option("--format", "-f", help="Output format.")
                    ] = PredictFormat("csv"),
 ) -> None:
     """Output activations a(L) (and the predicted label) for every row of CSV data.
 
-    For classifiers the label is the class of the largest output. The network's stored
-    preprocessing is applied; target columns, if present, are ignored.
+    For classifiers the label is the class of the largest output, from the class list
+    `evaluate` uses: the trained network's, else the data's labels in sorted order. The
+    network's stored preprocessing is applied; target columns, if present, are ignored.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.data import load_for_network
+    from backprop_cli.data import classes_for_network, load_for_network
     from backprop_cli.engine import predict as forward
+    from backprop_cli.errors import DataError
     from backprop_cli.present.train import render_predictions
 
     try:
         net = load_network(net_file)
-        ds, pre = load_for_network(net, data_file, target=target, features=features,
-                                   delimiter=delimiter, need_target=False,
-                                   net_file=str(net_file))
+        ds, _ = load_for_network(net, data_file, target=target, features=features,
+                                 delimiter=delimiter, need_target=False,
+                                 net_file=str(net_file))
         outputs = forward(net, ds.inputs)
+        try:
+            classes = classes_for_network(net, data_file, target=target, features=features,
+                                          delimiter=delimiter, net_file=str(net_file))
+        except DataError as exc:  # predict needs no labels: the rows go out without one
+            say(f"backprop: note: no label column: {exc}")
+            classes = None
     except BackpropError as exc:
         raise fail(exc) from None
-    classes = pre.classes if pre is not None else None
     render_predictions(outputs, classes, sys.stdout, fmt.value)
 
 
@@ -979,6 +1020,7 @@ def graph(
         min=3, help="Neurons drawn per layer; a larger layer shows its first and last ones "
                     "and '… n more'.")] = 12,
     output: OutputOption = None,
+    force: ForceOption = False,
     ascii_: Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ] = False,
 ) -> None:
@@ -992,7 +1034,7 @@ def graph(
     from backprop_cli.report import analyze as build
 
     try:
-        _check_output(output, [net_file])
+        check_output(output, [net_file], force=force)
         net = load_network(net_file)
         if show is Show.gradient:
             values = build(net, file=str(net_file)).trace.grad_w
@@ -1012,6 +1054,7 @@ def graph(
 def report(
     net_file: NetFile,
     output: OutputOption = None,
+    force: ForceOption = False,
     log: Annotated[Path | None, typer.Option(
         "--log", metavar="TRAIN_LOG", show_default=False,
         help="Add the training and validation cost per epoch from `backprop train --log`.")
@@ -1019,8 +1062,8 @@ def report(
     data: DataOption = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
-    delimiter: DelimiterOption = ",",
-    chunk_rows: ChunkRowsOption = 8192,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
     limit: Annotated[int, typer.Option(help="Rows per table (0: all); the rest is counted.",
                                        min=0)] = 200,
     max_neurons: Annotated[int, typer.Option(
@@ -1033,14 +1076,15 @@ def report(
     the tables work without JavaScript.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.present.chart import CostSeries, parse_log
+    from backprop_cli.log import CostSeries, parse_log
     from backprop_cli.present.html import render_html
     from backprop_cli.report import analyze as build
 
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
                              chunk_rows=chunk_rows)
-        _check_output(output, [net_file, *(p for p in (log, data) if p is not None)])
+        check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
+                     force=force)
         net = load_network(net_file)
         result: AnalyzeReport
         if data is None:

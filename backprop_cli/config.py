@@ -18,7 +18,7 @@ import yaml
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
-from backprop_cli.errors import ConfigError, echo
+from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:
@@ -360,10 +360,10 @@ def _number(doc: Document, value: Any, path: str) -> float:
 
 def _vector(doc: Document, value: Any, path: str, length: int, what: str) -> list[float]:
     if not isinstance(value, list):
-        raise doc.error(f"expected a list of {length} numbers ({what}), got {_type_name(value)}",
-                        path)
+        raise doc.error(f"expected a list of {plural(length, 'number')} ({what}), "
+                        f"got {_type_name(value)}", path)
     if len(value) != length:
-        raise doc.error(f"expected {length} values ({what}), got {len(value)}", path)
+        raise doc.error(f"expected {plural(length, 'value')} ({what}), got {len(value)}", path)
     return [_number(doc, v, _child(path, i)) for i, v in enumerate(value)]
 
 
@@ -424,22 +424,23 @@ def network_from_document(doc: Document) -> Network:
             weights = drawn_w
         else:
             raise doc.error(
-                f"missing 'weights' ({n} rows × {previous} columns); give them, or add an "
-                "'init:' block (e.g. init: {method: xavier, seed: 0}) to fill them",
+                f"missing 'weights' ({plural(n, 'row')} × {plural(previous, 'column')}); give "
+                "them, or add an 'init:' block (e.g. init: {method: xavier, seed: 0}) to fill them",
                 path,
             )
         biases: Array
         if "biases" in spec:
             biases = np.array(
                 _vector(doc, spec["biases"], f"{path}.biases", n,
-                        f"one per neuron: layer {l} has {n} neurons"),
+                        f"one per neuron: layer {l} has {plural(n, 'neuron')}"),
                 dtype=np.float64,
             )
         elif drawn_b is not None:
             biases = drawn_b
         else:
             raise doc.error(
-                f"missing 'biases' ({n} values); give them, or add an 'init:' block to fill them",
+                f"missing 'biases' ({plural(n, 'value')}); give them, or add an 'init:' block "
+                "to fill them",
                 path,
             )
         layers.append(Layer(activation, weights, biases))
@@ -486,23 +487,26 @@ def check_size(doc: Document, input_size: int, layers_raw: list[Any]) -> None:
 
 
 def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) -> Array:  # noqa: E741
-    shape_note = f"layer {l} has {rows} neurons, layer {l - 1} has {cols}"
+    shape_note = f"layer {l} has {plural(rows, 'neuron')}, layer {l - 1} has {cols}"
     if not isinstance(value, list):
         raise doc.error(
-            f"expected {rows} rows × {cols} columns ({shape_note}), got {_type_name(value)}", path)
+            f"expected {plural(rows, 'row')} × {plural(cols, 'column')} ({shape_note}), "
+            f"got {_type_name(value)}", path)
     if len(value) != rows:
         raise doc.error(
-            f"expected {rows} rows (layer {l} has {rows} neurons), got {len(value)}", path)
+            f"expected {plural(rows, 'row')} (layer {l} has {plural(rows, 'neuron')}), "
+            f"got {len(value)}", path)
     out = np.empty((rows, cols), dtype=np.float64)
     for j, row in enumerate(value):
         rpath = f"{path}[{j}]"
         if not isinstance(row, list):
             raise doc.error(
-                f"expected a row of {cols} numbers (weights[j][k] = w({l})jk), "
+                f"expected a row of {plural(cols, 'number')} (weights[j][k] = w({l})jk), "
                 f"got {_type_name(row)}", rpath)
         if len(row) != cols:
             raise doc.error(
-                f"expected {cols} columns (layer {l - 1} has {cols} neurons), got {len(row)}",
+                f"expected {plural(cols, 'column')} (layer {l - 1} has "
+                f"{plural(cols, 'neuron')}), got {len(row)}",
                 rpath)
         try:
             # Fast path: every entry an int or float (but not a bool).
@@ -535,7 +539,7 @@ def _examples(doc: Document, value: Any, net: Network) -> Examples:
                             "input_size")
         targets[i] = _vector(
             doc, spec["target"], f"{path}.target", net.output_size,
-            f"the output layer, layer {net.depth}, has {net.output_size} neurons",
+            f"the output layer, layer {net.depth}, has {plural(net.output_size, 'neuron')}",
         )
     return Examples(inputs, targets)
 

@@ -21,10 +21,12 @@ class Fused:
 
     At saturation (a = 0 or 1 exactly) ln a is −∞ and ∂C/∂a is ±∞ while their product with
     ∂a/∂z is finite; these forms compute C0 and δ = ∂C0/∂z(L) from z without passing through it.
+    ``delta_formula`` is δ(L)j in words, as reports show it.
     """
 
     cost: Callable[[Array, Array], Array]
     delta: Callable[[Array, Array, Array], Array]
+    delta_formula: str
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,6 @@ class Cost:
     fn: Callable[[Array, Array], Array]
     dC_da: Callable[[Array, Array], Array]
     formula: str
-    derivative_formula: str
     probability_targets: bool = False
     fused: dict[str, Fused] = field(default_factory=dict)
 
@@ -142,18 +143,18 @@ COSTS: dict[str, Cost] = {
             _squared_error,
             _squared_error_dC_da,
             "C0 = Σj (a(L)j − yj)²",
-            "∂C0/∂a(L)j = 2(a(L)j − yj)",
         ),
         Cost(
             "cross_entropy",
             _cross_entropy,
             _cross_entropy_dC_da,
             "C0 = −Σj [yj ln a(L)j + (1 − yj) ln(1 − a(L)j)]",
-            "∂C0/∂a(L)j = (a(L)j − yj) / (a(L)j (1 − a(L)j))",
             probability_targets=True,
             fused={
-                "sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta),
-                "softmax": Fused(_cross_entropy_softmax, _cross_entropy_softmax_delta),
+                "sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta,
+                                 "a(L)j − yj"),
+                "softmax": Fused(_cross_entropy_softmax, _cross_entropy_softmax_delta,
+                                 "(a(L)j − yj) − Σi≠j a(L)j (a(L)i − yi) / (1 − a(L)i)"),
             },
         ),
         Cost(
@@ -161,11 +162,12 @@ COSTS: dict[str, Cost] = {
             _categorical,
             _categorical_dC_da,
             "C0 = −Σj yj ln a(L)j",
-            "∂C0/∂a(L)j = −yj / a(L)j",
             probability_targets=True,
             fused={
-                "softmax": Fused(_categorical_softmax, _categorical_softmax_delta),
-                "sigmoid": Fused(_categorical_sigmoid, _categorical_sigmoid_delta),
+                "softmax": Fused(_categorical_softmax, _categorical_softmax_delta,
+                                 "a(L)j Σi yi − yj"),
+                "sigmoid": Fused(_categorical_sigmoid, _categorical_sigmoid_delta,
+                                 "yj (a(L)j − 1)"),
             },
         ),
     )

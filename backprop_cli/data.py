@@ -16,21 +16,21 @@ import difflib
 import io
 import itertools
 import math
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.choices import NORMALIZE, SPLITS
-from backprop_cli.errors import ConfigError, DataError, UsageError, echo
+from backprop_cli.choices import CHUNK_ROWS, NORMALIZE, SPLITS
+from backprop_cli.errors import ConfigError, DataError, UsageError, echo, plural
 from backprop_cli.network import Array, Network
 
 Label = str | int | float
-CHUNK_ROWS = 8192
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class _Reader:
                 column = len(row) + 1 if len(row) < width else width + 1
                 what = "missing values" if len(row) < width else "too many values"
                 raise DataError(
-                    f"{what}: expected {width} values as in the header, got {len(row)}",
+                    f"{what}: expected {plural(width, 'value')} as in the header, got {len(row)}",
                     file=self.file, row=line, column=column,
                 )
             yield row, line
@@ -251,21 +251,22 @@ def _numbers(
 ) -> Array:
     """The selected cells as numbers, (len(rows), len(cols)); errors name line and column."""
     block = [[row[c] for c in cols] for row in rows]
+    cells = "".join(itertools.chain.from_iterable(block))
     try:
+        if not cells.isascii() or "_" in cells:
+            raise ValueError("float() takes 1_0 and other scripts' digits: check each cell")
         out = np.array(block, dtype=dtype).reshape(len(rows), len(cols))
     except ValueError:
         for i, values in enumerate(block):
             for j, text in enumerate(values):
-                try:
-                    float(text)
-                except ValueError:
+                if _NUMBER.fullmatch(text.strip()) is None:
                     c = cols[j]
                     got = "an empty cell (missing value)" if not text.strip() else repr(text)
                     raise DataError(
                         f"{what} column {header[c]!r}: expected a number, got {got}",
                         file=file, row=lines[i], column=c + 1,
                     ) from None
-        raise  # pragma: no cover - numpy refused what float() accepts
+        out = np.array(block, dtype=dtype).reshape(len(rows), len(cols))
     bad = np.argwhere(~np.isfinite(out))
     if bad.size:
         i, j = (int(v) for v in bad[0])
@@ -281,11 +282,18 @@ def _label_key(label: Label) -> Label:
     return float(label) if isinstance(label, int | float) else label
 
 
+# A number in a CSV cell: ASCII digits, one dot, an exponent, a sign; nan and inf pass here to
+# be refused as not finite. float() alone also takes 1_0 (as 10) and other scripts' digits
+# (Arabic-Indic one, U+0661, as 1).
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)",
+                     re.ASCII | re.IGNORECASE)
+
+
 def _as_number(text: str) -> float | None:
-    try:
-        x = float(text)
-    except ValueError:
+    """The finite number ``text`` spells (surrounding blanks allowed), else None."""
+    if _NUMBER.fullmatch(text.strip()) is None:
         return None
+    x = float(text)
     return x if math.isfinite(x) else None
 
 
@@ -320,13 +328,18 @@ def _encode(
             shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
             raise DataError(
                 f"column {header[column]!r}: label {text.strip()!r} is not one of the "
-                f"network's {len(classes)} classes ({shown})",
+                f"network's {plural(len(classes), 'class', 'classes')} ({shown})",
                 file=file, row=lines[i], column=column + 1,
             )
         index[i] = found
-    onehot = np.zeros((len(labels), len(classes)), dtype=dtype)
-    onehot[np.arange(len(labels)), index] = 1
-    return index, onehot
+    return index, _one_hot(index, len(classes), dtype)
+
+
+def _one_hot(index: NDArray[np.intp], k: int, dtype: type[np.floating]) -> Array:
+    """Class indices (m,) → one-hot targets (m, K)."""
+    onehot = np.zeros((len(index), k), dtype=dtype)
+    onehot[np.arange(len(index)), index] = 1
+    return onehot
 
 
 # --- preprocessing ----------------------------------------------------------------------
@@ -468,7 +481,7 @@ def preprocessing_of(net: Network, file: str | None = None) -> Preprocessing | N
         if len({_label_key(c) for c in classes}) != len(classes):
             raise bad("expected distinct class labels", "classes")
         if len(classes) != net.output_size:
-            raise bad(f"expected {net.output_size} labels (one per output neuron), "
+            raise bad(f"expected {plural(net.output_size, 'label')} (one per output neuron), "
                       f"got {len(classes)}", "classes")
         classes = tuple(classes)
     return Preprocessing(features, targets, normalize, shift, scale, classes)
@@ -512,7 +525,7 @@ def _is_classifier(net: Network, columns: Columns) -> bool:
 def _check_fit(net: Network, columns: Columns, file: str) -> None:
     if len(columns.features) != net.input_size:
         raise DataError(
-            f"{len(columns.features)} feature columns, but the network's input_size is "
+            f"{plural(len(columns.features), 'feature column')}, but the network's input_size is "
             f"{net.input_size}; choose the columns with --features", file=file, row=1,
         )
     if columns.targets and len(columns.targets) != net.output_size and not _is_classifier(
@@ -520,9 +533,9 @@ def _check_fit(net: Network, columns: Columns, file: str) -> None:
     ):
         names = ", ".join(columns.target_names)
         raise DataError(
-            f"{len(columns.targets)} target columns ({names}), but the output layer has "
-            f"{net.output_size} neurons; give one target column per output neuron, or one "
-            "column of class labels", file=file, row=1, column=columns.targets[0] + 1,
+            f"{plural(len(columns.targets), 'target column')} ({names}), but the output layer has "
+            f"{plural(net.output_size, 'neuron')}; give one target column per output neuron, "
+            "or one column of class labels", file=file, row=1, column=columns.targets[0] + 1,
         )
 
 
@@ -751,37 +764,96 @@ def _plain_labels(values: Array, classes: Sequence[Label]) -> NDArray[np.intp]:
     return order[at].astype(np.intp)
 
 
-def _load_plain(path: Path | str, net: Network, columns: Columns, delimiter: str,
-                classes: Sequence[Label] | None) -> Dataset | None:
-    """:func:`load_dataset` for a plain numeric file; None if it is not one."""
-    file = str(path)
-    classifier = bool(columns.targets) and _is_classifier(net, columns)
-    inputs: list[Array] = []
-    targets: list[Array] = []
+class _Rows(NamedTuple):
+    """Data rows of a file as the network sees them, before normalization: ``inputs``
+    (r, n_0); ``targets`` (r, n_L) or None (no target column); ``labels`` (r,) class indices
+    into ``classes`` for classifiers, else both None."""
+
+    inputs: Array
+    targets: Array | None
+    labels: NDArray[np.intp] | None
+    classes: tuple[Label, ...] | None
+
+
+def _read_rows(
+    reader: _Reader,
+    path: Path | str,
+    net: Network,
+    columns: Columns,
+    delimiter: str,
+    classes: Sequence[Label] | None,
+    chunk_rows: int | None,
+    dtype: type[np.floating],
+) -> Iterator[_Rows]:
+    """The data rows of ``reader``'s file in blocks of ≤ ``chunk_rows`` (None: one block of
+    every row), in ``dtype``.
+
+    A plain numeric file is read by :func:`_plain_blocks`; from its first block that is not
+    plain, the rest is read by ``reader``, which names the line and column of a problem.
+    Class labels are encoded against ``classes``; None: against the labels found, which must
+    then be n_L of them (so only with ``chunk_rows`` None: a block does not hold every label).
+    """
+    assert classes is not None or chunk_rows is None or not _is_classifier(net, columns)
+    done = 0  # rows yielded by the plain reader
     try:
-        for block in _plain_blocks(path, columns.header, delimiter, None):
-            inputs.append(_take(block, columns.features))
-            targets.append(_take(block, columns.targets))
-        if not inputs:
-            return None
-        x = inputs[0] if len(inputs) == 1 else np.concatenate(inputs)
-        if not columns.targets:
-            return Dataset(file, columns, x, None)
-        y = targets[0] if len(targets) == 1 else np.concatenate(targets)
-        if not classifier:
-            _check_probabilities(net, y, range(2, 2 + len(y)), columns, file)
-            return Dataset(file, columns, x, y)
-        values = y[:, 0]
-        if classes is None:
-            classes = _numeric_classes(values)
-            if len(classes) != net.output_size:
-                return None
-        labels = _plain_labels(values, classes)
+        for block in _plain_blocks(path, columns.header, delimiter, chunk_rows):
+            yield _block_rows(block, 2 + done, net, columns, classes, reader.file, dtype)
+            done += len(block)
+        if done:
+            return
     except (_NotPlain, UnicodeDecodeError):
-        return None
-    onehot = np.zeros((len(labels), len(classes)))
-    onehot[np.arange(len(labels)), labels] = 1
-    return Dataset(file, columns, x, onehot, labels, tuple(classes))
+        pass
+    source = itertools.islice(reader.rows(), done, None)
+    empty = not done
+    while chunk := list(itertools.islice(source, chunk_rows)):
+        empty = False
+        yield _text_rows(chunk, net, columns, classes, reader.file, dtype)
+    if empty:
+        raise DataError("no data rows after the header", file=reader.file)
+
+
+def _block_rows(block: Array, line: int, net: Network, columns: Columns,
+                classes: Sequence[Label] | None, file: str, dtype: type[np.floating]
+                ) -> _Rows:
+    """A block of :func:`_plain_blocks` (its first row on ``line``) as :class:`_Rows`;
+    :class:`_NotPlain` if a label is not one of ``classes`` (None: if the labels are not n_L
+    numbers), for the careful reader to name."""
+    inputs = _take(block, columns.features).astype(dtype, copy=False)
+    targets: Array | None = None
+    labels: NDArray[np.intp] | None = None
+    found: tuple[Label, ...] | None = None
+    if _is_classifier(net, columns):
+        values = block[:, columns.targets[0]]
+        found = _numeric_classes(values) if classes is None else tuple(classes)
+        if len(found) != net.output_size and classes is None:
+            raise _NotPlain
+        labels = _plain_labels(values, found)
+        targets = _one_hot(labels, len(found), dtype)
+    elif columns.targets:
+        targets = _take(block, columns.targets).astype(dtype, copy=False)
+        _check_probabilities(net, targets, range(line, line + len(block)), columns, file)
+    return _Rows(inputs, targets, labels, found)
+
+
+def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Columns,
+               classes: Sequence[Label] | None, file: str, dtype: type[np.floating]) -> _Rows:
+    """(values, line) pairs of :class:`_Reader` as :class:`_Rows`; errors name the line and
+    column."""
+    rows = [row for row, _ in chunk]
+    lines = [line for _, line in chunk]
+    inputs = _numbers(rows, lines, columns.features, columns.header, file, "feature", dtype)
+    targets: Array | None = None
+    labels: NDArray[np.intp] | None = None
+    found: tuple[Label, ...] | None = None
+    if _is_classifier(net, columns):
+        c = columns.targets[0]
+        text = [row[c] for row in rows]
+        found = _classes_for(net, text, columns, file) if classes is None else tuple(classes)
+        labels, targets = _encode(text, lines, found, c, columns.header, file, dtype)
+    elif columns.targets:
+        targets = _numbers(rows, lines, columns.targets, columns.header, file, "target", dtype)
+        _check_probabilities(net, targets, lines, columns, file)
+    return _Rows(inputs, targets, labels, found)
 
 
 def load_dataset(
@@ -817,30 +889,8 @@ def load_dataset(
             columns = Columns(columns.header, chosen, ())
         _check_fit(net, columns, file)
         known = preprocessing.classes if preprocessing and preprocessing.classes else None
-        plain = _load_plain(path, net, columns, delimiter, known)
-        if plain is not None:
-            return plain
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        for row, line in reader.rows():
-            rows.append(row)
-            lines.append(line)
-    if not rows:
-        raise DataError("no data rows after the header", file=file)
-    inputs = _numbers(rows, lines, columns.features, columns.header, file, "feature")
-    if not columns.targets:
-        return Dataset(file, columns, inputs, None)
-    if not _is_classifier(net, columns):
-        targets = _numbers(rows, lines, columns.targets, columns.header, file, "target")
-        _check_probabilities(net, targets, lines, columns, file)
-        return Dataset(file, columns, inputs, targets)
-    c = columns.targets[0]
-    raw = [row[c] for row in rows]
-    classes = preprocessing.classes if preprocessing and preprocessing.classes else None
-    if classes is None:
-        classes = _classes_for(net, raw, columns, file)
-    labels, targets = _encode(raw, lines, classes, c, columns.header, file)
-    return Dataset(file, columns, inputs, targets, labels, tuple(classes))
+        [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
+    return Dataset(file, columns, *rows)
 
 
 def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: str
@@ -851,9 +901,9 @@ def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: st
         c = columns.targets[0]
         shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
         raise DataError(
-            f"column {columns.header[c]!r} holds {len(classes)} distinct class labels "
-            f"({shown}), but the output layer has {net.output_size} neurons; they must be "
-            "equal (or give one target column per output neuron)",
+            f"column {columns.header[c]!r} holds {plural(len(classes), 'distinct class label')} "
+            f"({shown}), but the output layer has {plural(net.output_size, 'neuron')}; they "
+            "must be equal (or give one target column per output neuron)",
             file=file, row=1, column=c + 1,
         )
     return classes
@@ -882,57 +932,18 @@ def iter_csv_chunks(
     with _Reader(path, delimiter) as reader:
         columns = _columns_for(reader, target, features, preprocessing)
         _check_fit(net, columns, file)
-        classifier = _is_classifier(net, columns)
         classes = preprocessing.classes if preprocessing else None
-        if classifier and not classes:
+        if _is_classifier(net, columns) and not classes:
             raise DataError(
                 "the column holds class labels, but the network stores no class list "
                 "(preprocessing.classes); train it with `backprop train` first",
                 file=file, row=1, column=columns.targets[0] + 1,
             )
-        done = 0  # rows yielded by the plain reader
-        try:
-            for block in _plain_blocks(path, columns.header, delimiter, chunk_rows):
-                inputs = _take(block, columns.features).astype(dtype)
-                if preprocessing is not None:
-                    inputs = preprocessing.apply(inputs)
-                if classifier:
-                    assert classes is not None
-                    index = _plain_labels(block[:, columns.targets[0]], classes)
-                    targets = np.zeros((len(block), len(classes)), dtype=dtype)
-                    targets[np.arange(len(block)), index] = 1
-                else:
-                    targets = _take(block, columns.targets).astype(dtype)
-                    _check_probabilities(net, targets, range(2 + done, 2 + done + len(block)),
-                                         columns, file)
-                yield inputs, targets
-                done += len(block)
-            if done:
-                return
-        except (_NotPlain, UnicodeDecodeError):
-            pass
-        source = itertools.islice(reader.rows(), done, None)
-        empty = not done
-        while chunk := list(itertools.islice(source, chunk_rows)):
-            empty = False
-            rows = [row for row, _ in chunk]
-            lines = [line for _, line in chunk]
-            inputs = _numbers(rows, lines, columns.features, columns.header, file, "feature",
-                              dtype)
-            if preprocessing is not None:
-                inputs = preprocessing.apply(inputs)
-            if classifier:
-                assert classes is not None
-                c = columns.targets[0]
-                _, targets = _encode([row[c] for row in rows], lines, classes, c,
-                                     columns.header, file, dtype)
-            else:
-                targets = _numbers(rows, lines, columns.targets, columns.header, file,
-                                   "target", dtype)
-                _check_probabilities(net, targets, lines, columns, file)
-            yield inputs, targets
-        if empty:
-            raise DataError("no data rows after the header", file=file)
+        for rows in _read_rows(reader, path, net, columns, delimiter, classes, chunk_rows,
+                               dtype):
+            assert rows.targets is not None  # need_target: select_columns chose targets
+            inputs = rows.inputs if preprocessing is None else preprocessing.apply(rows.inputs)
+            yield inputs, rows.targets
 
 
 def split_rows(m: int, fraction: float, seed: int, shuffle: bool) -> tuple[
@@ -946,7 +957,7 @@ def split_rows(m: int, fraction: float, seed: int, shuffle: bool) -> tuple[
     n_val = round(fraction * m)
     if fraction > 0 and not 1 <= n_val < m:
         raise UsageError(
-            f"--val-split {fraction} of {m} rows leaves {n_val} for validation and "
+            f"--val-split {fraction} of {plural(m, 'row')} leaves {n_val} for validation and "
             f"{m - n_val} for training; both need at least one")
     order = (np.random.default_rng([seed, 1]).permutation(m) if shuffle
              else np.arange(m, dtype=np.intp))
@@ -1057,6 +1068,47 @@ class DataStream:
         return out
 
 
+def _label_classes(reader: _Reader, net: Network, columns: Columns, file: str
+                   ) -> tuple[Label, ...]:
+    """:func:`_classes_for` the rest of ``reader``'s label column, keeping only its distinct
+    labels (so that memory does not grow with the rows)."""
+    c = columns.targets[0]
+    seen: set[str] = set()
+    for row, _ in reader.rows():
+        seen.add(row[c].strip())
+        if len(seen) > 64 * net.output_size + 1024:  # not labels: stop collecting
+            break
+    return _classes_for(net, seen, columns, file)
+
+
+def classes_for_network(
+    net: Network,
+    data: Path | str,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = ",",
+    net_file: str | None = None,
+) -> tuple[Label, ...] | None:
+    """The class labels behind the output neurons, as ``evaluate`` and ``analyze --data`` use
+    them: the network's stored class list, else the distinct labels of the file's label
+    column in sorted order (:func:`_classes_for`). None when the network does not classify
+    this file's columns, or the file has no label column (``predict`` needs none)."""
+    pre = preprocessing_of(net, net_file)
+    if pre is not None and pre.classes:
+        return pre.classes
+    with _Reader(data, delimiter) as reader:
+        if len(reader.header) == net.input_size and target is None and features is None:
+            return None  # every column is a feature, as load_dataset reads it for predict
+        try:
+            columns = _columns_for(reader, target, features, pre)
+        except DataError:
+            return None
+        if not _is_classifier(net, columns):
+            return None
+        return _label_classes(reader, net, columns, str(data))
+
+
 def stream_for_network(
     net: Network,
     data: Path | str,
@@ -1076,13 +1128,7 @@ def stream_for_network(
         columns = _columns_for(reader, target, features, pre)
         _check_fit(net, columns, file)
         if _is_classifier(net, columns) and not (pre and pre.classes):
-            c = columns.targets[0]
-            seen: set[str] = set()
-            for row, _ in reader.rows():
-                seen.add(row[c].strip())
-                if len(seen) > 64 * net.output_size + 1024:  # not labels: stop collecting
-                    break
-            classes = _classes_for(net, seen, columns, file)
+            classes = _label_classes(reader, net, columns, file)
             pre = (Preprocessing((), (), classes=classes) if pre is None
                    else replace(pre, classes=classes))
     chunks = iter_csv_chunks(data, net, target=target, features=features, delimiter=delimiter,

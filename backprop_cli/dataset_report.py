@@ -29,7 +29,7 @@ from backprop_cli.diagnose import (
     saturated_units,
 )
 from backprop_cli.engine import LayerTrace, Trace, backprop
-from backprop_cli.errors import DataError
+from backprop_cli.errors import DataError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.report import (
     AnalyzeReport,
@@ -205,10 +205,10 @@ class DatasetReport(AnalyzeReport):
     @property
     def scope(self) -> str:
         n = self.rows_count
-        return f"{n} row{'s' if n != 1 else ''} of {self.data['file']}"
+        return f"{plural(n, 'row')} of {self.data['file']}"
 
     def example_title(self, e: int) -> str:
-        return f"mean over {self.rows_count} rows"
+        return f"mean over {plural(self.rows_count, 'row')}"
 
     @property
     def factor_note(self) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.engine import LayerTrace
+from backprop_cli.errors import plural
 from backprop_cli.network import Array, Layer, Network
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
@@ -198,7 +199,7 @@ def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeas
 def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Finding]:
     found: list[Finding] = []
     L = net.depth
-    rows = f"{m} example{'s' if m != 1 else ''}"
+    rows = plural(m, 'example')
     if layers[-1].grad_norm == 0:
         found.append(Finding(
             "warning", "zero_gradient", L,
@@ -265,8 +266,8 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
         if n > 1 and d.weights.max == d.weights.min:
             found.append(Finding(
                 "warning", "symmetric_weights", l,
-                f"every weight of layer {l} is {d.weights.max:g}: its {n} neurons compute the "
-                "same thing and get the same gradient, so they stay identical.",
+                f"every weight of layer {l} is {d.weights.max:g}: its {plural(n, 'neuron')} "
+                "compute the same thing and get the same gradient, so they stay identical.",
                 "initialise the weights randomly (init: {method: xavier, seed: 0}).",
             ))
     if not found:

@@ -12,10 +12,18 @@ def echo(value: object, limit: int = ECHO_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "row")`` → "1 row", ``plural(3, "row")`` → "3 rows" (``many``: an irregular
+    plural, e.g. "classes")."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 class BackpropError(Exception):
-    """Base of every error a user can act on. ``exit_code`` is what the CLI exits with."""
+    """Base of every error a user can act on. ``exit_code`` is what the CLI exits with; the
+    CLI prints ``backprop: {heading}{message}``."""
 
     exit_code = 2
+    heading = "error: "
 
 
 class ConfigError(BackpropError):
@@ -86,3 +94,30 @@ class UsageError(BackpropError):
 class NumericalError(BackpropError):
     """A valid network whose numbers overflow the floating-point type (weights, biases or
     inputs too large): refused with this message instead of a silent inf or NaN."""
+
+
+class OutputError(BackpropError):
+    """An output (a file, stdout) cannot be written: a full disk, a missing permission."""
+
+
+class CheckFailed(BackpropError):
+    """``check``: some gradient differs from its finite-difference estimate (exit 1)."""
+
+    exit_code = 1
+
+
+class Diverged(BackpropError):
+    """``train``: the cost became infinite or NaN; the last finite weights were written
+    (exit 1)."""
+
+    exit_code = 1
+
+
+class Interrupted(BackpropError):
+    """Stopped by a signal: exits 128 + its number, as a shell reports it."""
+
+    heading = ""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum

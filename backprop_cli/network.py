@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.activations import ACTIVATIONS, Activation
 from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS, Cost
-from backprop_cli.errors import ConfigError, UsageError
+from backprop_cli.errors import ConfigError, UsageError, plural
 
 Array = NDArray[np.floating]
 
@@ -140,13 +140,14 @@ def validate(net: Network) -> None:
         n = layer.weights.shape[0] if layer.weights.ndim == 2 else -1
         if layer.weights.ndim != 2 or layer.weights.shape[1] != previous:
             raise ConfigError(
-                f"expected a {n} × {previous} matrix (layer {l} has {n} neurons, layer {l - 1} "
-                f"has {previous}), got shape {layer.weights.shape}",
+                f"expected a {n} × {previous} matrix (layer {l} has {plural(n, 'neuron')}, "
+                f"layer {l - 1} has {previous}), got shape {layer.weights.shape}",
                 path=f"{path}.weights",
             )
         if layer.biases.shape != (n,):
             raise ConfigError(
-                f"expected {n} values (layer {l} has {n} neurons), got {layer.biases.size}",
+                f"expected {plural(n, 'value')} (layer {l} has {plural(n, 'neuron')}), "
+                f"got {layer.biases.size}",
                 path=f"{path}.biases",
             )
         _check_finite(layer.weights, f"{path}.weights")
@@ -169,14 +170,15 @@ def validate_examples(net: Network, examples: Examples, path: str = "examples") 
         raise ConfigError("expected at least one example", path=path)
     if examples.inputs.shape[1] != net.input_size:
         raise ConfigError(
-            f"expected {net.input_size} values per input (input_size), "
+            f"expected {plural(net.input_size, 'value')} per input (input_size), "
             f"got {examples.inputs.shape[1]}",
             path=f"{path}[0].input",
         )
     if examples.targets.shape[1] != net.output_size:
         raise ConfigError(
-            f"expected {net.output_size} values per target (the output layer, layer "
-            f"{net.depth}, has {net.output_size} neurons), got {examples.targets.shape[1]}",
+            f"expected {plural(net.output_size, 'value')} per target (the output layer, layer "
+            f"{net.depth}, has {plural(net.output_size, 'neuron')}), "
+            f"got {examples.targets.shape[1]}",
             path=f"{path}[0].target",
         )
     for name, values in (("input", examples.inputs), ("target", examples.targets)):

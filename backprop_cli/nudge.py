@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.engine import backprop, costs, forward
-from backprop_cli.errors import UsageError
+from backprop_cli.errors import UsageError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.report import Param, check_example
 
@@ -47,14 +47,16 @@ def parse_param(text: str, net: Network) -> Param:
     n, n_prev = net.layers[l - 1].weights.shape
     if not 0 <= j < n:
         raise UsageError(
-            f"PARAM {text!r}: j = {j} is out of range; layer {l} has {n} neurons, j = 0 … {n - 1}"
+            f"PARAM {text!r}: j = {j} is out of range; layer {l} has {plural(n, 'neuron')}, "
+            f"j = 0 … {n - 1}"
         )
     if kind == "b":
         return Param(l, "b", j, None)
     k = int(match[4])
     if not 0 <= k < n_prev:
         raise UsageError(
-            f"PARAM {text!r}: k = {k} is out of range; layer {l - 1} has {n_prev} neurons, "
+            f"PARAM {text!r}: k = {k} is out of range; layer {l - 1} has "
+            f"{plural(n_prev, 'neuron')}, "
             f"k = 0 … {n_prev - 1}"
         )
     return Param(l, "w", j, k)

@@ -6,6 +6,7 @@ layers, top K); presenters read it and never compute gradients themselves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,8 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from backprop_cli.costs import Fused
 from backprop_cli.engine import Trace, backprop
-from backprop_cli.errors import UsageError
+from backprop_cli.errors import UsageError, plural
 from backprop_cli.network import Array, Network
 
 SCHEMA_VERSION = 1
@@ -166,7 +168,7 @@ class AnalyzeReport:
     def scope(self) -> str:
         """What the full cost C is the mean over, in words."""
         m = self.example_count
-        return f"{m} example{'s' if m != 1 else ''}"
+        return plural(m, 'example')
 
     def example_title(self, e: int) -> str:
         """How tables name example e."""
@@ -181,11 +183,61 @@ class AnalyzeReport:
         """(n_l, n_(l−1)): ∂C0/∂w(l)jk of example e."""
         return self.trace.layers[l - 1].dC_dw_at(e)
 
+    @property
+    def fused(self) -> Fused | None:
+        """The stable form δ(L) is computed with (:attr:`costs.Cost.fused`, as in
+        :func:`engine.backprop`), or None when δ(L) is the product ∂C0/∂a(L) · ∂a(L)/∂z(L)."""
+        return self.network.c.fused.get(self.network.layers[-1].activation)
+
+    def product_is_delta(self, e: int, j: int) -> bool:
+        """Whether ∂C0/∂a(L)j · ∂a(L)j/∂z(L)j of example e is finite and equals δ(L)j to 1e-9
+        relative, so that a derivation may write δ as that product (never for softmax, whose
+        ∂a/∂z is a Jacobian)."""
+        L = self.network.depth
+        if not self.is_elementwise(L):
+            return False
+        t = self.trace.layers[L - 1]
+        product = float(t.dC_da[e, j]) * float(t.da_dz[e, j])
+        delta = float(t.dC_dz[e, j])
+        return math.isfinite(product) and math.isclose(product, delta, rel_tol=1e-9,
+                                                       abs_tol=1e-300)
+
+    @property
+    def saturated(self) -> bool:
+        """Whether an output of the selected examples saturates, so that the product
+        ∂C0/∂a(L)j · ∂a(L)j/∂z(L)j is ∞ · 0 (a(L)j rounds to 0 or 1: ∂C0/∂a is infinite,
+        clipped to the largest float, and ∂a/∂z is 0) instead of δ(L)j."""
+        L = self.network.depth
+        if not self.is_elementwise(L):
+            return False
+        t = self.trace.layers[L - 1]
+        e = list(self.examples)
+        product = t.dC_da[e] * t.da_dz[e]
+        return not (np.isfinite(product).all()
+                    and np.all((t.da_dz[e] != 0) | (t.dC_dz[e] == 0)))
+
+    @property
+    def fused_note(self) -> str | None:
+        """When the output layer is shown and its δ is computed in the stable form: says so."""
+        fused, L = self.fused, self.network.depth
+        if fused is None or L not in self.layers:
+            return None
+        activation = self.network.layers[-1].activation
+        note = (f"δ(L)j = ∂C0/∂z(L)j = {fused.delta_formula} is computed from z(L) directly "
+                f"(the stable form of {self.network.cost} with {activation}), not as the "
+                "product ∂C0/∂a · ∂a/∂z")
+        return note + (", which is ∞ · 0 here." if self.saturated else ".")
+
     def is_elementwise(self, l: int) -> bool:  # noqa: E741
         return self.network.layers[l - 1].sigma.elementwise
 
     def top_params(self) -> list[tuple[Param, float]]:
-        """The ``top`` parameters of the selected layers with the largest |∂C/∂param|."""
+        """The ``top`` parameters of the selected layers (of the chosen ones, with --param) with
+        the largest |∂C/∂param|, largest first."""
+        if self.chosen is not None:
+            grads = [(p, self.trace.param_gradient(p.layer, p.kind, p.j, p.k)[1])
+                     for p in self.chosen]
+            return sorted(grads, key=lambda item: -abs(item[1]))[: self.top]
         return self._top
 
     @cached_property
@@ -209,12 +261,12 @@ class AnalyzeReport:
         return found
 
     def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
-        """The parameters to show, in order: the chosen ones (--param), the top K if asked, else
-        every w then b per layer."""
-        if self.chosen is not None:
-            return [p for p in self.chosen if l is None or p.layer == l]
+        """The parameters to show, in order: the top K if asked (of the chosen ones, with
+        --param), the chosen ones (--param), else every w then b per layer."""
         if self.top is not None:
             return [p for p, _ in self.top_params() if l is None or p.layer == l]
+        if self.chosen is not None:
+            return [p for p in self.chosen if l is None or p.layer == l]
         return all_params(self.network, self.layers if l is None else (l,))
 
     def row(self, example: int, p: Param) -> ParamRow:
@@ -409,7 +461,7 @@ def check_example(example: int | None, m: int) -> None:
     """``--example`` is one of the m examples, or a UsageError."""
     if example is not None and not 0 <= example < m:
         raise UsageError(
-            f"--example {example}: the network has {m} example(s), numbered 0 to {m - 1}")
+            f"--example {example}: the network has {plural(m, 'example')}, numbered 0 to {m - 1}")
 
 
 def network_dict(net: Network) -> dict[str, Any]:

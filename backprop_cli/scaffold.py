@@ -11,6 +11,7 @@ class 0 (1 for output neuron 0, 0 for the others), valid for every cost; edit bo
 from __future__ import annotations
 
 import itertools
+import shlex
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def new_network(
     seed: int = 0,
     scale: float | None = None,
     name: str | None = None,
-    example_input: bool = False,
+    example_input: bool = True,
 ) -> Network:
     """Layers 1 … L with ``activation`` (``output_activation`` on layer L, default the same)."""
     _choice("--activation", activation, [a for a, s in ACTIVATIONS.items() if not s.output_only])
@@ -81,3 +82,19 @@ def new_network(
     except ConfigError as exc:
         raise UsageError(f"--cost {cost} with --output-activation {output}: {exc.message}"
                          ) from None
+
+
+def written_by(net: Network, *, activation: str, method: str, seed: int,
+               scale: float | None = None, name: str | None = None,
+               example_input: bool = True) -> str:
+    """The ``# Written by: backprop init …`` comment that writes ``net`` again (every option
+    spelled out), one YAML comment line per line of the command."""
+    command = (
+        f"backprop init --sizes {','.join(map(str, net.sizes))} --activation {activation} "
+        f"--output-activation {net.layers[-1].activation} --cost {net.cost} --init {method} "
+        f"--seed {seed}" + (f" --scale {scale!r}" if scale is not None else "")
+        + (f" --name {shlex.quote(name)}" if name is not None else "")
+        + (" --example-input" if example_input else " --no-example-input")
+    )
+    # A quoted name may span lines: every line of the command stays a YAML comment.
+    return "# Written by: " + "\n# ".join(command.splitlines()) + "\n"

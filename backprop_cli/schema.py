@@ -14,6 +14,7 @@ from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.choices import NORMALIZE
 from backprop_cli.config import EXAMPLE_KEYS, INIT_METHODS
 from backprop_cli.costs import COSTS
+from backprop_cli.errors import UsageError
 from backprop_cli.report import ROW_FIELDS, SCHEMA_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -187,6 +188,9 @@ def output_schema() -> dict[str, Any]:
 
 
 def schema(kind: str = "network") -> dict[str, Any]:
+    """The schema of ``kind``, one of :data:`KINDS`."""
+    if kind not in KINDS:
+        raise UsageError(f"schema {kind!r}: expected one of: {', '.join(KINDS)}")
     return network_schema() if kind == "network" else output_schema()
 
 

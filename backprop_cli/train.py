@@ -13,16 +13,18 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
-from backprop_cli.errors import NumericalError, UsageError
+from backprop_cli.config import dump_network
+from backprop_cli.data import TrainingData, preprocessing_of
+from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
-from backprop_cli.network import Array, Network
+from backprop_cli.network import Array, Examples, Network
 
 DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
@@ -110,8 +112,8 @@ class EpochRecord:
 
 # --- the lean model -----------------------------------------------------------------------
 
-# Per batch size m: z(l) (m, n_l); [a(l) 1] (m, n_l + 1) for the hidden layers, a(L) (m, n_L);
-# δ(l) (m, n_l); the scratch buffers of every layer; [x 1] (m, n_0 + 1) for unaugmented x.
+# Per batch size m, all in row order: z(l) (m, n_l); a(l) (m, n_l); δ(l) (m, n_l); the scratch
+# buffers of every layer; [x 1] (m, n_0 + 1) for unaugmented x; a row of m ones (1, m).
 _Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch], Array]
 
 
@@ -124,9 +126,11 @@ class Model:
 
     Layout (for the matrix products, not the math): layer l's weights and bias live in one
     contiguous ``p[l-1]`` = [w(l)ᵀ; b(l)ᵀ] of shape (n_(l−1) + 1, n_l), and ``w``/``b`` are
-    views of it; ``g[l-1]`` likewise holds ``gw``/``gb``. With a column of ones after the
-    activations, [a(l−1) 1] @ p = a(l−1) w(l)ᵀ + b(l) = z(l) and [a(l−1) 1]ᵀ δ(l) = [∂C/∂w(l)ᵀ;
-    ∂C/∂b(l)ᵀ] are one matrix product each, without transposing copies.
+    views of it; ``g[l-1]`` likewise holds ``gw``/``gb``. The first layer sees its inputs as
+    [x 1] (a column of ones), so [x 1] @ p = x w(1)ᵀ + b(1) = z(1) and [x 1]ᵀ δ(1) = [∂C/∂w(1)ᵀ;
+    ∂C/∂b(1)ᵀ] are one matrix product each, without transposing copies. Later layers take
+    a(l−1) @ p[:-1] plus the bias rows, and ∂C/∂b(l) = 1ᵀ δ(l): their activations stay plain
+    row-order (m, n) arrays, the layout in which OpenBLAS writes z(1) fastest.
     """
 
     def __init__(self, net: Network, dtype: type[np.floating] = np.float64) -> None:
@@ -146,6 +150,7 @@ class Model:
         self._backward = [KERNELS[layer.activation][1] for layer in net.layers]
         self._output_delta = output_delta(net.cost, net.layers[-1].activation)
         self._buffers: dict[int, _Buffers] = {}
+        self._ones: dict[int, Array] = {}
 
     def forward(self, x: Array) -> tuple[list[Array], list[Array]]:
         """x (m, n_0) → (zs, activations) with ``activations[0] = x``."""
@@ -183,44 +188,49 @@ class Model:
         if buffers is None:
             buffers = self._allocate(m)
         zs, acts, deltas, scratch, x1 = buffers
+        ones = self._ones[m]
         if not with_ones:
             np.copyto(x1[:, :-1], x)
             x = x1
-        a1 = x
-        for i, (p, fwd) in enumerate(zip(self.p, self._forward, strict=True)):
-            np.matmul(a1, p, out=zs[i])
-            a1 = acts[i]
-            fwd(zs[i], a1[:, :zs[i].shape[1]], scratch[i])
-        a = acts[-1]
+        p, g = self.p, self.g
+        np.matmul(x, p[0], out=zs[0])
+        self._forward[0](zs[0], acts[0], scratch[0])
+        for i in range(1, len(p)):
+            # scratch.t holds the bias rows only until the kernels, which overwrite it
+            # before reading it (z += b would broadcast through numpy's ufunc buffers).
+            bias_rows = scratch[i].t
+            np.copyto(bias_rows, p[i][-1])
+            np.matmul(acts[i - 1], p[i][:-1], out=zs[i])
+            zs[i] += bias_rows
+            self._forward[i](zs[i], acts[i], scratch[i])
         d = deltas[-1]
-        total = self._output_delta(zs[-1], a, y, d, scratch[-1])
+        total = self._output_delta(zs[-1], acts[-1], y, d, scratch[-1])
         d *= scale / m
-        for i in range(len(self.p) - 1, -1, -1):
-            np.matmul((acts[i - 1] if i else x).T, d, out=self.g[i])
-            if i:
-                np.matmul(d, self.p[i][:-1].T, out=deltas[i - 1])
-                d = deltas[i - 1]
-                self._backward[i - 1](zs[i - 1], acts[i - 1][:, :-1], d, scratch[i - 1])
+        for i in range(len(p) - 1, 0, -1):
+            np.matmul(acts[i - 1].T, d, out=g[i][:-1])
+            np.matmul(ones, d, out=g[i][-1:])
+            np.matmul(d, p[i][:-1].T, out=deltas[i - 1])
+            d = deltas[i - 1]
+            self._backward[i - 1](zs[i - 1], acts[i - 1], d, scratch[i - 1])
+        np.matmul(x.T, d, out=g[0])
         return total / m
 
     def _allocate(self, m: int) -> _Buffers:
         if len(self._buffers) >= 4:  # a trainer uses two sizes: the batch and the last one
             self._buffers.clear()
-        # Hidden layers in column order: a(l) = [a(l) 1][:, :n_l] is then contiguous like z(l)
-        # and δ(l) (element-wise loops on mixed or strided layouts go through small buffers).
-        # The output layer's buffers meet the targets y: row order, like y.
+            self._ones.clear()
+        # One order for every (m, n) buffer of a layer: element-wise loops on mixed or
+        # strided layouts go through numpy's ufunc buffers (allocating, and 2–5× slower).
         sizes = [p.shape[1] for p in self.p]
-        hidden: list[Literal["C", "F"]] = ["F"] * (len(sizes) - 1)
-        orders = [*hidden, "C"]
-        acts = [np.ones((m, n + 1), self.dtype, "F") for n in sizes[:-1]]
         buffers = (
-            [np.empty((m, n), self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
-            [*acts, np.empty((m, sizes[-1]), self.dtype)],
-            [np.empty((m, n), self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
-            [Scratch.empty(m, n, self.dtype, o) for n, o in zip(sizes, orders, strict=True)],
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [np.empty((m, n), self.dtype) for n in sizes],
+            [Scratch.empty(m, n, self.dtype) for n in sizes],
             np.ones((m, self.p[0].shape[0]), self.dtype),
         )
         self._buffers[m] = buffers
+        self._ones[m] = np.ones((1, m), self.dtype)
         return buffers
 
     def params(self) -> list[Array]:
@@ -553,6 +563,10 @@ class TrainSummary:
     val_accuracy: float | None
     seconds: float
 
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:  # the JSON summary's "status" is one of these
+            raise ValueError(f"status {self.status!r}: expected one of {STATUSES}")
+
     def to_dict(self) -> dict[str, Any]:
         """Without ``seconds`` (shown in the table only), so that the JSON is reproducible."""
         out = asdict(self)
@@ -626,3 +640,51 @@ def training_block(options: TrainOptions, summary: TrainSummary,
         if value is not None:
             block[key] = value
     return block
+
+
+def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
+                     data: TrainingData, examples: int | None, net_file: str | None = None
+                     ) -> str:
+    """The text of the trained network file: the weights ``trainer`` kept, the ``training:``
+    and ``preprocessing:`` blocks, and examples as the trained network sees its inputs: the
+    first ``examples`` training rows (None: ``net``'s own examples, else the first 2 rows)."""
+    trained = trainer.network().with_examples(
+        stored_examples(net, data, examples, net_file))
+    return dump_network(trained, {
+        "training": training_block(trainer.options, summary, data.info),
+        "preprocessing": data.preprocessing.to_dict(),
+    })
+
+
+def stored_examples(net: Network, data: TrainingData, examples: int | None,
+                    net_file: str | None = None) -> Examples | None:
+    """The examples of the trained network file, in ``data.preprocessing`` (see
+    :func:`trained_document`); None for ``examples`` 0."""
+    if examples is None and net.examples is not None:
+        # The network's own examples hold raw features (or, for a network trained before,
+        # features in its stored preprocessing): store them as the trained network sees its
+        # inputs, like the rows of --examples.
+        old = preprocessing_of(net, net_file)
+        raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
+        return Examples(data.preprocessing.apply(raw), net.examples.targets)
+    first = 2 if examples is None else examples
+    assert data.train.targets is not None
+    return Examples(data.train.inputs[:first], data.train.targets[:first]) if first else None
+
+
+def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: int
+                 ) -> BackpropError | None:
+    """How training ended, as the error the command exits with once ``written`` holds the
+    weights kept: :class:`Interrupted` (by signal ``signum``) or :class:`Diverged`; None when
+    it completed or stopped early."""
+    if summary.status not in ("interrupted", "diverged"):
+        return None
+    assert summary.stopped_at is not None
+    e, b = summary.stopped_at
+    if summary.status == "interrupted":
+        return Interrupted(f"interrupted in epoch {e} after batch {b} of {trainer.batch_count}; "
+                           f"wrote the weights so far to {written}", signum)
+    return Diverged(
+        f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1}); try "
+        f"a smaller --lr (now {trainer.options.lr:g}). Wrote the last finite weights to "
+        f"{written}")

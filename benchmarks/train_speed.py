@@ -8,7 +8,7 @@ are reported as samples/s, with the ratio to PyTorch, the achieved GFLOP/s (≈ 
 samples per epoch) and its share of a 1024³ matmul timed in every round of the same process.
 
     python benchmarks/train_speed.py                 # float32 and float64, batch 16, 64, 256
-    python benchmarks/train_speed.py --runs 3 --samples 4096 --dtype float32
+    python benchmarks/train_speed.py --runs 3 --samples 8192 --dtype float32
 
 PyTorch and scikit-learn are optional (pip install -e '.[bench]'); missing ones are skipped.
 threadpoolctl, if installed, names the BLAS kernel and adds a row with one BLAS thread.
@@ -203,7 +203,9 @@ def available() -> dict[str, Callable[..., Callable[[], object]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="interleaved runs (≥ 5 for figures)")
-    parser.add_argument("--samples", type=int, default=8192, help="rows per epoch")
+    parser.add_argument("--samples", type=int, default=32768,
+                        help="rows per epoch (default 32768: 100 MB of float32 inputs, more than "
+                             "the L3 cache, and epochs long enough to average scheduler hiccups)")
     parser.add_argument("--batch", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--dtype", nargs="+", default=["float32", "float64"])
     parser.add_argument("--only", nargs="+", help="implementations to run (names as printed)")
@@ -229,6 +231,7 @@ def main() -> None:
           "(same threads, same load); best: best over best")
     for dtype in args.dtype:
         kind = np.dtype(dtype).type
+        shares: dict[int, list[float]] = {}
         print(f"\n{dtype}")
         print(f"{'batch':>5}  {'implementation':<28} {'median/s':>10} {'best/s':>10} "
               f"{'×PyTorch':>9} {'GFLOP/s':>8} {'%peak':>6} {'best':>5}")
@@ -245,6 +248,9 @@ def main() -> None:
                     time.sleep(args.pause)
                     times[name].append(_timed(run))
             peak, best_peak = statistics.median(peaks), max(peaks)
+            shares[batch] = [100 * args.samples * flop_per_sample / 1e9 / t / p
+                             for t, p in zip(times["backprop_cli"], peaks, strict=True)
+                             ] if "backprop_cli" in times else []
             print(f"{batch:>5}  {'matmul 1024³ (peak)':<28} {'':>10} {'':>10} {'':>9} "
                   f"{peak:>8.1f} {'':>6} {best_peak:>5.0f}")
             medians = {name: statistics.median(t) for name, t in times.items()}
@@ -256,6 +262,9 @@ def main() -> None:
                 best_share = 100 * best * flop_per_sample / 1e9 / best_peak
                 print(f"{batch:>5}  {name:<28} {rate:>10,.0f} {best:>10,.0f} {ratio:>9} "
                       f"{gflops:>8.1f} {100 * gflops / peak:>5.0f}% {best_share:>4.0f}%")
+        for batch, per_round in shares.items():
+            print(f"backprop_cli {dtype} batch {batch}, %peak in each round (epoch over that "
+                  f"round's peak): {' '.join(f'{v:.0f}' for v in per_round)}")
 
 
 if __name__ == "__main__":

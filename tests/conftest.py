@@ -1,4 +1,5 @@
-"""Shared test helpers: hypothesis strategies for random networks and an independent oracle.
+"""Shared test helpers: running the CLI, hypothesis strategies for random networks and an
+independent oracle.
 
 Import them in a test module with ``from conftest import networks, numeric_gradient, ...``
 (pytest puts ``tests/`` on ``sys.path``).
@@ -19,8 +20,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.typing import NDArray
+from typer.testing import CliRunner, Result
 
 from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.cli import app
 from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS
 from backprop_cli.network import Examples, Layer, Network
 
@@ -34,6 +37,32 @@ if os.environ.get("CI"):
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
+# σ(1000) = 1 exactly: ∂C0/∂a = (1 − 0)/(1(1 − 1)) is ∞ (clipped) and ∂a/∂z = 0, while the
+# stable δ = a − y = 1 (cross-entropy with a sigmoid output)
+SATURATED = """\
+input_size: 1
+cost: cross_entropy
+layers:
+  - size: 1
+    activation: sigmoid
+    weights: [[1000]]
+    biases: [0]
+examples:
+  - input: [1]
+    target: [0]
+"""
+
+
+def invoke(*args: str | Path) -> Result:
+    """``backprop ARGS…`` through CliRunner, 200 columns wide."""
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    """``text`` written to ``directory / name`` (UTF-8); the path."""
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
 
 # --- the oracle ---------------------------------------------------------------------------
 

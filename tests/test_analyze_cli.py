@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIGS
+from conftest import CONFIGS, SATURATED
 from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
@@ -483,3 +483,49 @@ def test_an_echoed_input_line_is_cut_short() -> None:
     assert "got text 'pixel0,pixel1,pixel2," in result.stderr
     first = result.stderr.splitlines()[0]
     assert first.endswith("…") and len(first) < 200, first
+
+
+
+def test_saturated_output_says_delta_is_the_stable_form(tmp_path: Path) -> None:
+    net = tmp_path / "sat.yaml"
+    net.write_text(SATURATED, encoding="utf-8")
+    out = ok(str(net))
+    note = ("δ(L)j = ∂C0/∂z(L)j = a(L)j − yj is computed from z(L) directly (the stable form "
+            "of cross_entropy with sigmoid), not as the product ∂C0/∂a · ∂a/∂z, which is ∞ · 0 "
+            "here.")
+    assert out.count(note) == 2  # under the weights and the biases
+    # the machine formats keep their contract: the factors as computed, δ = 1
+    row = json.loads(ok(str(net), "-f", "ndjson").splitlines()[0])
+    assert (row["da_dz"], row["dC_dz"], row["gradient"]) == (0.0, 1.0, 1.0)
+    assert ok(str(CONFIGS / "two-layer.yaml")).count("stable form") == 0
+
+
+def test_no_trailing_blanks_and_short_titles() -> None:
+    out = ok(str(CONFIGS / "two-layer.yaml"), "--example", "0", env={"COLUMNS": "60"})
+    assert [line for line in out.splitlines() if line != line.rstrip()] == []
+    lines = out.splitlines()
+    assert "Propagating backwards — example 0" in lines  # the formula is under the table
+    assert "paths (Σ over j)" not in out
+    assert "∂C₀/∂a⁽ˡ⁻¹⁾ₖ" in out and "∂C₀/∂neuron" not in out
+
+
+TOP_AND_PARAM = ["--param", "w2.0.0", "--param", "w2.1.1", "--param", "b1.0", "--top", "2"]
+
+
+def test_top_with_param_shows_the_top_k_of_the_chosen_in_every_format() -> None:
+    # |∂C/∂param| of the full cost: w2.1.1 0.0376, b1.0 0.00373, w2.0.0 0.00297
+    path = str(CONFIGS / "two-layer.yaml")
+    wanted = [(2, "w", 1, 1), (1, "b", 0, None)]
+    doc = json.loads(ok(path, *TOP_AND_PARAM, "-f", "json"))
+    assert [(t["layer"], t["kind"], t["j"], t["k"]) for t in doc["top"]] == wanted
+    assert [(r["layer"], r["kind"], r["j"], r["k"]) for r in doc["params"]] == wanted * 2
+    rows = [json.loads(line) for line in ok(path, *TOP_AND_PARAM, "-f", "ndjson").splitlines()]
+    assert [(r["layer"], r["kind"], r["j"], r["k"]) for r in rows] == wanted * 2
+    table = list(csv.DictReader(io.StringIO(ok(path, *TOP_AND_PARAM, "-f", "csv"))))
+    assert [(r["layer"], r["kind"], r["j"], r["k"]) for r in table] == [
+        ("2", "w", "1", "1"), ("1", "b", "0", "")] * 2
+    text = ok(path, *TOP_AND_PARAM, "--example", "0")
+    assert label("w", 2, 1, 1) in text and label("b", 1, 0) in text
+    assert label("w", 2, 0, 0) not in text.split("Propagating")[0]
+    markdown = ok(path, *TOP_AND_PARAM, "--example", "0", "-f", "markdown")
+    assert "w^{(2)}_{11}}" in markdown and "w^{(2)}_{00}}" not in markdown

@@ -113,7 +113,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "examples:\n", "examples: []\n"),
      ["net.yaml:12:", "examples", "one or more examples", "empty"]),
     ("target-length", edit("target: [1.0]", "target: [1.0, 0.0]"),
-     ["net.yaml:14:", "examples[0].target", "expected 1 values", "got 2"]),
+     ["net.yaml:14:", "examples[0].target", "expected 1 value (", "has 1 neuron)", "got 2"]),
     ("input-length", edit("input: [1.0, 2.0]", "input: [1.0]"),
      ["net.yaml:13:", "examples[0].input", "expected 2 values", "got 1"]),
     ("example-missing-target", edit("    target: [1.0]\n", ""),
@@ -202,7 +202,8 @@ def test_the_message_names_the_file_as_given(tmp_path: Path, monkeypatch: pytest
     (tmp_path / "nets" / "bad.yaml").write_text(edit("biases: [0.0]", "biases: [0.0, 1.0]"))
     monkeypatch.chdir(tmp_path)
     result = analyze("nets/bad.yaml")
-    assert_one_error(result, ["nets/bad.yaml:11: layers[1].biases: expected 1 values"])
+    assert_one_error(result, ["nets/bad.yaml:11: layers[1].biases: expected 1 value (one per "
+                              "neuron: layer 2 has 1 neuron), got 2"])
 
 
 def test_shape_message_in_the_issues_words(tmp_path: Path) -> None:
@@ -269,3 +270,11 @@ examples:
     assert a.layers[1].biases.tolist() == [0.5, -0.5]
     other = loads_network(text.replace("seed: 3", "seed: 4"))
     assert not np.array_equal(a.layers[0].weights, other.layers[0].weights)
+
+
+def test_plural() -> None:
+    from backprop_cli.errors import plural
+
+    assert [plural(n, "row") for n in (0, 1, 2)] == ["0 rows", "1 row", "2 rows"]
+    assert plural(1, "class", "classes") == "1 class" and plural(3, "class", "classes") == (
+        "3 classes")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONFIGS
-from test_train import NET, invoke, write
+from conftest import CONFIGS, invoke, write
+from test_train import NET
 
 from backprop_cli.config import load_network, loads_network
 from backprop_cli.data import (

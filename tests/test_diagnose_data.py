@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CONFIGS, networks
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
@@ -54,7 +54,11 @@ def test_chunked_diagnosis_equals_the_all_rows_one(net: Network, chunk: int) -> 
     assert net.examples is not None
     x, y = net.examples.inputs, net.examples.targets
     got = diagnose_data(net, chunked(x, y, chunk), {"file": "d.csv"})
-    assert_same(got, diagnose(net, x, y))
+    want = diagnose(net, x, y)
+    # Below ~1e-150 the products δ·a underflow, and the order of summation (per chunk or all
+    # rows at once) decides which terms are 0: the norms' ratio is then noise, not a finding.
+    assume(all(lm.grad_norm == 0 or lm.grad_norm > 1e-100 for lm in want.layers))
+    assert_same(got, want)
     assert got.data == {"file": "d.csv", "rows": len(x), "chunks": -(-len(x) // chunk)}
 
 

@@ -28,7 +28,7 @@ def test_draws_what_an_init_block_draws() -> None:
     assert code == 0
     written = loads_network(out)
     shipped = load_network(CONFIGS / "mnist-784-16-16-10.yaml")
-    assert written.sizes == [784, 16, 16, 10] and written.examples is None
+    assert written.sizes == [784, 16, 16, 10] and written.examples is not None
     for mine, theirs in zip(written.layers, shipped.layers, strict=True):
         np.testing.assert_array_equal(mine.weights, theirs.weights)
         np.testing.assert_array_equal(mine.biases, theirs.biases)
@@ -65,7 +65,10 @@ def test_round_trip_is_exact_and_analyze_reads_it(tmp_path: Path) -> None:
 def test_output_file_replaced_atomically(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text("old")
-    assert run("init", "--sizes", "1,1", "-o", str(path))[0] == 0
+    code, _, err = run("init", "--sizes", "1,1", "-o", str(path))
+    assert code == 2 and "exists; add --force to overwrite it" in err
+    assert path.read_text() == "old"
+    assert run("init", "--sizes", "1,1", "-o", str(path), "--force")[0] == 0
     assert load_network(path).sizes == [1, 1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.yaml"]
 
@@ -103,3 +106,21 @@ def test_written_by_quotes_the_name_for_the_shell(tmp_path: Path, name: str) -> 
     argv = shlex.split(command)
     assert argv[argv.index("--name") + 1] == name
     assert load_network(out).name == name and load_network(out).input_size == 2
+
+
+def test_default_file_round_trips_through_analyze(tmp_path: Path) -> None:
+    # The template example is on by default, so analyze runs on init's file as it is.
+    path = tmp_path / "net.yaml"
+    code, _, err = run("init", "--sizes", "2,3,1", "-o", str(path))
+    assert code == 0, err
+    net = load_network(path)
+    assert net.examples is not None
+    np.testing.assert_array_equal(net.examples.inputs, [[0.0, 0.0]])
+    np.testing.assert_array_equal(net.examples.targets, [[1.0]])
+    result = CliRunner().invoke(app, ["analyze", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["examples"]) == 1
+    code, out, _ = run("init", "--sizes", "2,3,1", "--no-example-input")
+    assert code == 0 and "examples:" not in out and out.startswith(
+        "# Written by: backprop init --sizes 2,3,1 ") and "--no-example-input" in out
+    assert loads_network(out).examples is None

@@ -53,8 +53,10 @@ def _train(run: Run, root: Path) -> tuple[Run, int, Path, str]:
     args = [sys.executable, "-m", "backprop_cli", "train", str(CONFIGS / "xor.yaml"),
             str(CONFIGS / "xor.csv"), "--out", str(out), "--epochs", "100000000",
             "--batch-size", "1", "--quiet", "--force", "--log", str(log)]
+    # A shell's background job inherits SIGINT ignored, and Python keeps ignoring it: give the
+    # child the default disposition, as Ctrl-C in a terminal would find it.
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=_default_sigint)
     if not run.from_start:
         deadline = time.monotonic() + 60
         while not (log.exists() and log.stat().st_size) and time.monotonic() < deadline:
@@ -63,8 +65,17 @@ def _train(run: Run, root: Path) -> tuple[Run, int, Path, str]:
     for signum in run.signals:
         process.send_signal(signum)
         time.sleep(0.002)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never leave a 10⁸-epoch run behind
+        _, stderr = process.communicate()
+        raise AssertionError(f"run {run} did not stop within 60 s: {stderr}") from None
     return run, process.returncode, directory, stderr
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_interrupted_training_never_leaves_a_partial_file(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, ROOT
+from conftest import CONFIGS, ROOT, SATURATED
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
@@ -149,3 +149,32 @@ def test_readme_shows_the_current_derivation() -> None:
         readme.write_text(text.replace(shown, block), encoding="utf-8")
         shown = block
     assert shown == block, "README derivation is stale: run UPDATE_GOLDEN=1 pytest"
+
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_saturated_output_derives_the_stable_delta(tmp_path: Path, fmt: str) -> None:
+    # a = σ(1000) = 1 exactly: ∂C0/∂a = (1 − 0)/(1(1 − 1)) is ∞ (clipped) and ∂a/∂z = 0, while
+    # the engine's δ = a − y = 1 comes from z directly. The derivation must not write ∞ · 0 = 1.
+    net = tmp_path / "sat.yaml"
+    net.write_text(SATURATED, encoding="utf-8")
+    text = analyze(str(net), "--format", fmt)
+    flat = " ".join(text.replace("&", "").replace("\\\\\n", " ").split())
+    assert "(1 - 1)" not in flat
+    assert r"\partial z^{(1)}_{0}} = a^{(1)}_{0} - y_{0} = 1 - 0 = 1" in flat
+    assert (r"\frac{\partial C_0}{\partial z^{(1)}_{0}} \cdot "
+            r"\frac{\partial z^{(1)}_{0}}{\partial w^{(1)}_{00}} = 1 \cdot 1 = 1") in flat
+    assert "the stable form of cross entropy with sigmoid" in flat
+    assert r"$\infty \cdot 0$ here" in flat
+    assert "∂" not in text and "δ" not in text  # LaTeX text takes no Unicode math
+
+
+def test_unsaturated_output_keeps_the_product(tmp_path: Path) -> None:
+    # Where ∂C0/∂a · ∂a/∂z equals δ, the derivation multiplies the factors as usual (and still
+    # says that δ is computed in the stable form); with squared error there is no stable form.
+    net = tmp_path / "ok.yaml"
+    net.write_text(SATURATED.replace("[[1000]]", "[[0.5]]"), encoding="utf-8")
+    text = analyze(str(net), "--format", "markdown")
+    assert r"\frac{0.622 - 0}{0.622(1 - 0.622)} \cdot 0.235 \cdot 1 = 0.622" in text
+    assert "the stable form of cross entropy with sigmoid" in text and "infty" not in text
+    assert "stable form" not in analyze(str(CONFIGS / "chain.yaml"), "--format", "markdown")

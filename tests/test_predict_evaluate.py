@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONFIGS
-from test_train import NET, ROWS, data_csv, invoke, write
+from conftest import CONFIGS, invoke, write
+from test_train import NET, ROWS, data_csv
 
 from backprop_cli.config import load_network
 
@@ -174,3 +174,29 @@ def test_a_missing_stored_target_is_named_not_replaced_by_a_feature(tmp_path: Pa
     assert overlap.exit_code == 2
     assert "column 'x2' is given both as a feature (one of the network's stored features) " \
         "and as a target" in overlap.stderr
+
+
+def test_predict_labels_an_untrained_classifier_as_evaluate_does(tmp_path: Path) -> None:
+    # digits.yaml was never trained (no stored class list): evaluate one-hot encodes the labels
+    # 0 … 9 in sorted order, and predict labels the rows with the same classes.
+    net, data = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
+    evaluated = json.loads(invoke("evaluate", net, data, "-f", "json").stdout)
+    predicted = invoke("predict", net, data, "-f", "json")
+    assert predicted.exit_code == 0, predicted.stderr
+    doc = json.loads(predicted.stdout)
+    assert doc["classes"] == evaluated["classes"] == list(range(10))
+    outputs = np.array(doc["outputs"])
+    labels = np.loadtxt(data, delimiter=",", skiprows=1, usecols=64)
+    assert np.mean(np.array(doc["labels"]) == labels) == evaluated["accuracy"]
+    rows = list(csv.reader(io.StringIO(invoke("predict", net, data).stdout)))
+    assert rows[0][-1] == "label" and rows[1][-1] == str(int(outputs[0].argmax()))
+    # Without the label column (64 pixel columns) there is no class list to name the outputs.
+    pixels = data.read_text().splitlines()
+    cut = write(tmp_path, "pixels.csv",
+                "\n".join(",".join(line.split(",")[:64]) for line in pixels[:4]) + "\n")
+    assert invoke("predict", net, cut).stdout.splitlines()[0].split(",")[-1] == "a9"
+    # A file whose labels cannot be the ten classes: the rows without labels, and a note.
+    few = write(tmp_path, "few.csv", "\n".join(pixels[:4]) + "\n")
+    result = invoke("predict", net, few)
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].split(",")[-1] == "a9"
+    assert "no label column" in result.stderr and "holds 3 distinct class labels" in result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from conftest import CONFIGS
+from conftest import CONFIGS, SATURATED
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
@@ -177,7 +177,7 @@ def test_plot_without_matplotlib_says_how_to_install(tmp_path: Path) -> None:
     code, _, err = invoke("train", str(CONFIGS / "xor.yaml"), str(CONFIGS / "xor.csv"), "-o",
                           str(out), "--plot", str(tmp_path / "cost.png"))
     assert code == 2
-    assert "pip install 'backprop-cli[plot]'" in err and "matplotlib" in err
+    assert "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib" in err
     assert not out.exists()  # refused before training
 
 
@@ -189,3 +189,14 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_report_says_when_delta_is_the_stable_form(tmp_path: Path) -> None:
+    net = tmp_path / "sat.yaml"
+    net.write_text(SATURATED, encoding="utf-8")
+    out = tmp_path / "r.html"
+    code, _, err = invoke("report", str(net), "-o", str(out))
+    assert code == 0, err
+    assert ('<p class="note">δ(L)j = ∂C0/∂z(L)j = a(L)j − yj is computed from z(L) directly '
+            "(the stable form of cross_entropy with sigmoid), not as the product ∂C0/∂a · "
+            "∂a/∂z, which is ∞ · 0 here.</p>") in out.read_text(encoding="utf-8")

@@ -36,7 +36,8 @@ def test_schemas_are_valid_draft_2020_12(kind: str) -> None:
 def test_committed_schema_files_are_current(kind: str) -> None:
     committed = ROOT / "schema" / f"{kind}.schema.json"
     assert committed.read_text(encoding="utf-8") == schema_text(kind), (
-        f"{committed} is stale: run `backprop schema {kind} -o schema/{kind}.schema.json`")
+        f"{committed} is stale: run `backprop schema {kind} -o schema/{kind}.schema.json "
+        "--force`")
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -13,25 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONFIGS
+from conftest import CONFIGS, invoke, write
 from numpy.typing import NDArray
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from backprop_cli.cli import app
 from backprop_cli.config import load_network, loads_network
 from backprop_cli.train import Model, Trainer, TrainOptions
 
 Array = NDArray[np.float64]
-
-
-def invoke(*args: str | Path) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 # A 3-4-2 network, sigmoid then sigmoid, squared error; explicit weights.

@@ -1,74 +1,21 @@
 """The cost per epoch, seen: a terminal chart, an inline SVG chart and (with matplotlib) a PNG.
 
-The series come from training's per-epoch records (or a ``train --log`` file); no math here.
+The series come from :mod:`backprop_cli.log` (training's per-epoch records or a ``train --log``
+file); no math and no parsing here.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 from backprop_cli.atomic import write_atomic
-from backprop_cli.errors import DataError
+from backprop_cli.log import CostSeries as CostSeries
+from backprop_cli.log import parse_log as parse_log  # re-exported: where it used to be
+from backprop_cli.log import series as series
 
-PLOT_HINT = "pip install 'backprop-cli[plot]' (or: pip install matplotlib)"
-
-
-@dataclass(frozen=True)
-class CostSeries:
-    """``train[i]``/``val[i]``: the costs after epoch ``epochs[i]`` (None: not measured or not
-    finite)."""
-
-    epochs: tuple[int, ...]
-    train: tuple[float | None, ...]
-    val: tuple[float | None, ...]
-
-    @property
-    def has_val(self) -> bool:
-        return any(v is not None for v in self.val)
-
-    def values(self) -> list[float]:
-        return [v for v in (*self.train, *self.val) if v is not None]
-
-
-def _finite(x: Any) -> float | None:
-    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
-
-
-def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
-    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
-    rows = list(records)
-    return CostSeries(tuple(int(r["epoch"]) for r in rows),
-                      tuple(_finite(r.get("train_cost")) for r in rows),
-                      tuple(_finite(r.get("val_cost")) for r in rows))
-
-
-def parse_log(text: str, source: str) -> CostSeries:
-    """A ``train --log`` file: one JSON object per line; a DataError names the line."""
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{source}, line {number}: not JSON ({exc.msg}); expected one "
-                            "object per line as `backprop train --log FILE` writes") from None
-        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or \
-                "train_cost" not in row:
-            raise DataError(f"{source}, line {number}: expected an object with 'epoch' and "
-                            "'train_cost', as `backprop train --log FILE` writes")
-        rows.append(row)
-    if not rows:
-        raise DataError(f"{source}: no epochs; expected the file `backprop train --log FILE` "
-                        "writes")
-    return series(rows)
+PLOT_HINT = "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib"
 
 
 # --- the terminal chart -------------------------------------------------------------------

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+import re
+from typing import Any, TextIO
 
 from rich.console import Console
 
 from backprop_cli.present import Options
 from backprop_cli.present.notation import AsciiWriter
 
+# Blanks at the end of a line, before any colour codes that close it.
+_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)(?=\n)")
+
+
+class TrimmedWriter:
+    """A text stream that drops the blanks rich pads every line with (to the width of a table
+    or of the console), so that piped output has no trailing spaces. Blanks at the end of one
+    write are held back until the next shows whether the line goes on."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        text = _TRAILING.sub(r"\1", self.pending + text)
+        kept = text.rstrip(" ")
+        self.pending = text[len(kept):]
+        self.out.write(kept)
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, …: those of the stream
+        return getattr(self.out, name)
+
 
 def make_console(out: TextIO, options: Options) -> Console:
-    """A console on ``out``; with ``options.ascii`` everything is written as plain ASCII."""
-    file: TextIO = AsciiWriter(out) if options.ascii else out  # type: ignore[assignment]
+    """A console on ``out``; with ``options.ascii`` everything is written as plain ASCII, and
+    where ``out`` is not a terminal without trailing blanks."""
+    file: Any = out if out.isatty() else TrimmedWriter(out)
+    if options.ascii:
+        file = AsciiWriter(file)
     # markup=False: formulas such as −Σj [yj ln aj …] are text, not rich markup.
     return Console(file=file, width=options.width, highlight=False, emoji=False, markup=False)

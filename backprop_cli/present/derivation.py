@@ -59,6 +59,18 @@ _COST = {
 }
 
 
+# δ(L)j in the stable form of a cost with an output activation (costs.Cost.fused), with
+# a(L)j as {a}, yj as {y}, j as {j} and the layer as {l}
+_FUSED = {
+    ("cross_entropy", "sigmoid"): "{a} - y_{{{j}}}",
+    ("categorical_cross_entropy", "sigmoid"): "y_{{{j}}}\\left({a} - 1\\right)",
+    ("categorical_cross_entropy", "softmax"): "{a} \\sum_i y_i - y_{{{j}}}",
+    ("cross_entropy", "softmax"): "\\left({a} - y_{{{j}}}\\right) - \\sum_{{i \\ne {j}}} "
+                                  "\\frac{{{a}\\left(a^{{({l})}}_i - y_i\\right)}}"
+                                  "{{1 - a^{{({l})}}_i}}",
+}
+
+
 def sym(name: str, layer: int | str | None, *idx: int | str) -> str:
     """``sym("w", 2, 0, 1)`` → ``w^{(2)}_{01}``: the seed's w(2)01."""
     sup = f"^{{({layer})}}" if layer is not None else ""
@@ -142,9 +154,10 @@ class Derivation:
             Text(sym("a", "l", "j"), math=True),
             Text(f". Numbers are rounded to {self.num.digits} significant digits."),
         ))
-        note = r.factor_note
-        if note:
-            yield Paragraph((Text(note),))
+        if r.factor_note:
+            yield Paragraph((Text(r.factor_note),))
+        if r.fused_note:
+            yield self.fused_note()
         for e in r.examples:
             yield from self.example(e)
         if r.example_count > 1:
@@ -242,7 +255,9 @@ class Derivation:
         shown = self.cap(len(neurons))
         for j in neurons[:shown]:
             a = sym("a", l, j)
-            if l == L:
+            if l == L and self.stable_delta(e, j):
+                yield self.delta(e, j)
+            elif l == L:
                 formula = {"squared_error": f"2({a} - {sym('y', None, j)})",
                            "cross_entropy": rf"\frac{{{a} - y_{j}}}{{{a}(1 - {a})}}",
                            "categorical_cross_entropy": rf"-\frac{{y_{j}}}{{{a}}}"}
@@ -258,6 +273,43 @@ class Derivation:
             for p in chosen[:shown]:
                 yield self.chain(e, p)
             yield from self.more(shown, len(chosen))
+
+    def fused_note(self) -> Paragraph:
+        """:attr:`AnalyzeReport.fused_note` with its symbols as math (LaTeX text takes no ∂)."""
+        r, L = self.report, self.net.depth
+        formula = _FUSED[(self.net.cost, self.net.layers[-1].activation)]
+        parts = [
+            Text("In layer "), Text(f"L = {L}", math=True), Text(", "),
+            Text(f"{d('C_0', sym('z', 'L', 'j'))} = "
+                 f"{formula.format(a=sym('a', 'L', 'j'), j='j', l='L')}", math=True),
+            Text(" is computed from "), Text(sym("z", "L"), math=True),
+            Text(f" directly (the stable form of {self.net.cost.replace('_', ' ')} with "
+                 f"{self.net.layers[-1].activation}), not as the product "),
+            Text(rf"{d('C_0', 'a')} \cdot {d('a', 'z')}", math=True),
+        ]
+        if r.saturated:
+            parts += [Text(", which is "), Text(r"\infty \cdot 0", math=True), Text(" here")]
+        return Paragraph((*parts, Text(".")))
+
+    def stable_delta(self, e: int, j: int) -> bool:
+        """Whether δ(L)j is written in its stable form instead of as ∂C0/∂a · ∂a/∂z: where the
+        engine computes it so (costs.Cost.fused) and the product is not finite or not δ."""
+        return self.report.fused is not None and not self.report.product_is_delta(e, j)
+
+    def delta(self, e: int, j: int) -> Equation:
+        """δ(L)j = ∂C0/∂z(L)j in the stable form, with a(L)j and yj substituted."""
+        r, num, L = self.report, self.num, self.net.depth
+        a, z = sym("a", L, j), sym("z", L, j)
+        value = num(float(r.trace.layers[-1].dC_dz[e, j]))
+        formula = _FUSED.get((self.net.cost, self.net.layers[-1].activation))
+        if formula is None:
+            return Equation(d("C_0", z), (value,))
+        steps = [formula.format(a=a, j=j, l=L)]
+        if "\\sum" not in formula:  # the sums are written out only in general
+            aj = num.factor(float(r.trace.layers[-1].a[e, j]))
+            steps.append(formula.format(a=aj, j=j, l=L).replace(
+                f"y_{{{j}}}", num.factor(float(r.targets[e, j]))))
+        return Equation(d("C_0", z), (*steps, value))
 
     def backward_step(self, e: int, l: int, k: int) -> Iterator[Block]:  # noqa: E741
         """∂C0/∂a(l−1)k = Σj w(l)jk · ∂a(l)j/∂z(l)j · ∂C0/∂a(l)j, with its terms."""
@@ -287,7 +339,7 @@ class Derivation:
         dz = num.factor(row.dz_dw) if p.kind == "w" else "1"
         first = (self.output_dC_da(e, j) if l == self.net.depth and self.net.cost in _COST
                  else num.factor(row.dC_da))
-        if row.da_dz is None:  # softmax
+        if row.da_dz is None or (l == self.net.depth and self.stable_delta(e, j)):
             general = rf"{d('C_0', z)} \cdot {d(z, w)}"
             values = f"{num.factor(row.dC_dz)} \\cdot {dz}"
         else:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from importlib import resources
 
+from backprop_cli.errors import plural
 from backprop_cli.present.chart import CostSeries, svg_chart
 from backprop_cli.present.graph import layout, render_svg
 from backprop_cli.present.notation import number, sym
@@ -59,7 +60,7 @@ def _table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], t
         shown += 1
     note = caption
     if shown < total:
-        note += f" … {total - shown} more rows (backprop report --limit 0 shows all)."
+        note += f" … {plural(total - shown, 'more row')} (backprop report --limit 0 shows all)."
     out.append(f"</tbody><caption>{escape(note)}</caption></table>")
     return "\n".join(out)
 
@@ -109,7 +110,7 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                 for k in range(net.sizes[l - 1])]
         out.append(_table("Backward: ∂C₀/∂a⁽ˡ⁻¹⁾ₖ = Σⱼ w⁽ˡ⁾ⱼₖ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂C₀/∂a⁽ˡ⁾ⱼ: "
                           "each neuron reaches the cost through every neuron of the next layer.",
-                          ["neuron", "value", "∂C₀/∂neuron", "paths"], rows, len(rows), limit,
+                          ["neuron", "value", "∂C₀/∂a⁽ˡ⁻¹⁾ₖ", "paths"], rows, len(rows), limit,
                           "backward"))
     return "\n".join(out)
 
@@ -143,8 +144,9 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         f"{escape(report.scope)}: <strong class=\"cost\">C = {num(report.trace.cost)}"
         "</strong></p>",
     ]
-    if report.factor_note:
-        parts.append(f'<p class="note">{escape(report.factor_note)}</p>')
+    for note in (report.factor_note, report.fused_note):
+        if note:
+            parts.append(f'<p class="note">{escape(note)}</p>')
     parts += [
         "<h2>Network: edges coloured by ∂C/∂w</h2>",
         f'<div class="diagram">{svg}',

@@ -5,7 +5,7 @@ block of columns at a time: each distinct number is formatted once (a neuron's f
 shared by all its weights, a(l−1)k by all weights from k), the pieces of every line are laid
 out in an object array and joined in one call. The text is exactly what ``json.dumps`` of each
 row and ``csv.writer`` write: floats as their shortest round-trip ``repr``. With orjson
-installed (``pip install 'backprop-cli[fast]'``) the JSON document is serialised by orjson.
+installed (``pip install '.[fast]'`` in the checkout) the JSON document is serialised by orjson.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
 from backprop_cli.present.notation import cost0, number, partial, sym, to_ascii
@@ -61,6 +62,15 @@ def _table(
     return table
 
 
+def show(console: Console, table: Table) -> None:
+    """The table, then its caption as text under it: wrapped at the console's width between
+    words, not at the table's, so a formula in a narrow table's caption stays on one line."""
+    caption, table.caption = table.caption, None
+    console.print(table)
+    if caption:
+        console.print(Text(str(caption), style="table.caption"))
+
+
 def _add_rows(table: Table, rows: Iterable[Sequence[str]], total: int, limit: int | None) -> None:
     shown = 0
     for row in rows:
@@ -71,7 +81,7 @@ def _add_rows(table: Table, rows: Iterable[Sequence[str]], total: int, limit: in
     if shown < total:
         more = total - shown
         table.add_row(*(["..."] * len(table.columns)))
-        note = f"… {more} more row{'s' if more != 1 else ''} (--limit 0 shows all)"
+        note = f"… {plural(more, 'more row')} (--limit 0 shows all)"
         table.caption = f"{note}\n{table.caption}" if table.caption else note
 
 
@@ -120,7 +130,7 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
             rows.append([f.sym("a", l, j), f.num(float(t.z[e, j])), f.num(float(t.a[e, j])),
                          target])
     _add_rows(table, rows, len(rows), limit)
-    console.print(table)
+    show(console, table)
 
 
 def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: str,
@@ -136,17 +146,19 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
         "param", "value", f.d(f.c0, a), f.d(a, z), f.d(f.c0, z), dz, f.d(f.c0, what),
     ]
     softmax_layers = sorted({p.layer for p in params if not report.is_elementwise(p.layer)})
-    caption = None
+    notes = [f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"]
     if softmax_layers:
-        caption = (
+        notes.append(
             f"{f.d('a', 'z')} — (softmax, layer {', '.join(map(str, softmax_layers))}): every "
             f"a_i depends on every z_j, so there is no per-neuron factor; {f.d(f.c0, z)} = "
             f"Σi {f.d(f.c0, 'a_i')} · {f.d('a_i', 'z_j')} is used in its place."
         )
     if report.factor_note:
-        caption = f"{report.factor_note}\n{caption}" if caption else report.factor_note
-    title = (f"{'Weights' if is_w else 'Biases'} — {report.example_title(e)}: "
-             f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}")
+        notes.append(report.factor_note)
+    if report.fused_note and any(p.layer == report.network.depth for p in params):
+        notes.append(report.fused_note)
+    caption = "\n".join(notes)
+    title = f"{'Weights' if is_w else 'Biases'} — {report.example_title(e)}"
     if report.top is not None:
         title += f" (top {report.top} by |{f.d('C', 'param')}|)"
 
@@ -158,7 +170,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
 
     table = _table(title, columns, caption, f.ascii)
     _add_rows(table, rows(), len(params), limit)
-    console.print(table)
+    show(console, table)
 
 
 def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
@@ -168,10 +180,11 @@ def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: i
         f"{f.d(f.sym('a', 'l', 'j'), f.sym('z', 'l', 'j'))} · {f.d(f.c0, f.sym('a', 'l', 'j'))}"
     )
     table = _table(
-        f"Propagating backwards — {report.example_title(e)}: {formula}",
-        ["neuron", "value", f.d(f.c0, "neuron"), "paths (Σ over j)"],
-        caption="Each neuron reaches the cost through every neuron of the next layer; "
-        "the paths add up. For layer 0 this is the sensitivity to the input.",
+        f"Propagating backwards — {report.example_title(e)}",
+        ["neuron", "value", f.d(f.c0, a_prev), "paths"],
+        caption=f"{formula}\nEach neuron reaches the cost through every neuron of the next "
+        "layer (paths: how many); the paths add up. For layer 0 this is the sensitivity to "
+        "the input.",
         ascii=f.ascii,
     )
     rows: list[list[str]] = []
@@ -182,7 +195,7 @@ def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: i
             rows.append([f.sym("a", l - 1, k), f.num(float(t.dz_dw[e, k])),
                          f.num(float(t.dC_da_prev[e, k])), str(n)])
     _add_rows(table, rows, len(rows), limit)
-    console.print(table)
+    show(console, table)
 
 
 def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int | None) -> None:
@@ -193,8 +206,9 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
         columns += [f"{f.d(f.c0, 'param')} ex {e}" for e in range(m)]
     columns.append(f"{f.d('C', 'param')} (mean)")
     table = _table(
-        f"Gradient of the full cost C = (1/{m}) Σ {f.c0} over {m} examples",
+        "Gradient of the full cost",
         columns,
+        caption=f"C = (1/{m}) Σ {f.c0} over {plural(m, 'example')}",
         ascii=f.ascii,
     )
     params = report.params()
@@ -209,23 +223,25 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
             yield cells
 
     _add_rows(table, rows(), len(params), limit)
-    console.print(table)
+    show(console, table)
 
 
 def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
     w, a, z = f.sym("w", "l", "j", "k"), f.sym("a", "l", "j"), f.sym("z", "l", "j")
     softmax = sorted(l for l in report.layers if not report.is_elementwise(l))  # noqa: E741
-    caption = "Largest |term| first; the last row of each neuron is the sum of its paths."
+    caption = (f"{f.d(f.c0, f.sym('a', 'l-1', 'k'))} = Σj {w} · {f.d(a, z)} · {f.d(f.c0, a)}\n"
+               "Largest |term| first; the last row of each neuron is the sum of its paths.")
     if softmax:
         caption += (
             f"\nSoftmax (layer {', '.join(map(str, softmax))}): every a_i depends on every z_j, "
             f"so the term is {w} · {f.d(f.c0, z)} and {f.d(a, z)}, {f.d(f.c0, a)} show —."
         )
     if report.factor_note:
-        caption = f"{report.factor_note}\n{caption}"
+        caption += f"\n{report.factor_note}"
+    if report.fused_note:
+        caption += f"\nLayer {report.network.depth}: {report.fused_note}"
     table = _table(
-        f"Paths — {report.example_title(e)}: {f.d(f.c0, f.sym('a', 'l-1', 'k'))} = "
-        f"Σj {w} · {f.d(a, z)} · {f.d(f.c0, a)}",
+        f"Paths — {report.example_title(e)}",
         ["neuron", "via", w, f.d(a, z), f.d(f.c0, a), "term"],
         caption=caption,
         ascii=f.ascii,
@@ -238,4 +254,4 @@ def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int 
         rows.append([f.sym("a", ps.layer - 1, ps.k), "sum" if f.ascii else "Σ", "", "", "",
                      f.num(ps.sum)])
     _add_rows(table, rows, len(rows), limit)
-    console.print(table)
+    show(console, table)

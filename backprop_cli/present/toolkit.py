@@ -13,11 +13,12 @@ from rich.text import Text
 
 from backprop_cli.check import CheckReport, ParamCheck
 from backprop_cli.diagnose import Diagnosis
+from backprop_cli.errors import plural
 from backprop_cli.nudge import NudgeReport
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
 from backprop_cli.present.json import dumps
-from backprop_cli.present.table import _add_rows, _Fmt, _table
+from backprop_cli.present.table import _add_rows, _Fmt, _table, show
 
 DIAGNOSE_PRECISION = 3
 
@@ -36,12 +37,12 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
     f = _Fmt(options)
     net, m = report.network, report.example_count
     total = net.parameter_count
-    what = (f"{len(report.params)} of {total} parameters (sampled, seed {report.seed})"
-            if len(report.params) < total else f"all {total} parameters")
-    verdict = "PASSED" if report.passed else f"FAILED: {len(report.failed)} parameter(s)"
+    what = (f"{len(report.params)} of {plural(total, 'parameter')} (sampled, seed {report.seed})"
+            if len(report.params) < total else f"all {plural(total, 'parameter')}")
+    verdict = "PASSED" if report.passed else f"FAILED: {plural(len(report.failed), 'parameter')}"
     console.print(Text(
         f"Gradient check of {net.name or 'network'} ({'-'.join(map(str, net.sizes))}): {what}, "
-        f"{m} example{'s' if m != 1 else ''} and the full cost C; ε = {report.eps:g}, "
+        f"{plural(m, 'example')} and the full cost C; ε = {report.eps:g}, "
         f"tolerance {report.tolerance:g} — {verdict}",
         style="bold",
     ))
@@ -65,7 +66,7 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
         table.add_row(*cells, f"{lc.max_abs:.2e}", f"{lc.max_rel:.2e}", f.param(c.param),
                       _where(f, c, m), f.num(float(c.analytic[c.worst])),
                       f.num(float(c.numeric[c.worst])))
-    console.print(table)
+    show(console, table)
     if not report.show_all:
         return
     every = _table(
@@ -82,7 +83,7 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
         for c in report.params
     )
     _add_rows(every, rows, len(report.params), options.limit)
-    console.print(every)
+    show(console, every)
 
 
 def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
@@ -112,10 +113,10 @@ def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
         _add_rows(table, rows, len(rows), options.limit)
         table.add_row(f.c0, f.num(ex.cost.before), f.num(ex.cost.after), f.num(ex.cost.actual),
                       f.num(ex.cost.predicted))
-        console.print(table)
+        show(console, table)
     c = report.cost
-    scope = (f"mean of {f.c0} over {len(report.examples)} example"
-             f"{'s' if len(report.examples) != 1 else ''}" if report.example is None
+    scope = (f"mean of {f.c0} over {plural(len(report.examples), 'example')}"
+             if report.example is None
              else f"example {report.example}")
     summary = _table(
         f"Cost {cost} ({scope}): actual Δ{cost} against {f.d(cost, name)} · Δ",
@@ -126,15 +127,15 @@ def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
     )
     summary.add_row(f.num(c.before), f.num(c.after), f.num(c.actual), f.num(c.gradient),
                     f.num(c.predicted), f.num(c.ratio))
-    console.print(summary)
+    show(console, summary)
 
 
 def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
     console = make_console(out, options)
     f = _Fmt(replace(options, precision=options.precision or DIAGNOSE_PRECISION))
     net, m = report.network, report.example_count
-    scope = (f"{m} example{'s' if m != 1 else ''}" if report.data is None
-             else f"{m} row{'s' if m != 1 else ''} of {report.data['file']}")
+    scope = (plural(m, 'example') if report.data is None
+             else f"{plural(m, 'row')} of {report.data['file']}")
     console.print(Text(
         f"Diagnosis of {net.name or 'network'} ({'-'.join(map(str, net.sizes))}) on {scope}: "
         f"C = {f.num(report.cost)}",
@@ -156,7 +157,7 @@ def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
             f.num(d.weights.absmax),
             f.num(d.activations.mean),
         )
-    console.print(table)
+    show(console, table)
     console.print(Text("Findings", style="bold"))
     for finding in report.findings:
         where = f" (layer {finding.layer})" if finding.layer is not None else ""

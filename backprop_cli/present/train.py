@@ -22,11 +22,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
 from backprop_cli.present.json import dumps
 from backprop_cli.present.notation import number, unicode_ok
-from backprop_cli.train import EpochRecord, Evaluation, TrainSummary
+from backprop_cli.train import EpochRecord, Evaluation, TrainSummary, predicted_classes
 
 REFRESH_SECONDS = 0.1
 SCHEMA_VERSION = 1
@@ -142,11 +143,11 @@ def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: s
     console = make_console(out, options)
     s = summary
     how = {
-        "completed": f"completed {s.epochs_run} epoch{'s' if s.epochs_run != 1 else ''}",
-        "early_stopped": f"stopped early after {s.epochs_run} of {s.epochs} epochs "
+        "completed": f"completed {plural(s.epochs_run, 'epoch')}",
+        "early_stopped": f"stopped early after {s.epochs_run} of {plural(s.epochs, 'epoch')} "
                          f"(best validation cost at epoch {s.best_epoch}, kept)",
-        "interrupted": f"interrupted after {s.epochs_run} complete of {s.epochs} epochs",
-        "diverged": f"diverged after {s.epochs_run} complete of {s.epochs} epochs",
+        "interrupted": f"interrupted after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
+        "diverged": f"diverged after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
     }.get(s.status, s.status)
     console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 ({cost_name})")
     table = Table(box=_box(options))
@@ -196,7 +197,7 @@ def render_evaluation(ev: Evaluation, out: TextIO, fmt: str, options: Options, *
         out.write(dumps(doc) + "\n")
         return
     console = make_console(out, options)
-    console.print(f"{network} on {data}: {ev.rows} rows")
+    console.print(f"{network} on {data}: {plural(ev.rows, 'row')}")
     console.print(f"cost C = mean of C0 ({cost_name}): {number(ev.cost, ascii=options.ascii)}")
     if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
         return
@@ -222,7 +223,7 @@ def render_predictions(outputs: Any, classes: Sequence[Any] | None, out: TextIO,
     rows = outputs.tolist()
     labels = None
     if classes is not None:
-        labels = [classes[j] for j in outputs.argmax(axis=1).tolist()]
+        labels = [classes[j] for j in predicted_classes(outputs).tolist()]
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         n = outputs.shape[1]

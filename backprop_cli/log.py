@@ -1,0 +1,66 @@
+"""The cost per epoch: from training's per-epoch records or a ``train --log`` file. No printing.
+
+A ``train --log`` file holds one JSON object per line (EpochRecord.to_dict); a
+:class:`DataError` names the line that is not one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from backprop_cli.errors import DataError
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    """``train[i]``/``val[i]``: the costs after epoch ``epochs[i]`` (None: not measured or not
+    finite)."""
+
+    epochs: tuple[int, ...]
+    train: tuple[float | None, ...]
+    val: tuple[float | None, ...]
+
+    @property
+    def has_val(self) -> bool:
+        return any(v is not None for v in self.val)
+
+    def values(self) -> list[float]:
+        return [v for v in (*self.train, *self.val) if v is not None]
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
+    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
+    rows = list(records)
+    return CostSeries(tuple(int(r["epoch"]) for r in rows),
+                      tuple(_finite(r.get("train_cost")) for r in rows),
+                      tuple(_finite(r.get("val_cost")) for r in rows))
+
+
+def parse_log(text: str, source: str) -> CostSeries:
+    """A ``train --log`` file: one JSON object per line; a DataError names the line."""
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{source}, line {number}: not JSON ({exc.msg}); expected one "
+                            "object per line as `backprop train --log FILE` writes") from None
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or \
+                "train_cost" not in row:
+            raise DataError(f"{source}, line {number}: expected an object with 'epoch' and "
+                            "'train_cost', as `backprop train --log FILE` writes")
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{source}: no epochs; expected the file `backprop train --log FILE` "
+                        "writes")
+    return series(rows)
