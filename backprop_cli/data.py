@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.choices import CHUNK_ROWS, NORMALIZE, SPLITS
+from backprop_cli.choices import CHUNK_ROWS, DELIMITER, NORMALIZE, SPLITS
 from backprop_cli.errors import ConfigError, DataError, UsageError, echo, plural
 from backprop_cli.network import Array, Network
 
@@ -78,7 +78,7 @@ class _Reader:
     """Rows of a CSV file with their line numbers; checks that every row has as many values
     as the header. Blank lines are skipped."""
 
-    def __init__(self, path: Path | str, delimiter: str = ",") -> None:
+    def __init__(self, path: Path | str, delimiter: str = DELIMITER) -> None:
         self.file = str(path)
         sep = _delimiter(delimiter)
         self.stream = _open(path)
@@ -862,7 +862,7 @@ def load_dataset(
     *,
     target: str | Sequence[str] | None = None,
     features: str | Sequence[str] | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     preprocessing: Preprocessing | None = None,
     need_target: bool = True,
 ) -> Dataset:
@@ -915,7 +915,7 @@ def iter_csv_chunks(
     *,
     target: str | Sequence[str] | None = None,
     features: str | Sequence[str] | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     preprocessing: Preprocessing | None = None,
     chunk_rows: int = CHUNK_ROWS,
     dtype: type[np.floating] = np.float64,
@@ -988,7 +988,7 @@ def load_training_data(
     *,
     target: str | None = None,
     features: str | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     val: Path | str | None = None,
     val_split: float = 0.0,
     seed: int = 0,
@@ -1028,7 +1028,7 @@ def load_for_network(
     *,
     target: str | None = None,
     features: str | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     need_target: bool = True,
     split: str = "all",
     net_file: str | None = None,
@@ -1087,7 +1087,7 @@ def classes_for_network(
     *,
     target: str | None = None,
     features: str | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     net_file: str | None = None,
 ) -> tuple[Label, ...] | None:
     """The class labels behind the output neurons, as ``evaluate`` and ``analyze --data`` use
@@ -1115,7 +1115,7 @@ def stream_for_network(
     *,
     target: str | None = None,
     features: str | None = None,
-    delimiter: str = ",",
+    delimiter: str = DELIMITER,
     net_file: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> DataStream:
