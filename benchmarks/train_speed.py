@@ -4,7 +4,8 @@ One process, the same synthetic data (784-128-64-10 sigmoid, plain SGD, C0 = Σj
 C = the mean of C0 over a batch, no shuffling), one epoch per measurement after a warm-up
 epoch. For every dtype and batch size the implementations take turns, --runs times, so that
 noise from other work on the machine hits all of them alike; the median and the minimum time
-are reported as samples/s, with the ratio to PyTorch, the achieved GFLOP/s (≈ 6 × parameters ×
+are reported as samples/s, with the ratio to PyTorch (of the medians, and the median of
+each round's own ratio, which a slow minute shared by both sides leaves alone), the achieved GFLOP/s (≈ 6 × parameters ×
 samples per epoch) and its share of a 1024³ matmul timed in every round of the same process.
 
     python benchmarks/train_speed.py                 # float32 and float64, batch 16, 64, 256
@@ -30,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
+from operator import truediv
 
 from backprop_cli.network import Layer, Network
 from backprop_cli.train import Trainer, TrainOptions
@@ -232,9 +234,10 @@ def main() -> None:
     for dtype in args.dtype:
         kind = np.dtype(dtype).type
         shares: dict[int, list[float]] = {}
+        ratios: dict[int, list[float]] = {}
         print(f"\n{dtype}")
         print(f"{'batch':>5}  {'implementation':<28} {'median/s':>10} {'best/s':>10} "
-              f"{'×PyTorch':>9} {'GFLOP/s':>8} {'%peak':>6} {'best':>5}")
+              f"{'×PyTorch':>9} {'per round':>9} {'GFLOP/s':>8} {'%peak':>6} {'best':>5}")
         for batch in args.batch:
             runners = {name: make(x, y, batch, dtype) for name, make in impls.items()}
             for run in runners.values():
@@ -251,20 +254,29 @@ def main() -> None:
             shares[batch] = [100 * args.samples * flop_per_sample / 1e9 / t / p
                              for t, p in zip(times["backprop_cli"], peaks, strict=True)
                              ] if "backprop_cli" in times else []
-            print(f"{batch:>5}  {'matmul 1024³ (peak)':<28} {'':>10} {'':>10} {'':>9} "
+            print(f"{batch:>5}  {'matmul 1024³ (peak)':<28} {'':>10} {'':>10} {'':>9} {'':>9} "
                   f"{peak:>8.1f} {'':>6} {best_peak:>5.0f}")
             medians = {name: statistics.median(t) for name, t in times.items()}
-            torch_median = medians.get("PyTorch")
+            torch_times = times.get("PyTorch")
             for name, t in times.items():
                 rate, best = args.samples / medians[name], args.samples / min(t)
-                ratio = f"{torch_median / medians[name]:.2f}" if torch_median else "-"
+                ratio = per_round = "-"
+                if torch_times:
+                    ratio = f"{statistics.median(torch_times) / medians[name]:.2f}"
+                    per_round = f"{statistics.median(map(truediv, torch_times, t)):.2f}"
                 gflops = rate * flop_per_sample / 1e9
                 best_share = 100 * best * flop_per_sample / 1e9 / best_peak
                 print(f"{batch:>5}  {name:<28} {rate:>10,.0f} {best:>10,.0f} {ratio:>9} "
-                      f"{gflops:>8.1f} {100 * gflops / peak:>5.0f}% {best_share:>4.0f}%")
+                      f"{per_round:>9} {gflops:>8.1f} {100 * gflops / peak:>5.0f}% "
+                      f"{best_share:>4.0f}%")
+            if torch_times and "backprop_cli" in times:
+                ratios[batch] = list(map(truediv, torch_times, times["backprop_cli"]))
         for batch, per_round in shares.items():
             print(f"backprop_cli {dtype} batch {batch}, %peak in each round (epoch over that "
                   f"round's peak): {' '.join(f'{v:.0f}' for v in per_round)}")
+        for batch, per_round in ratios.items():
+            print(f"backprop_cli {dtype} batch {batch}, ×PyTorch in each round: "
+                  f"{' '.join(f'{v:.2f}' for v in per_round)}")
 
 
 if __name__ == "__main__":

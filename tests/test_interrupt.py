@@ -117,3 +117,36 @@ def test_interrupted_training_never_leaves_a_partial_file(tmp_path: Path) -> Non
         assert code in (130, 143)
         out = directory / "trained.yaml"
         assert not out.exists() or out.read_text() == PREVIOUS
+
+
+# Ctrl-C while the command line loads (typer, rich, numpy: ~0.1 s) lands in an import. A
+# finder that raises KeyboardInterrupt when backprop_cli.cli is imported puts it there every
+# time; the entry point then exits 130 as a running command does, without a traceback.
+_CTRL_C_ON_IMPORT = """
+import sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "backprop_cli.cli":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv[1:] = ["analyze", sys.argv[1]]
+from backprop_cli.__main__ import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_exits_130_quietly() -> None:
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_ON_IMPORT, str(CONFIGS / "chain.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
+def test_the_entry_point_runs_the_command_line() -> None:
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_ON_IMPORT.replace("raise", "pass;"),
+                           str(CONFIGS / "chain.yaml")], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "0.212892" in done.stdout  # chain.yaml's C
