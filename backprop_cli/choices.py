@@ -11,3 +11,4 @@ SPLITS = ("all", "train", "val")
 
 DELIMITER = ","  # of a CSV file
 CHUNK_ROWS = 8192  # rows of a CSV file read at a time where memory is bounded
+CHECK_MAX_WORK = 1e11  # multiply-adds `check --data` does unasked: about a minute at most

@@ -15,16 +15,22 @@ from typer.core import TyperGroup
 
 from backprop_cli import __version__
 from backprop_cli.atomic import check_output
-from backprop_cli.choices import CHUNK_ROWS, DELIMITER, DTYPES, NORMALIZE, OPTIMIZERS, SPLITS
+from backprop_cli.choices import (
+    CHECK_MAX_WORK,
+    CHUNK_ROWS,
+    DELIMITER,
+    DTYPES,
+    NORMALIZE,
+    OPTIMIZERS,
+    SPLITS,
+)
 from backprop_cli.errors import BackpropError
-from backprop_cli.present import DOC_FORMATS, FORMATS, PREDICT_FORMATS
+from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
+    from backprop_cli.data import DataStream
     from backprop_cli.network import Array, Network
-    from backprop_cli.present import Options
     from backprop_cli.report import AnalyzeReport
 
 
@@ -127,6 +133,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     Format: TypeAlias = Choice
     DocFormat: TypeAlias = Choice
     PredictFormat: TypeAlias = Choice
+    GraphFormat: TypeAlias = Choice
     Optimizer: TypeAlias = Choice
     Normalize: TypeAlias = Choice
     DType: TypeAlias = Choice
@@ -135,9 +142,11 @@ else:
     def _choice(name: str, names: tuple[str, ...]) -> type[Choice]:
         return Choice(name, [(n, n) for n in names])
 
-    Format = _choice("Format", tuple(FORMATS))
-    DocFormat = _choice("DocFormat", DOC_FORMATS)
-    PredictFormat = _choice("PredictFormat", PREDICT_FORMATS)
+    Format = _choice("Format", formats("analyze"))
+    # check, nudge, diagnose, train and evaluate (a test checks that they agree)
+    DocFormat = _choice("DocFormat", formats("check"))
+    PredictFormat = _choice("PredictFormat", formats("predict"))
+    GraphFormat = _choice("GraphFormat", formats("graph"))
     Optimizer = _choice("Optimizer", OPTIMIZERS)
     Normalize = _choice("Normalize", NORMALIZE)
     DType = _choice("DType", DTYPES)
@@ -194,7 +203,7 @@ ForceOption = Annotated[
 ]
 # What --data options are when not given (the signatures use the same constants).
 DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
-                 "--chunk-rows": CHUNK_ROWS}
+                 "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
 
 
 def fail(error: BackpropError) -> typer.Exit:
@@ -208,15 +217,24 @@ def say(message: str) -> None:
     sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
 
 
-def _options(limit: int | None = 25, precision: int | None = None, ascii_: bool = False,
-             fragment: bool = False) -> Options:
-    """The presenters' options from the common ones: --limit 0 shows every row; ASCII also
-    where stdout is not UTF-8."""
-    from backprop_cli.present import Options
+def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
+             precision: int | None = None, ascii_: bool = False, fragment: bool = False,
+             compact: bool = False, output: Path | None = None) -> None:
+    """``report`` drawn by the presenter of ``kind`` in ``fmt`` (present.PRESENTERS) on stdout,
+    or atomically into ``output``. --limit 0 shows every row; ASCII also on a stdout that is
+    not UTF-8."""
+    from backprop_cli.present import Options, presenter
 
-    return Options(precision=precision, limit=None if limit == 0 else limit,
-                   ascii=ascii_ or not unicode_ok(sys.stdout), width=_table_width(),
-                   fragment=fragment)
+    options = Options(precision=precision, limit=None if limit == 0 else limit,
+                      ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)),
+                      width=_table_width(), fragment=fragment, compact=compact)
+    render = presenter(kind, fmt)
+    if output is None:
+        render(report, sys.stdout, options)
+        return
+    text = io.StringIO()
+    render(report, text, options)
+    _write_text(text.getvalue(), output)
 
 
 def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
@@ -352,7 +370,6 @@ def analyze(
     """
     from backprop_cli.config import load_network
     from backprop_cli.errors import UsageError
-    from backprop_cli.present import presenter
     from backprop_cli.report import analyze as build
 
     try:
@@ -377,19 +394,21 @@ def analyze(
             report = _choose(report, param)
     except BackpropError as exc:
         raise fail(exc) from None
-    presenter(fmt.value)(report, sys.stdout, _options(limit, precision, ascii_, fragment))
+    _present("analyze", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_,
+             fragment=fragment)
 
 
 def _data_chunks(net: Network, net_file: Path, data: Path, target: str | None,
                  features: str | None, delimiter: str, chunk_rows: int
-                 ) -> tuple[Iterator[tuple[Array, Array]], dict[str, object]]:
-    """The rows of --data in chunks, and what the report says about them."""
+                 ) -> tuple[DataStream, dict[str, object]]:
+    """The rows of --data in chunks (each iteration reads the file), and what the report
+    says about them."""
     from backprop_cli.data import stream_for_network
 
     stream = stream_for_network(net, data, target=target, features=features,
                                 delimiter=delimiter, net_file=str(net_file),
                                 chunk_rows=chunk_rows)
-    return stream.chunks, {**stream.describe(), "chunk_rows": chunk_rows}
+    return stream, {**stream.describe(), "chunk_rows": chunk_rows}
 
 
 def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
@@ -407,14 +426,6 @@ def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
 
 
 # --- the sensitivity toolkit: check, nudge, diagnose, init, schema ------------------------
-
-def _render(report: object, kind: str, fmt: DocFormat, limit: int, precision: int | None,
-            ascii_: bool) -> None:
-    from backprop_cli.present import toolkit
-
-    render = toolkit.render_json if fmt.value == "json" else getattr(toolkit, f"render_{kind}")
-    render(report, sys.stdout, _options(limit, precision, ascii_))
-
 
 def _examples_of(net_file: Path) -> tuple[Network, Array, Array]:
     """The network and its examples' inputs and targets, or a UsageError."""
@@ -445,22 +456,59 @@ def check(
     limit: LimitOption = 25,
     precision: PrecisionOption = None,
     ascii_: AsciiOption = False,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    rows: Annotated[
+        int | None,
+        typer.Option(show_default=False,
+                     help="With --data: check on the first N rows only [default: every row]."),
+    ] = None,
+    max_work: Annotated[
+        float,
+        typer.Option(metavar="MACS", show_default=False,
+                     help="With --data: refuse a check whose forward passes take more "
+                          "multiply-adds (2 × checked parameters × rows × weights) [default: "
+                          f"{CHECK_MAX_WORK:.0e}, about a minute]; 0: no limit."),
+    ] = CHECK_MAX_WORK,
 ) -> None:
     """Check every gradient against central finite differences (float64).
 
     For each parameter θ: numeric = (C0(θ+ε) − C0(θ−ε)) / 2ε for every example and for the
     full cost C; rel error = |analytic − numeric| / max(|analytic|, |numeric|, 1e-3 ·
     max(1, |C0|)). Exit 0 when every rel error ≤ --tolerance, 1 otherwise.
+
+    With --data: the full cost C over the rows of a CSV file instead (no per-example columns;
+    |C| in place of |C0| in the floor). The file is read twice, in chunks (memory does not grow
+    with the rows): once for ∂C/∂θ, once for C(θ ± ε). Each checked parameter costs 2 forward
+    passes over every row; a check of more than --max-work multiply-adds is refused at once
+    (exit 2): add --sample N or --rows N, e.g.
+    backprop check configs/digits.yaml --data configs/digits.csv --sample 200
     """
-    from backprop_cli.check import check_gradients
+    from backprop_cli.check import CheckReport, check_data, check_gradients
 
     try:
-        net, x, y = _examples_of(net_file)
-        report = check_gradients(net, x, y, eps=eps, tolerance=tolerance,
-                                 sample=sample, seed=seed, show_all=all_)
+        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                             chunk_rows=chunk_rows, rows=rows, max_work=max_work)
+        report: CheckReport
+        if data is None:
+            net, x, y = _examples_of(net_file)
+            report = check_gradients(net, x, y, eps=eps, tolerance=tolerance,
+                                     sample=sample, seed=seed, show_all=all_)
+        else:
+            from backprop_cli.config import load_network
+
+            net = load_network(net_file)
+            stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                        chunk_rows)
+            report = check_data(net, stream, info, eps=eps, tolerance=tolerance,
+                                sample=sample, seed=seed, show_all=all_, max_rows=rows,
+                                max_work=max_work)
     except BackpropError as exc:
         raise fail(exc) from None
-    _render(report, "check", fmt, limit, precision, ascii_)
+    _present("check", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
     if not report.passed:
         from backprop_cli.errors import CheckFailed
 
@@ -506,7 +554,7 @@ def nudge(
         report = run(net, x, y, parse_param(param, net), by, example)
     except BackpropError as exc:
         raise fail(exc) from None
-    _render(report, "nudge", fmt, limit, precision, ascii_)
+    _present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
 
 
 @app.command(
@@ -551,7 +599,7 @@ def diagnose(
             report = diagnose_data(net, chunks, info)
     except BackpropError as exc:
         raise fail(exc) from None
-    _render(report, "diagnose", fmt, 0, precision, ascii_)
+    _present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
 
 
 @app.command(
@@ -614,12 +662,14 @@ def _write_text(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    from backprop_cli.atomic import write_atomic
+    from backprop_cli.atomic import own_stream, write_atomic
     from backprop_cli.errors import OutputError
 
     try:
         write_atomic(output, text)
     except OSError as exc:
+        if exc.errno == errno.EPIPE and own_stream(output) is not None:  # -o /dev/stdout | head
+            raise SystemExit(EXIT_CLOSED_PIPE) from None
         raise fail(OutputError(f"{output}: cannot write: {exc.strerror}")) from None
 
 
@@ -732,8 +782,14 @@ def train(
     from backprop_cli.errors import Interrupted, OutputError
     from backprop_cli.log import series
     from backprop_cli.present.json import dumps
-    from backprop_cli.present.train import TrainDisplay, render_summary
-    from backprop_cli.train import Trainer, TrainOptions, ending_error, trained_document
+    from backprop_cli.present.train import TrainDisplay
+    from backprop_cli.train import (
+        Trainer,
+        TrainOptions,
+        TrainReport,
+        ending_error,
+        trained_document,
+    )
 
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
@@ -757,14 +813,9 @@ def train(
         net = load_network(net_file)
         data = load_training_data(
             net, data_file, target=target, features=features, delimiter=delimiter, val=val,
-            val_split=val_split, seed=seed, shuffle=shuffle, normalize=normalize.value)
-        assert data.train.targets is not None
-        held = data.val
-        trainer = Trainer(
-            net, data.train.inputs, data.train.targets, options, labels=data.train.labels,
-            val=None if held is None or held.targets is None
-            else (held.inputs, held.targets, held.labels),
-        )
+            val_split=val_split, seed=seed, shuffle=shuffle, normalize=normalize.value,
+            net_file=str(net_file))
+        trainer = Trainer.for_data(net, data, options)
         log_stream = _Log(log)
     except BackpropError as exc:
         raise fail(exc) from None
@@ -784,7 +835,7 @@ def train(
                 ):
                     display.epoch(record)
                     records.append(record.to_dict())
-                    log_stream.write(dumps(_finite_dict(record.to_dict()), indent=None) + "\n")
+                    log_stream.write(dumps(record.to_dict(), indent=None) + "\n")  # NaN: null
         except KeyboardInterrupt:
             signals.restore()
             raise fail(Interrupted(f"interrupted twice; stopped without writing {out}",
@@ -807,9 +858,8 @@ def train(
         except OSError as exc:
             raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
     # With --log -, stdout is NDJSON: the summary is one more JSON line, whatever --format.
-    render_summary(summary, sys.stdout, "json" if log == "-" else fmt.value,
-                   cost_name=net.cost, written=str(out), options=_options(),
-                   compact=log == "-")
+    _present("train", "json" if log == "-" else fmt.value,
+             TrainReport(summary, net.cost, str(out)), compact=log == "-")
     if costs is not None and not quiet and sys.stderr.isatty():
         sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
     ending = ending_error(trainer, summary, str(out), signals.signum)
@@ -866,10 +916,11 @@ def _open_log(log: str | None) -> TextIO | None:
         return None
     if log == "-":
         return sys.stdout
+    from backprop_cli.atomic import open_stream
     from backprop_cli.errors import OutputError
 
     try:
-        return open(log, "w", encoding="utf-8")
+        return open_stream(Path(log))  # /dev/stdout …: the open stream, never truncated
     except OSError as exc:
         raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
 
@@ -905,14 +956,6 @@ class _Log:
                 stream.close()
 
 
-def _finite_dict(values: dict[str, object]) -> dict[str, object]:
-    """NaN and ±inf (a diverged epoch) as JSON null."""
-    import math
-
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
-            for k, v in values.items()}
-
-
 @app.command(
     epilog="Example: backprop evaluate digits-trained.yaml configs/digits.csv --split val",
 )
@@ -935,7 +978,7 @@ def evaluate(
     """
     from backprop_cli.config import load_network
     from backprop_cli.data import load_for_network
-    from backprop_cli.present.train import render_evaluation
+    from backprop_cli.train import EvaluationReport
     from backprop_cli.train import evaluate as run
 
     try:
@@ -947,8 +990,8 @@ def evaluate(
         result = run(net, ds.inputs, ds.targets, ds.labels)
     except BackpropError as exc:
         raise fail(exc) from None
-    render_evaluation(result, sys.stdout, fmt.value, _options(), classes=ds.classes,
-                      network=str(net_file), data=str(data_file), cost_name=net.cost)
+    _present("evaluate", fmt.value,
+             EvaluationReport(result, ds.classes, str(net_file), str(data_file), net.cost))
 
 
 @app.command(
@@ -974,7 +1017,7 @@ def predict(
     from backprop_cli.data import classes_for_network, load_for_network
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
-    from backprop_cli.present.train import render_predictions
+    from backprop_cli.train import Predictions
 
     try:
         net = load_network(net_file)
@@ -990,16 +1033,10 @@ def predict(
             classes = None
     except BackpropError as exc:
         raise fail(exc) from None
-    render_predictions(outputs, classes, sys.stdout, fmt.value)
+    _present("predict", fmt.value, Predictions(outputs, classes))
 
 
 # --- show: graph, report ----------------------------------------------------------------------
-
-class GraphFormat(str, Enum):
-    svg = "svg"
-    dot = "dot"
-    mermaid = "mermaid"
-
 
 class Show(str, Enum):
     gradient = "gradient"
@@ -1012,7 +1049,7 @@ class Show(str, Enum):
 def graph(
     net_file: NetFile,
     fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = GraphFormat.svg,
+                   ] = GraphFormat("svg"),
     show: Annotated[Show, typer.Option(
         help="What an edge's colour (sign) and width (magnitude) show: ∂C/∂w of the full cost "
              "over the examples, or the weight w.")] = Show.gradient,
@@ -1030,7 +1067,7 @@ def graph(
     Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.present.graph import layout, render
+    from backprop_cli.present.graph import layout
     from backprop_cli.report import analyze as build
 
     try:
@@ -1042,9 +1079,8 @@ def graph(
             values = tuple(layer.weights for layer in net.layers)
     except BackpropError as exc:
         raise fail(exc) from None
-    text = render(layout(net, values, show.value, max_neurons), fmt.value,
-                  ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)))
-    _write_text(text, output)
+    _present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
+             output=output)
 
 
 @app.command(
@@ -1076,7 +1112,7 @@ def report(
     the tables work without JavaScript.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.log import CostSeries, parse_log
+    from backprop_cli.log import read_log
     from backprop_cli.present.html import render_html
     from backprop_cli.report import analyze as build
 
@@ -1095,21 +1131,9 @@ def report(
             chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                         chunk_rows)
             result = analyze_data(net, chunks, info)
-        costs: CostSeries | None = None
-        if log is not None:
-            costs = parse_log(_read_text(log, "--log"), str(log))
+        costs = None if log is None else read_log(log)
     except BackpropError as exc:
         raise fail(exc) from None
     html = render_html(result, source=str(net_file), costs=costs,
-                       limit=_options(limit).limit, max_neurons=max_neurons)
+                       limit=None if limit == 0 else limit, max_neurons=max_neurons)
     _write_text(html, output)
-
-
-def _read_text(path: Path, option: str) -> str:
-    from backprop_cli.errors import UsageError
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise UsageError(f"{option} {path}: cannot read: {reason}") from None

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import itertools
 import math
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -167,6 +168,37 @@ def _names(spec: str | Sequence[str] | None) -> list[str] | None:
     return [n.strip() for n in names if n.strip()]
 
 
+def _listed(names: Sequence[str], limit: int = 8) -> str:
+    """``a, b, c`` — at most ``limit`` names, then "… (n in all)"."""
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _not_trained_on(trained: Sequence[str], found: Sequence[str], others: Sequence[str],
+                    file: str, network: str | None, option: str | None) -> DataError:
+    """The feature columns ``found`` in the file (or in ``option``, --features) are not the
+    set ``trained`` the network's inputs are; ``others``: the columns it might have meant."""
+    who = f"the inputs of {network}" if network else "the network's inputs"
+    where = option or "this file"
+    parts = [f"{who} are the feature columns {_listed(trained, 4)}, matched by name (never "
+             "by position)"]
+    missing = [n for n in trained if n not in found]
+    if len(missing) == len(trained):
+        parts.append(f"{where} has none of them")
+    elif missing:
+        parts.append(f"{where} lacks {_listed(missing)}")
+    unexpected = [n for n in others if n not in trained]
+    if unexpected:
+        parts.append(f"{option + ' names' if option else 'the file has'} columns the network "
+                     f"was not trained on: {_listed(unexpected)}")
+    advice = ("list exactly the network's columns with --features (in any order) or leave "
+              "it out" if option else "give the file the network's column names, in any order")
+    if network:
+        advice += (f", or, if they are the same quantities under other names, write those "
+                   f"names in preprocessing.features of {network} in place of the old ones")
+    return DataError("; ".join([*parts, advice]), file=file, row=1)
+
+
 def select_columns(
     header: Sequence[str],
     file: str,
@@ -176,16 +208,24 @@ def select_columns(
     default_features: Sequence[str] | None = None,
     default_target: Sequence[str] | None = None,
     need_target: bool = True,
+    network: str | None = None,
 ) -> Columns:
     """Resolve ``--target`` and ``--features`` (comma-separated names) against the header.
 
-    Defaults: the target is ``default_target`` (the columns a network was trained on), which
-    must then be in the header, else the last column; the features are ``default_features``
-    if every name is in the header, else every other column. ``need_target`` False (predict):
-    a missing ``default_target`` means no target columns. Features and targets never overlap.
+    ``default_features``: the feature columns the network ``network`` was trained on (the
+    stored names, in the order of its inputs). With them, the features are matched by name:
+    the file (or ``--features``) must hold exactly those columns, in any order, and they are
+    taken in the stored order; anything else is refused, never matched by position. Without
+    them the features are ``--features`` in its order, else every other column in file order.
+
+    Default target: ``default_target`` (the columns a network was trained on), which must
+    then be in the header, else the last column. ``need_target`` False (predict): a missing
+    ``default_target`` means no target columns. Features and targets never overlap.
     """
     index = {name: k for k, name in enumerate(header)}
-    if len(header) == 1 and (need_target or features is None):
+    trained = tuple(default_features or ())
+    covered = bool(trained) and all(n in index for n in trained)
+    if len(header) == 1 and (need_target or (features is None and not trained)):
         raise DataError(f"the header has only one column, {echo(header[0])}; a feature and a "
                         "target column are needed: is --delimiter right?", file=file, row=1)
 
@@ -216,12 +256,22 @@ def select_columns(
             targets = ()
     else:
         targets = (len(header) - 1,)
-    if feature_names is not None:
-        if not feature_names:
-            raise UsageError("--features: expected one or more column names")
+    if feature_names is not None and not feature_names:
+        raise UsageError("--features: expected one or more column names")
+    chosen: tuple[int, ...]
+    if trained:  # the network's inputs, by name, in their order
+        if feature_names is not None:
+            resolve(feature_names, "--features")
+            if set(feature_names) != set(trained):
+                raise _not_trained_on(trained, feature_names, feature_names, file, network,
+                                      "--features")
+        elif not covered:
+            ignored = {header[k] for k in targets} | set(default_target or ())
+            raise _not_trained_on(trained, header, [n for n in header if n not in ignored],
+                                  file, network, None)
+        chosen = tuple(index[n] for n in trained)
+    elif feature_names is not None:
         chosen = resolve(feature_names, "--features")
-    elif default_features and all(n in index for n in default_features):
-        chosen = tuple(index[n] for n in default_features)
     else:
         chosen = tuple(k for k in range(len(header)) if k not in targets)
     if not need_target and target is None:  # predict: a default target never takes a feature
@@ -555,13 +605,15 @@ def _check_probabilities(net: Network, targets: Array, lines: Sequence[int],
 
 def _columns_for(reader: _Reader, target: str | Sequence[str] | None,
                  features: str | Sequence[str] | None,
-                 preprocessing: Preprocessing | None, need_target: bool = True) -> Columns:
-    """The columns chosen by the options, defaulting to those the network was trained on."""
+                 preprocessing: Preprocessing | None, need_target: bool = True,
+                 net_file: str | None = None) -> Columns:
+    """The columns chosen by the options, defaulting to those the network (from
+    ``net_file``) was trained on; its stored feature names are matched by name."""
     return select_columns(
         reader.header, reader.file, target=target, features=features,
         default_features=preprocessing.features if preprocessing else None,
         default_target=preprocessing.targets if preprocessing else None,
-        need_target=need_target,
+        need_target=need_target, network=net_file,
     )
 
 
@@ -767,12 +819,14 @@ def _plain_labels(values: Array, classes: Sequence[Label]) -> NDArray[np.intp]:
 class _Rows(NamedTuple):
     """Data rows of a file as the network sees them, before normalization: ``inputs``
     (r, n_0); ``targets`` (r, n_L) or None (no target column); ``labels`` (r,) class indices
-    into ``classes`` for classifiers, else both None."""
+    into ``classes`` for classifiers, else both None; ``lines`` (r,) the file line of each row
+    (1-based; the header is line 1)."""
 
     inputs: Array
     targets: Array | None
     labels: NDArray[np.intp] | None
     classes: tuple[Label, ...] | None
+    lines: NDArray[np.intp]
 
 
 def _read_rows(
@@ -832,7 +886,7 @@ def _block_rows(block: Array, line: int, net: Network, columns: Columns,
     elif columns.targets:
         targets = _take(block, columns.targets).astype(dtype, copy=False)
         _check_probabilities(net, targets, range(line, line + len(block)), columns, file)
-    return _Rows(inputs, targets, labels, found)
+    return _Rows(inputs, targets, labels, found, np.arange(line, line + len(block)))
 
 
 def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Columns,
@@ -853,7 +907,7 @@ def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Co
     elif columns.targets:
         targets = _numbers(rows, lines, columns.targets, columns.header, file, "target", dtype)
         _check_probabilities(net, targets, lines, columns, file)
-    return _Rows(inputs, targets, labels, found)
+    return _Rows(inputs, targets, labels, found, np.array(lines, dtype=np.intp))
 
 
 def load_dataset(
@@ -865,20 +919,25 @@ def load_dataset(
     delimiter: str = DELIMITER,
     preprocessing: Preprocessing | None = None,
     need_target: bool = True,
+    net_file: str | None = None,
 ) -> Dataset:
     """Read a whole CSV file for ``net``. With ``need_target`` False (predict) the target
     columns are left out and not read; if the header has exactly n_0 columns and no column
     option is given, every column is a feature.
 
     Class labels are one-hot encoded against ``preprocessing.classes`` if given, else against
-    the labels found in the file, which must then be exactly n_L of them.
+    the labels found in the file, which must then be exactly n_L of them. Feature names in
+    ``preprocessing`` (stored in ``net_file``) pick the feature columns by name.
     """
     file = str(path)
+    named = preprocessing is not None and bool(preprocessing.features)
     with _Reader(path, delimiter) as reader:
         try:
-            columns = _columns_for(reader, target, features, preprocessing, need_target)
+            columns = _columns_for(reader, target, features, preprocessing, need_target,
+                                   net_file)
         except DataError:  # one column, n_0 = 1: no target column is needed to predict
-            if need_target or features or target or len(reader.header) != net.input_size:
+            if (need_target or features or target or named
+                    or len(reader.header) != net.input_size):
                 raise
             columns = Columns(reader.header, (), ())
         if not need_target:
@@ -890,7 +949,7 @@ def load_dataset(
         _check_fit(net, columns, file)
         known = preprocessing.classes if preprocessing and preprocessing.classes else None
         [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
-    return Dataset(file, columns, *rows)
+    return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes)
 
 
 def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: str
@@ -919,9 +978,12 @@ def iter_csv_chunks(
     preprocessing: Preprocessing | None = None,
     chunk_rows: int = CHUNK_ROWS,
     dtype: type[np.floating] = np.float64,
+    net_file: str | None = None,
+    on_lines: Callable[[NDArray[np.intp]], None] | None = None,
 ) -> Iterator[tuple[Array, Array]]:
     """Stream a CSV file as (inputs (≤ chunk_rows, n_0), targets (≤ chunk_rows, n_L)) pairs,
-    normalized by ``preprocessing``; memory is bounded by ``chunk_rows``.
+    normalized by ``preprocessing``; memory is bounded by ``chunk_rows``. ``on_lines`` is
+    given the file line of each row of a chunk (r,) just before the chunk is yielded.
 
     Class labels need ``preprocessing.classes`` (the classes cannot be discovered without
     reading every row first).
@@ -930,7 +992,7 @@ def iter_csv_chunks(
         raise UsageError(f"chunk size {chunk_rows}: expected a whole number ≥ 1")
     file = str(path)
     with _Reader(path, delimiter) as reader:
-        columns = _columns_for(reader, target, features, preprocessing)
+        columns = _columns_for(reader, target, features, preprocessing, net_file=net_file)
         _check_fit(net, columns, file)
         classes = preprocessing.classes if preprocessing else None
         if _is_classifier(net, columns) and not classes:
@@ -943,6 +1005,8 @@ def iter_csv_chunks(
                                dtype):
             assert rows.targets is not None  # need_target: select_columns chose targets
             inputs = rows.inputs if preprocessing is None else preprocessing.apply(rows.inputs)
+            if on_lines is not None:
+                on_lines(rows.lines)
             yield inputs, rows.targets
 
 
@@ -994,13 +1058,20 @@ def load_training_data(
     seed: int = 0,
     shuffle: bool = True,
     normalize: str = "standard",
+    net_file: str | None = None,
 ) -> TrainingData:
-    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, fit the normalization."""
+    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, fit the normalization.
+
+    A network trained before (a ``preprocessing:`` block in ``net_file``) is trained again on
+    the columns it was trained on, matched by name, and on its stored class list; only the
+    normalization is fitted anew."""
     if val is not None and val_split:
         raise UsageError("give either --val FILE or --val-split F, not both")
     if normalize not in NORMALIZE:
         raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
-    full = load_dataset(data, net, target=target, features=features, delimiter=delimiter)
+    stored = preprocessing_of(net, net_file)
+    full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
+                        preprocessing=stored, net_file=net_file)
     info: dict[str, Any] = {"data": str(data), "rows": len(full)}
     if full.targets is None:  # pragma: no cover - load_dataset reads targets by default
         raise DataError("no target column", file=str(data))
@@ -1013,7 +1084,8 @@ def load_training_data(
         known = Preprocessing(full.columns.feature_names, full.columns.target_names,
                               classes=full.classes)
         held = load_dataset(val, net, target=target, features=features, delimiter=delimiter,
-                            preprocessing=known)
+                            preprocessing=known,
+                            net_file=net_file if stored and stored.features else None)
         info["val"] = str(val)
     pre = fit_preprocessing(train.inputs, normalize, full.columns, full.classes)
     info["train_rows"] = len(train)
@@ -1038,7 +1110,7 @@ def load_for_network(
     the network was trained (recomputed from its ``training:`` block)."""
     pre = preprocessing_of(net, net_file)
     ds = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
-                      preprocessing=pre, need_target=need_target)
+                      preprocessing=pre, need_target=need_target, net_file=net_file)
     if split != "all":
         ds = ds.subset(_split_of(net, len(ds), split, str(data), net_file))
     return (_normalized(ds, pre) if pre is not None else ds), pre
@@ -1046,13 +1118,27 @@ def load_for_network(
 
 @dataclass(frozen=True, eq=False)
 class DataStream:
-    """A CSV file as ``net`` sees it, in chunks: ``chunks`` yields (inputs (≤ chunk_rows, n_0),
-    targets (≤ chunk_rows, n_L)) with ``preprocessing`` applied (None: the network has none)."""
+    """A CSV file as ``net`` sees it, in chunks: iterating it reads the file (anew each time)
+    and yields (inputs (≤ chunk_rows, n_0), targets (≤ chunk_rows, n_L)) with
+    ``preprocessing`` applied (None: the network has none). ``read`` is
+    :func:`iter_csv_chunks` with the file and options bound."""
 
     file: str
     columns: Columns
     preprocessing: Preprocessing | None
-    chunks: Iterator[tuple[Array, Array]]
+    read: Callable[..., Iterator[tuple[Array, Array]]]
+    _lines: list[NDArray[np.intp]] = field(default_factory=list, repr=False)
+
+    def __iter__(self) -> Iterator[tuple[Array, Array]]:
+        return self.read(on_lines=self._seen)
+
+    def _seen(self, lines: NDArray[np.intp]) -> None:
+        self._lines[:] = [lines]
+
+    def line_of(self, row: int) -> int:
+        """The file line (1-based; the header is line 1) of row ``row`` (0-based) of the chunk
+        yielded last."""
+        return int(self._lines[0][row])
 
     def describe(self) -> dict[str, Any]:
         """file, features, targets, normalize (and classes) — for a report's "data" key."""
@@ -1101,7 +1187,7 @@ def classes_for_network(
         if len(reader.header) == net.input_size and target is None and features is None:
             return None  # every column is a feature, as load_dataset reads it for predict
         try:
-            columns = _columns_for(reader, target, features, pre)
+            columns = _columns_for(reader, target, features, pre, net_file=net_file)
         except DataError:
             return None
         if not _is_classifier(net, columns):
@@ -1125,15 +1211,16 @@ def stream_for_network(
     file = str(data)
     pre = preprocessing_of(net, net_file)
     with _Reader(data, delimiter) as reader:
-        columns = _columns_for(reader, target, features, pre)
+        columns = _columns_for(reader, target, features, pre, net_file=net_file)
         _check_fit(net, columns, file)
         if _is_classifier(net, columns) and not (pre and pre.classes):
             classes = _label_classes(reader, net, columns, file)
             pre = (Preprocessing((), (), classes=classes) if pre is None
                    else replace(pre, classes=classes))
-    chunks = iter_csv_chunks(data, net, target=target, features=features, delimiter=delimiter,
-                             preprocessing=pre, chunk_rows=chunk_rows)
-    return DataStream(file, columns, pre, chunks)
+    read = functools.partial(iter_csv_chunks, data, net, target=target, features=features,
+                             delimiter=delimiter, preprocessing=pre, chunk_rows=chunk_rows,
+                             net_file=net_file)
+    return DataStream(file, columns, pre, read)
 
 
 def _split_of(net: Network, m: int, split: str, file: str, net_file: str | None

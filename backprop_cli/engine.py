@@ -103,15 +103,18 @@ def forward(
     return zs, activations
 
 
-def _finite(values: Array, what: str, dtype: DTypeLike) -> None:
+def _finite(values: Array, what: str, dtype: DTypeLike, per_example: bool = True) -> None:
     """Raise :class:`NumericalError` if ``values`` (m, n) hold an inf or NaN; ``what`` names
-    them, with ``{j}`` for the neuron."""
+    them, with ``{j}`` for the neuron; ``per_example`` False: no row is to blame (a bound
+    over the batch)."""
     if np.isfinite(values).all():
         return
     e, j = (int(i) for i in np.argwhere(~np.isfinite(values))[0][:2])
     raise NumericalError(
-        f"{what.format(j=j)} overflows {np.dtype(dtype).name} for example {e}: the weights, "
-        "biases or inputs are too large for the numbers to be computed; scale them down"
+        f"{what.format(j=j)} overflows {np.dtype(dtype).name}",
+        example=e if per_example else None,
+        advice="the weights, biases or inputs are too large for the numbers to be computed; "
+               "scale them down",
     )
 
 
@@ -162,7 +165,8 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
             largest = np.abs(dC_dz).max() * np.abs(a_prev).max() * max(1, a_prev.shape[0])
         _finite(dC_dz, f"the backward pass: ∂C0/∂z({index + 1}){{j}}", dtype)
         _finite(dC_da_prev, f"the backward pass: ∂C0/∂a({index}){{j}}", dtype)
-        _finite(np.array([[largest]]), f"the gradient ∂C/∂w({index + 1})", dtype)
+        _finite(np.array([[largest]]), f"the gradient ∂C/∂w({index + 1})", dtype,
+                per_example=False)
         traces.append(
             LayerTrace(
                 layer=index + 1,

@@ -93,7 +93,34 @@ class UsageError(BackpropError):
 
 class NumericalError(BackpropError):
     """A valid network whose numbers overflow the floating-point type (weights, biases or
-    inputs too large): refused with this message instead of a silent inf or NaN."""
+    inputs too large): refused with this message instead of a silent inf or NaN.
+
+    ``example``: the 0-based row of the batch whose numbers overflowed, where one row is to
+    blame; the message then reads ``{message} for example {example}: {advice}``.
+    :meth:`on_line` names a data file's line in its place (as :class:`DataError` does).
+    """
+
+    def __init__(self, message: str, *, example: int | None = None, advice: str = "",
+                 file: str | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.example = example
+        self.advice = advice
+        self.file = file
+        self.line = line
+        super().__init__(str(self))
+
+    def on_line(self, file: str, line: int) -> NumericalError:
+        """The same error for the row on ``line`` (1-based; the header is line 1) of ``file``."""
+        return NumericalError(self.message, example=self.example, advice=self.advice,
+                              file=file, line=line)
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.line is not None:
+            text = f"{self.file}:{self.line}: {text} for this row"
+        elif self.example is not None:
+            text += f" for example {self.example}"
+        return f"{text}: {self.advice}" if self.advice else text
 
 
 class OutputError(BackpropError):

@@ -10,9 +10,10 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from backprop_cli.errors import DataError
+from backprop_cli.errors import DataError, UsageError
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,13 @@ def parse_log(text: str, source: str) -> CostSeries:
         raise DataError(f"{source}: no epochs; expected the file `backprop train --log FILE` "
                         "writes")
     return series(rows)
+
+
+def read_log(path: Path) -> CostSeries:
+    """The ``train --log`` file at ``path``; a UsageError when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"--log {path}: cannot read: {reason}") from None
+    return parse_log(text, str(path))

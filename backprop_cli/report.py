@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -242,23 +243,33 @@ class AnalyzeReport:
 
     @cached_property
     def _top(self) -> list[tuple[Param, float]]:
-        """Sorted once per report (params() asks for it per table)."""
-        # Every selected parameter in params() order (per layer: w row-major, then b); a stable
-        # sort keeps that order among equal |gradient|s. Param objects only for the top K.
+        """Sorted once per report (params() asks for it per table); Param objects for the top
+        K only."""
+        layer, kind, j, k, gradient = self._top_columns
+        return [(Param(n, "w" if w else "b", jj, None if kk < 0 else kk), g)
+                for n, w, jj, kk, g in zip(layer.tolist(), kind.tolist(), j.tolist(),
+                                           k.tolist(), gradient.tolist(), strict=True)]
+
+    @cached_property
+    def _top_columns(self) -> tuple[NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp],
+                                    NDArray[np.intp], Array]:
+        """The top K of the selected layers as columns: layer, is-a-weight, j, k (−1 for a
+        bias), ∂C/∂param; largest |∂C/∂param| first, ties in params() order (per layer: w row
+        by row, then b), as a stable sort of every parameter would give them."""
         grads = [g for l in self.layers  # noqa: E741
                  for g in (self.trace.grad_w[l - 1].ravel(), self.trace.grad_b[l - 1])]
-        order = np.argsort(-np.abs(np.concatenate(grads)), kind="stable")[: self.top]
+        flat = np.concatenate(grads)
+        order = top_order(np.abs(flat), self.top)
         starts = np.cumsum([0, *(g.size for g in grads)])
-        found: list[tuple[Param, float]] = []
-        for i in order.tolist():
-            block = int(np.searchsorted(starts, i, side="right")) - 1
-            l, local = self.layers[block // 2], i - int(starts[block])  # noqa: E741
-            if block % 2 == 0:
-                j, k = divmod(local, self.trace.grad_w[l - 1].shape[1])
-                found.append((Param(l, "w", j, k), float(grads[block][local])))
-            else:
-                found.append((Param(l, "b", local, None), float(grads[block][local])))
-        return found
+        block = np.searchsorted(starts, order, side="right") - 1
+        local = order - starts[block]
+        layer = np.asarray(self.layers, dtype=np.intp)[block // 2]
+        is_w = block % 2 == 0
+        n_prev = np.asarray([self.trace.grad_w[l - 1].shape[1] for l in self.layers],  # noqa: E741
+                            dtype=np.intp)[block // 2]
+        j = np.where(is_w, local // n_prev, local)
+        k = np.where(is_w, local % n_prev, -1)
+        return layer, is_w, j, k, flat[order]
 
     def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
         """The parameters to show, in order: the top K if asked (of the chosen ones, with
@@ -328,7 +339,10 @@ class AnalyzeReport:
     def _param_runs(self, size: int) -> Iterator[
             tuple[int, str, NDArray[np.intp], NDArray[np.intp] | None]]:
         """:meth:`params` as (layer, kind, j, k) index arrays of at most ``size`` each."""
-        if self.chosen is not None or self.top is not None:
+        if self.top is not None and self.chosen is None:
+            yield from self._top_runs(size)
+            return
+        if self.chosen is not None:
             params = self.params()
             start = 0
             while start < len(params):
@@ -351,6 +365,19 @@ class AnalyzeReport:
                 yield l, "w", j, k
             for start in range(0, n, size):
                 yield l, "b", np.arange(start, min(start + size, n), dtype=np.intp), None
+
+    def _top_runs(self, size: int) -> Iterator[
+            tuple[int, str, NDArray[np.intp], NDArray[np.intp] | None]]:
+        """The top K as runs of consecutive parameters of one layer and kind, cut at ``size``
+        (no Param objects: --top may be large)."""
+        layer, is_w, j, k, _ = self._top_columns
+        cuts = np.flatnonzero((np.diff(layer) != 0) | (np.diff(is_w) != 0)) + 1
+        bounds = [0, *cuts.tolist(), len(layer)]
+        for first, last in pairwise(bounds):
+            l, w = int(layer[first]), bool(is_w[first])  # noqa: E741
+            for start in range(first, last, size):
+                stop = min(start + size, last)
+                yield l, "w" if w else "b", j[start:stop], k[start:stop] if w else None
 
     def path_sum(self, example: int, l: int, k: int) -> PathSum:  # noqa: E741
         """The paths from a(l−1)k to the cost, through every neuron j of layer l."""
@@ -444,6 +471,22 @@ class AnalyzeReport:
             "cost": float(self.trace.cost_per_example[e]),
             "layers": layers,
         }
+
+
+def top_order(magnitude: Array, top: int | None) -> NDArray[np.intp]:
+    """The indices of the ``top`` largest of ``magnitude`` (n,), largest first, equal ones in
+    index order: ``np.argsort(-magnitude, kind="stable")[:top]`` (NaN last) in O(n) — the K-th
+    largest by ``np.partition``, the indices above it and the first ones equal to it, then a
+    sort of those K alone."""
+    key = np.where(np.isnan(magnitude), -1.0, magnitude)  # NaN after every |g| ≥ 0
+    n = key.shape[0]
+    if top is None or top >= n:
+        return np.argsort(-key, kind="stable")
+    kth = float(np.partition(key, n - top)[n - top])  # the top-th largest
+    above = np.flatnonzero(key > kth)
+    tied = np.flatnonzero(key == kth)[: top - above.size]
+    chosen = np.sort(np.concatenate([above, tied]))
+    return chosen[np.argsort(-key[chosen], kind="stable")]
 
 
 def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:

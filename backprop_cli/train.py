@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
 from backprop_cli.config import dump_network
-from backprop_cli.data import TrainingData, preprocessing_of
+from backprop_cli.data import Label, TrainingData, preprocessing_of
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Examples, Network
@@ -120,13 +120,13 @@ _Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch], Array]
 class Model:
     """A network's parameters in one dtype, with the gradient buffers preallocated.
 
-    ``w[l-1]`` (n_l, n_(l−1)) and ``b[l-1]`` (n_l,) are layer l's parameters; ``gw``/``gb``
-    the gradient of the last batch's cost, same shapes. Unlike :func:`engine.backprop` this
-    keeps none of the per-example factors.
+    ``w[l-1]`` (n_l, n_(l−1)) and ``b[l-1]`` (n_l,) are layer l's parameters; :meth:`grads`
+    holds the gradient of the last batch's cost. Unlike :func:`engine.backprop` this keeps
+    none of the per-example factors.
 
     Layout (for the matrix products, not the math): layer l's weights and bias live in one
     contiguous ``p[l-1]`` = [w(l)ᵀ; b(l)ᵀ] of shape (n_(l−1) + 1, n_l), and ``w``/``b`` are
-    views of it; ``g[l-1]`` likewise holds ``gw``/``gb``. The first layer sees its inputs as
+    views of it; ``g[l-1]`` likewise holds their gradients. The first layer sees its inputs as
     [x 1] (a column of ones), so [x 1] @ p = x w(1)ᵀ + b(1) = z(1) and [x 1]ᵀ δ(1) = [∂C/∂w(1)ᵀ;
     ∂C/∂b(1)ᵀ] are one matrix product each, without transposing copies. Later layers take
     a(l−1) @ p[:-1] plus the bias rows, and ∂C/∂b(l) = 1ᵀ δ(l): their activations stay plain
@@ -142,8 +142,6 @@ class Model:
         self.g = [np.zeros_like(p) for p in self.p]
         self.w = [p[:-1].T for p in self.p]
         self.b = [p[-1] for p in self.p]
-        self.gw = [g[:-1].T for g in self.g]
-        self.gb = [g[-1] for g in self.g]
         self.sigmas = [layer.sigma for layer in net.layers]
         self.fused = net.c.fused.get(net.layers[-1].activation)
         self._forward = [KERNELS[layer.activation][0] for layer in net.layers]
@@ -174,7 +172,7 @@ class Model:
 
     def gradients(self, x: Array, y: Array, scale: float = 1.0, *,
                   with_ones: bool = False) -> float:
-        """Fill ``gw``/``gb`` with scale·∂C/∂w, scale·∂C/∂b of C = mean of C0 over the batch
+        """Fill :meth:`grads` with scale·∂C/∂w, scale·∂C/∂b of C = mean of C0 over the batch
         x (m, n_0), y (m, n_L) (both in the model's dtype); return C. ``with_ones``: x is
         [x 1] (m, n_0 + 1), its last column all ones (as :class:`Trainer` keeps its rows),
         which saves copying x into a buffer that has the column.
@@ -390,6 +388,15 @@ class Trainer:
         self.stopped_at: tuple[int, int] | None = None  # (epoch, batches run in it)
         self._best: list[Array] | None = None
         self._saved: list[Array] | None = None  # the weights at the start of the epoch
+
+    @classmethod
+    def for_data(cls, net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
+        """A trainer on ``data``'s training rows that validates on its held-out rows."""
+        train, held = data.train, data.val
+        assert train.targets is not None
+        return cls(net, train.inputs, train.targets, options, labels=train.labels,
+                   val=None if held is None or held.targets is None
+                   else (held.inputs, held.targets, held.labels))
 
     @property
     def batch_count(self) -> int:
@@ -625,6 +632,78 @@ def evaluate(net: Network, inputs: Array, targets: Array,
                       recall)
 
 
+# --- what train, evaluate and predict show --------------------------------------------------
+
+SCHEMA_VERSION = 1  # of their JSON documents: a contract, keys are kept and new ones only added
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """``train``'s report: how training ended, the cost function and where the weights went."""
+
+    summary: TrainSummary
+    cost_function: str
+    out: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": SCHEMA_VERSION, **self.summary.to_dict(),
+                "cost_function": self.cost_function, "out": self.out}
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationReport:
+    """``evaluate``'s report: ``evaluation`` of the network file ``network`` on the CSV file
+    ``data``; ``classes`` the labels in the confusion matrix's order (None: numeric targets)."""
+
+    evaluation: Evaluation
+    classes: tuple[Label, ...] | None
+    network: str
+    data: str
+    cost_function: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``accuracy`` is a fraction 0–1; ``confusion[i][j]`` counts rows of class i predicted
+        as class j (classes in ``classes`` order); both None for numeric targets."""
+        ev = self.evaluation
+        return {
+            "version": SCHEMA_VERSION,
+            "network": self.network,
+            "data": self.data,
+            "rows": ev.rows,
+            "cost_function": self.cost_function,
+            "cost": ev.cost,
+            "accuracy": ev.accuracy,
+            "classes": None if self.classes is None else list(self.classes),
+            "confusion": None if ev.confusion is None else ev.confusion.tolist(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """``predict``'s report: ``outputs`` (m, n_L) a(L) per row, in the data's row order; with
+    ``classes``, also each row's predicted label (the class of its largest output)."""
+
+    outputs: Array
+    classes: tuple[Label, ...] | None
+
+    @property
+    def labels(self) -> list[Label] | None:
+        if self.classes is None:
+            return None
+        return [self.classes[j] for j in predicted_classes(self.outputs).tolist()]
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "version": SCHEMA_VERSION,
+            "classes": None if self.classes is None else list(self.classes),
+            "outputs": self.outputs.tolist(),
+        }
+        labels = self.labels
+        if labels is not None:
+            doc["labels"] = labels
+        return doc
+
+
 def training_block(options: TrainOptions, summary: TrainSummary,
                    info: dict[str, Any]) -> dict[str, Any]:
     """The ``training:`` block of the trained network file: where the data came from, the
@@ -663,8 +742,11 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
     if examples is None and net.examples is not None:
         # The network's own examples hold raw features (or, for a network trained before,
         # features in its stored preprocessing): store them as the trained network sees its
-        # inputs, like the rows of --examples.
+        # inputs, like the rows of --examples. Undoing one and applying the other by position
+        # is right because a network trained before is trained again on its stored feature
+        # columns, in their order (data.select_columns matches them by name).
         old = preprocessing_of(net, net_file)
+        assert old is None or not old.features or old.features == data.preprocessing.features
         raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
         return Examples(data.preprocessing.apply(raw), net.examples.targets)
     first = 2 if examples is None else examples

@@ -5,10 +5,13 @@ random pixels in [0, 1), so that the gradients are not zeros): 784-16-16-10 and 
 784-1024-200-10 network with ≈ 10⁶ parameters. Each command runs --runs times in a fresh
 process, interleaved; the baseline is `python -c "import numpy, yaml"`. Peak memory is the
 child's maximum resident set size. `--top 1` writes one row of the same network: its peak is
-what loading the network costs, and the rows' writer is timed by the difference.
+what loading the network costs, and the rows' writer is timed by the difference. `--top 10 -f
+json` times the selection of the top parameters (and the JSON document, which holds every
+gradient).
 
     python benchmarks/analyze_speed.py --runs 5
     python benchmarks/analyze_speed.py --bin /tmp/other-venv/bin/backprop   # compare installs
+    python benchmarks/analyze_speed.py --big-bin /tmp/before/backprop --big-formats csv
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ def main() -> None:
     parser.add_argument("--big-formats", nargs="*", default=["ndjson", "csv", "json"])
     parser.add_argument("--bin", type=Path, action="append", default=[],
                         help="another `backprop` to time on the small network (repeatable)")
+    parser.add_argument("--big-bin", type=Path, action="append", default=[],
+                        help="another `backprop` to time on the 10^6-parameter commands too, "
+                             "interleaved with this one (e.g. a copy of the previous code)")
+    parser.add_argument("--no-top", action="store_true", help="skip --top 10 -f json")
     args = parser.parse_args()
     small, big = args.dir / "bench-784-16-16-10-x.yaml", args.dir / "bench-1M-x.yaml"
     init(small, "784,16,16,10")
@@ -75,34 +82,46 @@ def main() -> None:
     for other in args.bin:
         commands[f"  ({other.parent.parent.name}) same"] = [str(other), "analyze", str(small),
                                                             "-f", "json"]
-    if args.big_formats:
-        commands["analyze 10^6 params --top 1 -f ndjson"] = [str(BIN), "analyze", str(big),
-                                                             "--top", "1", "-f", "ndjson"]
-    for fmt in args.big_formats:
-        commands[f"analyze 10^6 params --format {fmt}"] = [str(BIN), "analyze", str(big), "-f",
-                                                           fmt]
+    for tag, binary in [("", BIN), *((f"({b.name}) ", b) for b in args.big_bin)]:
+        if args.big_formats:
+            commands[f"{tag}analyze 10^6 params --top 1 -f ndjson"] = [
+                str(binary), "analyze", str(big), "--top", "1", "-f", "ndjson"]
+        if not args.no_top:
+            commands[f"{tag}analyze 10^6 params --top 10 -f json"] = [
+                str(binary), "analyze", str(big), "--top", "10", "-f", "json"]
+        for fmt in args.big_formats:
+            commands[f"{tag}analyze 10^6 params --format {fmt}"] = [
+                str(binary), "analyze", str(big), "-f", fmt]
+    print(f"load average {time.strftime('%H:%M:%S')}: {_load()}")
     results: dict[str, list[tuple[float, int, int]]] = {name: [] for name in commands}
     for _ in range(args.runs):
         for name, cmd in commands.items():
             results[name].append(run(cmd))
+    print(f"load average {time.strftime('%H:%M:%S')}: {_load()}")
     print(f"{args.runs} interleaved runs; {BIN}")
-    print(f"{'command':<40} {'median s':>9} {'min s':>7} {'out MB':>7} {'MB/s':>7} "
+    print(f"{'command':<48} {'median s':>9} {'min s':>7} {'out MB':>7} {'MB/s':>7} "
           f"{'peak MB':>8}  {'× baseline':>10}")
     base = statistics.median(r[0] for r in next(iter(results.values())))
-    load = results.get("analyze 10^6 params --top 1 -f ndjson")
     for name, rows in results.items():
         seconds = [r[0] for r in rows]
         med = statistics.median(seconds)
         mb = rows[0][1] / 1e6
-        print(f"{name:<40} {med:>9.3f} {min(seconds):>7.3f} {mb:>7.1f} {mb / med:>7.1f} "
+        print(f"{name:<48} {med:>9.3f} {min(seconds):>7.3f} {mb:>7.1f} {mb / med:>7.1f} "
               f"{max(r[2] for r in rows) / 1024:>8.0f}  {med / base:>10.2f}")
-    if load is not None:
+    for tag in ["", *(f"({b.name}) " for b in args.big_bin)]:
+        load = results.get(f"{tag}analyze 10^6 params --top 1 -f ndjson")
+        if load is None:
+            continue
         t_load = statistics.median(r[0] for r in load)
         for fmt in args.big_formats:
-            rows = results[f"analyze 10^6 params --format {fmt}"]
+            rows = results[f"{tag}analyze 10^6 params --format {fmt}"]
             spent = statistics.median(r[0] for r in rows) - t_load
-            print(f"{fmt}: writing the rows (median minus --top 1): {spent:.3f} s, "
+            print(f"{tag}{fmt}: writing the rows (median minus --top 1): {spent:.3f} s, "
                   f"{rows[0][1] / 1e6 / spent:.0f} MB/s")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 from conftest import HIDDEN_ACTIVATIONS, Array, networks, output_activations, valid_pairs
 from hypothesis import HealthCheck, given, settings
 from test_data import CLASSIFIER
-from test_train import NET
+from test_train import NET, layer_grads
 
 from backprop_cli import data
 from backprop_cli.activations import ACTIVATIONS
@@ -52,7 +52,7 @@ def assert_same_as_engine(net: Network, scale: float = 1.0) -> None:
     model = Model(net)
     cost = model.gradients(x, y, scale)
     assert cost == pytest.approx(trace.cost, rel=1e-10, abs=1e-12)
-    for gw, gb, ew, eb in zip(model.gw, model.gb, trace.grad_w, trace.grad_b, strict=True):
+    for gw, gb, ew, eb in zip(*layer_grads(model), trace.grad_w, trace.grad_b, strict=True):
         np.testing.assert_allclose(gw, scale * ew, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(gb, scale * eb, rtol=1e-9, atol=1e-12)
 
@@ -106,7 +106,7 @@ def test_buffers_are_reused_and_the_short_batch_gets_its_own() -> None:
     # the second batch of 4 must not see the first one's values
     fresh = Model(net)
     fresh.gradients(x[:4], y[:4])
-    for a, b in zip(model.gw, fresh.gw, strict=True):
+    for a, b in zip(model.grads(), fresh.grads(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -121,12 +121,12 @@ def test_float32_never_upcasts(output: str, cost: str) -> None:
     model = Model(net, np.float32)
     cost32 = model.gradients(x64.astype(np.float32), y64.astype(np.float32))
     zs, acts, deltas, scratch, x1 = model._buffers[16]
-    arrays: list[Array] = [*model.w, *model.b, *model.gw, *model.gb, *zs, *acts, *deltas, x1]
+    arrays: list[Array] = [*model.w, *model.b, *model.grads(), *zs, *acts, *deltas, x1]
     arrays += [s.t for s in scratch] + [s.col for s in scratch] + [s.col2 for s in scratch]
     assert all(a.dtype == np.float32 for a in arrays)
     reference = backprop(net, x64, y64)
     assert cost32 == pytest.approx(reference.cost, rel=1e-4)
-    for gw, ew in zip(model.gw, reference.grad_w, strict=True):
+    for gw, ew in zip(layer_grads(model)[0], reference.grad_w, strict=True):
         np.testing.assert_allclose(gw, ew, rtol=1e-3, atol=1e-5)
 
 

@@ -110,11 +110,19 @@ def test_sgd_equals_hand_written_reference(tmp_path: Path) -> None:
     assert load_network(net_file).layers[0].weights[0, 0] == 0.2  # input untouched
 
 
+def layer_grads(model: Model) -> tuple[list[Array], list[Array]]:
+    """∂C/∂w(l) (n_l, n_(l−1)) and ∂C/∂b(l) (n_l,) per layer, from the layout of
+    Model.grads(): [∂C/∂w(l)ᵀ; ∂C/∂b(l)ᵀ]."""
+    grads = model.grads()
+    return [g[:-1].T for g in grads], [g[-1] for g in grads]
+
+
 def _reference_grads(net_text: str, x: Array, y: Array) -> tuple[list[Array], list[Array]]:
     net = loads_network(net_text)
     model = Model(net)
     model.gradients(x, y)
-    return [g.copy() for g in model.gw], [g.copy() for g in model.gb]
+    grad_w, grad_b = layer_grads(model)
+    return [g.copy() for g in grad_w], [g.copy() for g in grad_b]
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
@@ -138,7 +146,8 @@ def test_momentum_and_adam_follow_their_formulas(optimizer: str) -> None:
             current = net.with_parameters(w[:2], w[2:])
             model = Model(current)
             model.gradients(x[start:start + 4], y[start:start + 4])
-            grads = [*model.gw, *model.gb]
+            grad_w, grad_b = layer_grads(model)
+            grads = [*grad_w, *grad_b]
             t += 1
             for i, g in enumerate(grads):
                 if optimizer == "momentum":

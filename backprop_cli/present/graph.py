@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TextIO
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 from backprop_cli.network import Array, Network
+from backprop_cli.present import Options
 from backprop_cli.present.notation import sym
 
 MAX_SHOWN = 12  # items per layer, the "… n more" marker included
@@ -282,8 +284,15 @@ def render_mermaid(g: Graph, *, ascii: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-RENDERERS = {"svg": render_svg, "dot": render_dot, "mermaid": render_mermaid}
+# The presenters of `backprop graph --format svg|dot|mermaid` (see backprop_cli.present).
+
+def write_svg(g: Graph, out: TextIO, options: Options) -> None:
+    out.write(render_svg(g, ascii=options.ascii))
 
 
-def render(g: Graph, fmt: str, *, ascii: bool = False) -> str:
-    return RENDERERS[fmt](g, ascii=ascii)
+def write_dot(g: Graph, out: TextIO, options: Options) -> None:
+    out.write(render_dot(g, ascii=options.ascii))
+
+
+def write_mermaid(g: Graph, out: TextIO, options: Options) -> None:
+    out.write(render_mermaid(g, ascii=options.ascii))

@@ -1,31 +1,27 @@
-"""Tables and JSON of the sensitivity toolkit's reports: check, nudge, diagnose. No math here.
+"""Tables of the sensitivity toolkit's reports: check, nudge, diagnose. No math here.
 
-Each report has ``to_dict()`` (its JSON document); ``render_json`` writes it, the
+Each report has ``to_dict()``, its JSON document (:func:`present.json.render_document`); the
 ``render_*`` functions below draw the tables from the same report.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.text import Text
 
-from backprop_cli.check import CheckReport, ParamCheck
-from backprop_cli.diagnose import Diagnosis
 from backprop_cli.errors import plural
-from backprop_cli.nudge import NudgeReport
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
-from backprop_cli.present.json import dumps
 from backprop_cli.present.table import _add_rows, _Fmt, _table, show
 
+if TYPE_CHECKING:  # each command imports only its own report's module
+    from backprop_cli.check import CheckReport, ParamCheck
+    from backprop_cli.diagnose import Diagnosis
+    from backprop_cli.nudge import NudgeReport
+
 DIAGNOSE_PRECISION = 3
-
-
-def render_json(report: Any, out: TextIO, options: Options) -> None:
-    out.write(dumps(report.to_dict(), options.precision))
-    out.write("\n")
 
 
 def _where(f: _Fmt, c: ParamCheck, m: int) -> str:
@@ -42,16 +38,16 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
     verdict = "PASSED" if report.passed else f"FAILED: {plural(len(report.failed), 'parameter')}"
     console.print(Text(
         f"Gradient check of {net.name or 'network'} ({'-'.join(map(str, net.sizes))}): {what}, "
-        f"{plural(m, 'example')} and the full cost C; ε = {report.eps:g}, "
-        f"tolerance {report.tolerance:g} — {verdict}",
+        f"{report.scope}; ε = {report.eps:g}, tolerance {report.tolerance:g} — {verdict}",
         style="bold",
     ))
     caption = (
         "numeric = (C(θ+ε) − C(θ−ε)) / 2ε (central differences, float64); rel error = "
-        "|analytic − numeric| / max(|analytic|, |numeric|, 1e-3 · max(1, |C0|))"
+        f"|analytic − numeric| / max(|analytic|, |numeric|, 1e-3 · max(1, |{report.floor_cost}|))"
     )
+    over = "over every example and C" if report.data is None else "of C"  # data: C only
     table = _table(
-        "Per layer: the largest errors over every example and C",
+        f"Per layer: the largest errors {over}",
         ["layer", "checked", "failed", "max abs error", "max rel error", "worst", "at",
          "analytic", "numeric"],
         caption=caption,
@@ -70,8 +66,8 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
     if not report.show_all:
         return
     every = _table(
-        f"Every checked parameter: {f.d('C', 'θ')} of the full cost, and the worst error over "
-        f"the examples and C",
+        f"Every checked parameter: {f.d('C', 'θ')} of the full cost"
+        + (", and the worst error over the examples and C" if report.data is None else ""),
         ["param", "value", f"analytic {f.d('C', 'θ')}", f"numeric {f.d('C', 'θ')}",
          "max abs error", "max rel error", "at", "status"],
         ascii=f.ascii,

@@ -1,15 +1,14 @@
-"""Training progress (stderr), the training summary, evaluate's report and predict's rows.
+"""Training progress (stderr), and the tables of train's and evaluate's reports.
 
-No math here: every number comes from :mod:`backprop_cli.train`.
+No math here: every number comes from :mod:`backprop_cli.train`. The reports' JSON is their
+``to_dict()`` (:func:`present.json.render_document`).
 """
 
 from __future__ import annotations
 
-import csv
 import time
-from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.progress import (
@@ -25,12 +24,12 @@ from rich.table import Table
 from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
-from backprop_cli.present.json import dumps
 from backprop_cli.present.notation import number, unicode_ok
-from backprop_cli.train import EpochRecord, Evaluation, TrainSummary, predicted_classes
+
+if TYPE_CHECKING:
+    from backprop_cli.train import EpochRecord, EvaluationReport, TrainReport
 
 REFRESH_SECONDS = 0.1
-SCHEMA_VERSION = 1
 
 
 def _pct(x: float | None) -> str:
@@ -130,18 +129,9 @@ class TrainDisplay:
 
 # --- the training summary -------------------------------------------------------------------
 
-def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: str,
-                   written: str | None, options: Options | None = None, compact: bool = False
-                   ) -> None:
-    """``fmt`` table or json; ``compact``: the JSON on one line (when it follows a --log -)."""
-    doc = {"version": SCHEMA_VERSION, **summary.to_dict(), "cost_function": cost_name,
-           "out": written}
-    if fmt == "json":
-        out.write(dumps(doc, indent=None if compact else 2) + "\n")
-        return
-    options = options or Options()
+def render_summary(report: TrainReport, out: TextIO, options: Options) -> None:
     console = make_console(out, options)
-    s = summary
+    s = report.summary
     how = {
         "completed": f"completed {plural(s.epochs_run, 'epoch')}",
         "early_stopped": f"stopped early after {s.epochs_run} of {plural(s.epochs, 'epoch')} "
@@ -149,7 +139,8 @@ def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: s
         "interrupted": f"interrupted after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
         "diverged": f"diverged after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
     }.get(s.status, s.status)
-    console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 ({cost_name})")
+    console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 "
+                  f"({report.cost_function})")
     table = Table(box=_box(options))
     table.add_column("split", justify="left")
     for name in ("rows", "cost", "accuracy"):
@@ -160,8 +151,8 @@ def render_summary(summary: TrainSummary, out: TextIO, fmt: str, *, cost_name: s
         table.add_row("validation", str(s.val_rows), number(s.val_cost, ascii=options.ascii),
                       _pct(s.val_accuracy))
     console.print(table)
-    if written:
-        console.print(f"wrote {written}")
+    if report.out:
+        console.print(f"wrote {report.out}")
 
 
 def _box(options: Options) -> box.Box:
@@ -170,35 +161,12 @@ def _box(options: Options) -> box.Box:
 
 # --- evaluate -------------------------------------------------------------------------------
 
-def evaluation_dict(ev: Evaluation, classes: Sequence[Any] | None, *, network: str,
-                    data: str, cost_name: str) -> dict[str, Any]:
-    """The JSON document of ``evaluate`` (a contract: keys are kept, new ones only added).
-
-    ``accuracy`` is a fraction 0–1; ``confusion[i][j]`` counts rows of class i predicted as
-    class j (classes in ``classes`` order); both None for numeric targets."""
-    return {
-        "version": SCHEMA_VERSION,
-        "network": network,
-        "data": data,
-        "rows": ev.rows,
-        "cost_function": cost_name,
-        "cost": ev.cost,
-        "accuracy": ev.accuracy,
-        "classes": None if classes is None else list(classes),
-        "confusion": None if ev.confusion is None else ev.confusion.tolist(),
-    }
-
-
-def render_evaluation(ev: Evaluation, out: TextIO, fmt: str, options: Options, *,
-                      classes: Sequence[Any] | None, network: str, data: str,
-                      cost_name: str) -> None:
-    if fmt == "json":
-        doc = evaluation_dict(ev, classes, network=network, data=data, cost_name=cost_name)
-        out.write(dumps(doc) + "\n")
-        return
+def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -> None:
+    ev, classes = report.evaluation, report.classes
     console = make_console(out, options)
-    console.print(f"{network} on {data}: {plural(ev.rows, 'row')}")
-    console.print(f"cost C = mean of C0 ({cost_name}): {number(ev.cost, ascii=options.ascii)}")
+    console.print(f"{report.network} on {report.data}: {plural(ev.rows, 'row')}")
+    console.print(f"cost C = mean of C0 ({report.cost_function}): "
+                  f"{number(ev.cost, ascii=options.ascii)}")
     if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
         return
     console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
@@ -213,35 +181,3 @@ def render_evaluation(ev: Evaluation, out: TextIO, fmt: str, options: Options, *
         table.add_row(name, *(str(v) for v in counts), _pct(recall))
     console.print(table)
 
-
-# --- predict --------------------------------------------------------------------------------
-
-def render_predictions(outputs: Any, classes: Sequence[Any] | None, out: TextIO,
-                       fmt: str) -> None:
-    """``outputs`` (m, n_L) a(L) per row, in the data's row order; with ``classes`` also the
-    predicted label (the class of the largest output). CSV columns a0 … a(n_L−1)[, label]."""
-    rows = outputs.tolist()
-    labels = None
-    if classes is not None:
-        labels = [classes[j] for j in predicted_classes(outputs).tolist()]
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        n = outputs.shape[1]
-        writer.writerow([f"a{j}" for j in range(n)] + (["label"] if labels is not None else []))
-        for i, row in enumerate(rows):
-            writer.writerow([repr(v) for v in row] + ([labels[i]] if labels is not None else []))
-    elif fmt == "ndjson":
-        for i, row in enumerate(rows):
-            item: dict[str, Any] = {"row": i, "output": row}
-            if labels is not None:
-                item["label"] = labels[i]
-            out.write(dumps(item, indent=None) + "\n")
-    else:
-        doc: dict[str, Any] = {
-            "version": SCHEMA_VERSION,
-            "classes": None if classes is None else list(classes),
-            "outputs": rows,
-        }
-        if labels is not None:
-            doc["labels"] = labels
-        out.write(dumps(doc) + "\n")

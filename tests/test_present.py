@@ -1,0 +1,65 @@
+"""The presenter registry: every (report kind, format) names a presenter that exists, each
+command offers exactly its report's formats, and a command imports only the presenter it uses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import CONFIGS, ROOT
+
+from backprop_cli.cli import app
+from backprop_cli.present import PRESENTERS, formats, presenter
+
+
+@pytest.mark.parametrize(("kind", "fmt"),
+                         [(kind, fmt) for kind, table in PRESENTERS.items() for fmt in table])
+def test_every_presenter_exists(kind: str, fmt: str) -> None:
+    assert callable(presenter(kind, fmt))
+
+
+def test_each_command_offers_its_reports_formats() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for kind in PRESENTERS:  # a report kind is the command that builds it
+        (option,) = [p for p in commands[kind].params if p.name == "fmt"]
+        assert tuple(option.type.choices) == formats(kind), kind
+
+
+# Runs the command in a fresh interpreter and writes the names of the loaded modules to stderr.
+LOADED = """\
+import sys
+from backprop_cli.cli import app
+try:
+    app(sys.argv[1:], prog_name="backprop")
+except SystemExit as exit:
+    assert not exit.code, exit.code
+sys.stderr.write(" ".join(sorted(sys.modules)))
+"""
+
+
+def loaded(*args: str | Path) -> set[str]:
+    run = subprocess.run([sys.executable, "-c", LOADED, *map(str, args)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return set(run.stderr.split())
+
+
+def test_start_up_stays_lean() -> None:
+    help_ = loaded("--help")  # typer's help is drawn with rich: only ours are checked here
+    assert {m for m in help_ if m.startswith("backprop_cli.")} <= {
+        "backprop_cli.cli", "backprop_cli.errors", "backprop_cli.atomic", "backprop_cli.choices",
+        "backprop_cli.present", "backprop_cli.present.notation"}
+    assert "numpy" not in help_
+    json = loaded("analyze", CONFIGS / "chain.yaml", "-f", "json")
+    assert "backprop_cli.present.json" in json  # the check sees what the presenter imports
+    assert not {m for m in json if m.split(".")[0] in ("rich", "matplotlib")}
+    assert not json & {"backprop_cli.train", "backprop_cli.data", "backprop_cli.present.table"}
+
+
+def test_json_of_a_table_report_needs_no_tables() -> None:
+    modules = loaded("nudge", CONFIGS / "chain.yaml", "w1.0.0", "-f", "json")
+    assert "backprop_cli.nudge" in modules
+    assert not {m for m in modules if m.split(".")[0] == "rich"}
+
