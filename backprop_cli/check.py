@@ -29,16 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from backprop_cli.choices import CHECK_MAX_WORK
-from backprop_cli.dataset_report import Accumulator, Chunk, rows_named
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import DataError, UsageError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.report import Param, all_params
+
+if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
+    from backprop_cli.dataset_report import Chunk
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -376,6 +378,9 @@ def check_data(
     Memory is bounded by the chunk size. Refused (UsageError) as soon as the rows read make the
     numeric side more than ``max_work`` multiply-adds (0 or inf: no limit).
     """
+    from backprop_cli.data import rows_named
+    from backprop_cli.dataset_report import Accumulator
+
     _check_options(eps, tolerance, sample)
     if max_rows is not None and max_rows < 1:
         raise UsageError(f"--rows {max_rows}: expected a whole number ≥ 1")

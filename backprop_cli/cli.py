@@ -733,9 +733,13 @@ def train(
                                           help="Shuffle the rows every epoch (from --seed).")
                        ] = True,
     seed: Annotated[int, typer.Option(help="Seed of the shuffle and of --val-split.")] = 0,
-    normalize: Annotated[Normalize, typer.Option(
-        help="Feature scaling, fitted on the training rows and stored in --out.")
-    ] = Normalize("standard"),
+    normalize: Annotated[Normalize | None, typer.Option(
+        show_default=False,
+        help="Feature scaling, fitted on the training rows and stored in --out [default: "
+             "standard; a network trained before keeps its stored scaling, not refitted, as "
+             "its weights were learned on it]. Given for a network trained before, it is "
+             "fitted anew (a note on stderr says so).")
+    ] = None,
     val_split: Annotated[float, typer.Option(
         help="Hold out this fraction of the rows for validation (at random from --seed; the "
              "last rows with --no-shuffle).")] = 0.0,
@@ -813,8 +817,13 @@ def train(
         net = load_network(net_file)
         data = load_training_data(
             net, data_file, target=target, features=features, delimiter=delimiter, val=val,
-            val_split=val_split, seed=seed, shuffle=shuffle, normalize=normalize.value,
-            net_file=str(net_file))
+            val_split=val_split, seed=seed, shuffle=shuffle,
+            normalize=None if normalize is None else normalize.value, net_file=str(net_file))
+        if data.replaced is not None:
+            say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
+                f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
+                f"the {data.info['train_rows']} training rows; its weights were learned on "
+                "the stored one")
         trainer = Trainer.for_data(net, data, options)
         log_stream = _Log(log)
     except BackpropError as exc:
@@ -862,7 +871,7 @@ def train(
              TrainReport(summary, net.cost, str(out)), compact=log == "-")
     if costs is not None and not quiet and sys.stderr.isatty():
         sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
-    ending = ending_error(trainer, summary, str(out), signals.signum)
+    ending = ending_error(trainer, summary, str(out), signals.signum, data)
     if ending is not None:
         raise fail(ending)
 
@@ -977,7 +986,7 @@ def evaluate(
     in JSON) and the confusion matrix. The network's stored preprocessing is applied.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.data import load_for_network
+    from backprop_cli.data import load_for_network, rows_named
     from backprop_cli.train import EvaluationReport
     from backprop_cli.train import evaluate as run
 
@@ -987,7 +996,8 @@ def evaluate(
                                  delimiter=delimiter, split=split.value,
                                  net_file=str(net_file))
         assert ds.targets is not None
-        result = run(net, ds.inputs, ds.targets, ds.labels)
+        with rows_named(ds):
+            result = run(net, ds.inputs, ds.targets, ds.labels)
     except BackpropError as exc:
         raise fail(exc) from None
     _present("evaluate", fmt.value,
@@ -1014,7 +1024,7 @@ def predict(
     network's stored preprocessing is applied; target columns, if present, are ignored.
     """
     from backprop_cli.config import load_network
-    from backprop_cli.data import classes_for_network, load_for_network
+    from backprop_cli.data import classes_for_network, load_for_network, rows_named
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
     from backprop_cli.train import Predictions
@@ -1024,7 +1034,8 @@ def predict(
         ds, _ = load_for_network(net, data_file, target=target, features=features,
                                  delimiter=delimiter, need_target=False,
                                  net_file=str(net_file))
-        outputs = forward(net, ds.inputs)
+        with rows_named(ds):
+            outputs = forward(net, ds.inputs)
         try:
             classes = classes_for_network(net, data_file, target=target, features=features,
                                           delimiter=delimiter, net_file=str(net_file))

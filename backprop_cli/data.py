@@ -20,6 +20,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import CHUNK_ROWS, DELIMITER, NORMALIZE, SPLITS
-from backprop_cli.errors import ConfigError, DataError, UsageError, echo, plural
+from backprop_cli.errors import ConfigError, DataError, NumericalError, UsageError, echo, plural
 from backprop_cli.network import Array, Network
 
 Label = str | int | float
@@ -433,6 +434,15 @@ class Preprocessing:
             return inputs
         return inputs * self.scale + self.shift
 
+    def same_scaling(self, other: Preprocessing) -> bool:
+        """True if ``other`` turns every row into the same network inputs (same method and
+        the same shift and scale, bit for bit)."""
+        def same(a: Array | None, b: Array | None) -> bool:
+            return a is b or (a is not None and b is not None and np.array_equal(a, b))
+
+        return (self.normalize == other.normalize and same(self.shift, other.shift)
+                and same(self.scale, other.scale))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "features": list(self.features),
@@ -447,19 +457,43 @@ class Preprocessing:
         return out
 
 
+def _mean_std(x: Array) -> tuple[Array, Array]:
+    """Column means and standard deviations (n_0,) of x (m, n_0). A column whose sum or
+    squares overflow float64 (values near 1e308) is first divided by a power of two, which is
+    exact, so that its statistics, which do fit, are still found."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = x.mean(axis=0), x.std(axis=0)
+    big = ~(np.isfinite(mean) & np.isfinite(std))
+    if big.any():
+        s = np.exp2(np.floor(np.log2(np.abs(x[:, big]).max(axis=0))))
+        y = x[:, big] / s
+        mean[big], std[big] = y.mean(axis=0) * s, y.std(axis=0) * s
+    return mean, std
+
+
 def fit_preprocessing(
-    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None
+    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
+    file: str | None = None,
 ) -> Preprocessing:
-    """Normalization statistics from the training rows ``inputs`` (m, n_0), in float64."""
+    """Normalization statistics from the training rows ``inputs`` (m, n_0) of ``file``, in
+    float64; a range max − min beyond float64 is refused naming the column."""
     if method not in NORMALIZE:
         raise UsageError(f"--normalize {method!r}: expected one of: {', '.join(NORMALIZE)}")
     x = np.asarray(inputs, dtype=np.float64)
     shift: Array | None = None
     scale: Array | None = None
     if method == "standard":
-        shift, scale = x.mean(axis=0), x.std(axis=0)
+        shift, scale = _mean_std(x)
     elif method == "minmax":
-        shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        with np.errstate(over="ignore"):
+            shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        if not np.isfinite(scale).all():
+            k = int(np.flatnonzero(~np.isfinite(scale))[0])
+            raise DataError(
+                f"feature column {columns.feature_names[k]!r}: its range max − min "
+                f"({float(x[:, k].max()):g} − ({float(shift[k]):g})) overflows float64, so "
+                "--normalize minmax cannot scale it; use --normalize standard, or scale the "
+                "column down", file=file, row=1, column=columns.features[k] + 1)
     if scale is not None:
         scale = np.where(scale > 0, scale, 1.0)
     return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
@@ -544,7 +578,8 @@ class Dataset:
     """Rows of a CSV file as the network sees them (before normalization).
 
     ``inputs`` (m, n_0); ``targets`` (m, n_L) or None (predict without a target column);
-    ``labels`` (m,) class indices into ``classes`` for classifiers, else None.
+    ``labels`` (m,) class indices into ``classes`` for classifiers, else None; ``lines`` (m,)
+    the file line of each row (1-based; the header is line 1), None if not known.
     """
 
     file: str
@@ -553,6 +588,7 @@ class Dataset:
     targets: Array | None
     labels: NDArray[np.intp] | None = None
     classes: tuple[Label, ...] | None = None
+    lines: NDArray[np.intp] | None = None
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -565,7 +601,12 @@ class Dataset:
             None if self.targets is None else self.targets[rows],
             None if self.labels is None else self.labels[rows],
             self.classes,
+            None if self.lines is None else self.lines[rows],
         )
+
+    def line_of(self, row: int) -> int | None:
+        """The file line (1-based; the header is line 1) of row ``row`` (0-based)."""
+        return None if self.lines is None else int(self.lines[row])
 
 
 def _is_classifier(net: Network, columns: Columns) -> bool:
@@ -949,7 +990,8 @@ def load_dataset(
         _check_fit(net, columns, file)
         known = preprocessing.classes if preprocessing and preprocessing.classes else None
         [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
-    return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes)
+    return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes,
+                   rows.lines)
 
 
 def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: str
@@ -1033,17 +1075,20 @@ def split_rows(m: int, fraction: float, seed: int, shuffle: bool) -> tuple[
 
 @dataclass(frozen=True, eq=False)
 class TrainingData:
-    """Training and validation rows, normalized by ``preprocessing`` (fitted on the training
-    rows); ``info`` describes where they came from, for the ``training:`` block."""
+    """Training and validation rows, normalized by ``preprocessing`` (a network trained
+    before: its stored one, else fitted on the training rows); ``info`` describes where they
+    came from, for the ``training:`` block. ``replaced``: the stored normalization that
+    ``--normalize`` replaced by other statistics (None: none was stored, or it was kept)."""
 
     train: Dataset
     val: Dataset | None
     preprocessing: Preprocessing
     info: dict[str, Any]
+    replaced: Preprocessing | None = None
 
 
 def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
-    return Dataset(ds.file, ds.columns, pre.apply(ds.inputs), ds.targets, ds.labels, ds.classes)
+    return replace(ds, inputs=pre.apply(ds.inputs))
 
 
 def load_training_data(
@@ -1057,17 +1102,21 @@ def load_training_data(
     val_split: float = 0.0,
     seed: int = 0,
     shuffle: bool = True,
-    normalize: str = "standard",
+    normalize: str | None = None,
     net_file: str | None = None,
 ) -> TrainingData:
-    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, fit the normalization.
+    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, scale the features.
 
     A network trained before (a ``preprocessing:`` block in ``net_file``) is trained again on
-    the columns it was trained on, matched by name, and on its stored class list; only the
-    normalization is fitted anew."""
+    the columns it was trained on, matched by name, and on its stored class list. Its weights
+    were learned on inputs scaled by its stored normalization, so that is kept exactly (the
+    same shift and scale, not refitted) unless ``normalize`` names a method, which is then
+    fitted anew on the training rows (``replaced`` holds the stored one if that changed
+    it). Without a stored block the normalization is fitted: ``normalize``, by default
+    standard."""
     if val is not None and val_split:
         raise UsageError("give either --val FILE or --val-split F, not both")
-    if normalize not in NORMALIZE:
+    if normalize is not None and normalize not in NORMALIZE:
         raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
     stored = preprocessing_of(net, net_file)
     full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
@@ -1087,11 +1136,19 @@ def load_training_data(
                             preprocessing=known,
                             net_file=net_file if stored and stored.features else None)
         info["val"] = str(val)
-    pre = fit_preprocessing(train.inputs, normalize, full.columns, full.classes)
+    replaced = None
+    if stored is not None and normalize is None:
+        pre = replace(stored, features=full.columns.feature_names,
+                      targets=full.columns.target_names, classes=full.classes)
+    else:
+        pre = fit_preprocessing(train.inputs, normalize or "standard", full.columns,
+                                full.classes, str(data))
+        if stored is not None and not pre.same_scaling(stored):
+            replaced = stored
     info["train_rows"] = len(train)
     info["val_rows"] = 0 if held is None else len(held)
     return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
-                        pre, info)
+                        pre, info, replaced)
 
 
 def load_for_network(
@@ -1152,6 +1209,31 @@ class DataStream:
         if pre is not None and pre.classes is not None:
             out["classes"] = list(pre.classes)
         return out
+
+
+def named_row(exc: NumericalError, rows: Dataset | Iterable[tuple[Array, Array]]
+              ) -> NumericalError:
+    """``exc``, about row ``exc.example`` of ``rows`` (a :class:`Dataset`, or the chunk just
+    taken from a :class:`DataStream`), naming that row's file and line instead of its index
+    when ``rows`` were read from a CSV file; else ``exc`` itself."""
+    if (not isinstance(rows, DataStream | Dataset) or exc.example is None
+            or exc.line is not None):
+        return exc
+    line = rows.line_of(exc.example)
+    return exc if line is None else exc.on_line(rows.file, line)
+
+
+@contextmanager
+def rows_named(rows: Dataset | Iterable[tuple[Array, Array]]) -> Iterator[None]:
+    """Around the work on ``rows``: a :class:`NumericalError` of one of them is raised as
+    :func:`named_row` names it."""
+    try:
+        yield
+    except NumericalError as exc:
+        named = named_row(exc, rows)
+        if named is exc:
+            raise
+        raise named from None
 
 
 def _label_classes(reader: _Reader, net: Network, columns: Columns, file: str

@@ -14,15 +14,14 @@ likewise averaged over the rows. The mean of a product is not the product of the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.data import DataStream
+from backprop_cli.data import rows_named
 from backprop_cli.diagnose import (
     Diagnosis,
     LayerMeasures,
@@ -31,7 +30,7 @@ from backprop_cli.diagnose import (
     saturated_units,
 )
 from backprop_cli.engine import LayerTrace, Trace, backprop
-from backprop_cli.errors import DataError, NumericalError, plural
+from backprop_cli.errors import DataError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.report import (
     AnalyzeReport,
@@ -182,19 +181,6 @@ class DatasetMeans:
     input: Array
     target: Array
     trace: Trace
-
-
-@contextmanager
-def rows_named(chunks: Iterable[Chunk]) -> Iterator[None]:
-    """Around the work on the chunk just taken from ``chunks``: a :class:`NumericalError` of
-    one of its rows names that row's file and line when ``chunks`` reads a CSV file (a
-    :class:`DataStream`), not its index within the chunk."""
-    try:
-        yield
-    except NumericalError as exc:
-        if not isinstance(chunks, DataStream) or exc.example is None or exc.line is not None:
-            raise
-        raise exc.on_line(chunks.file, chunks.line_of(exc.example)) from None
 
 
 def accumulate(net: Network, chunks: Iterable[Chunk]) -> Accumulator:

@@ -103,6 +103,10 @@ def forward(
     return zs, activations
 
 
+OVERFLOW_ADVICE = ("the weights, biases or inputs are too large for the numbers to be "
+                   "computed; scale them down")
+
+
 def _finite(values: Array, what: str, dtype: DTypeLike, per_example: bool = True) -> None:
     """Raise :class:`NumericalError` if ``values`` (m, n) hold an inf or NaN; ``what`` names
     them, with ``{j}`` for the neuron; ``per_example`` False: no row is to blame (a bound
@@ -113,8 +117,7 @@ def _finite(values: Array, what: str, dtype: DTypeLike, per_example: bool = True
     raise NumericalError(
         f"{what.format(j=j)} overflows {np.dtype(dtype).name}",
         example=e if per_example else None,
-        advice="the weights, biases or inputs are too large for the numbers to be computed; "
-               "scale them down",
+        advice=OVERFLOW_ADVICE,
     )
 
 

@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
 from backprop_cli.config import dump_network
-from backprop_cli.data import Label, TrainingData, preprocessing_of
+from backprop_cli.data import Label, TrainingData, named_row, preprocessing_of
+from backprop_cli.engine import OVERFLOW_ADVICE
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Examples, Network
@@ -388,6 +389,12 @@ class Trainer:
         self.stopped_at: tuple[int, int] | None = None  # (epoch, batches run in it)
         self._best: list[Array] | None = None
         self._saved: list[Array] | None = None  # the weights at the start of the epoch
+        self._start = net
+        # Diverged on a row whose cost overflows with the starting weights already (so not
+        # by --lr): that row (``example``: its index in ``inputs``, or in the validation rows
+        # if ``overflow_held``).
+        self.overflow: NumericalError | None = None
+        self.overflow_held = False
 
     @classmethod
     def for_data(cls, net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
@@ -438,6 +445,7 @@ class Trainer:
         scale = optimizer.grad_scale
         rng = np.random.default_rng(o.seed)
         m, size = len(self.inputs), o.batch_size
+        order: NDArray[np.intp] | None = None  # the epoch's rows, shuffled
         if o.shuffle:  # the shuffled epoch, rewritten in place every epoch
             x_all, y_all = np.empty_like(self._inputs1), np.empty_like(self.targets)
         else:
@@ -464,6 +472,7 @@ class Trainer:
                     if not math.isfinite(cost):
                         if not model.finite():
                             model.restore(saved)
+                        self.overflow = self._overflowing_row(x[:, :-1], y, start, order)
                         self.status = "diverged"
                         break
                     optimizer.step(params, grads)
@@ -504,6 +513,8 @@ class Trainer:
                 if not math.isfinite(val_cost):
                     self.status = "diverged"
                     self.stopped_at = (epoch, batches)
+                    self.overflow = self._overflowing_row(self.val[0], self.val[1], 0, None)
+                    self.overflow_held = True
                     yield _timed(record, started)
                     return
                 if o.patience is not None:
@@ -521,6 +532,20 @@ class Trainer:
                         return
             yield _timed(record, started)
         self.status = "completed"
+
+    def _overflowing_row(self, x: Array, y: Array, first: int,
+                         order: NDArray[np.intp] | None) -> NumericalError | None:
+        """The first of the rows x (b, n_0), y (b, n_L) whose cost C0 is not finite with the
+        starting weights, named by its index among the training (or validation) rows: x holds
+        the rows ``first`` … of ``order`` (None: of the rows in their order)."""
+        start = Model(self._start, DTYPES[self.options.dtype])
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = first_overflow(*start.costs(x, y))
+        if e is None:
+            return None
+        row = first + e if order is None else int(order[first + e])
+        return NumericalError(f"the cost C0 overflows {self.options.dtype}", example=row,
+                              advice=OVERFLOW_ADVICE)
 
     def network(self) -> Network:
         return self.model.network()
@@ -608,17 +633,23 @@ class Evaluation:
     recall: tuple[float | None, ...] | None = None
 
 
+def first_overflow(c0: Array, a: Array) -> int | None:
+    """The first row whose cost C0 (m,) or output a(L) (m, n_L) is not finite; None if none."""
+    if np.isfinite(c0).all() and np.isfinite(a).all():
+        return None
+    return int(np.flatnonzero(~np.isfinite(c0) | ~np.isfinite(a).all(axis=1))[0])
+
+
 def evaluate(net: Network, inputs: Array, targets: Array,
              labels: NDArray[np.intp] | None = None) -> Evaluation:
     """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices."""
     with np.errstate(over="ignore", invalid="ignore"):
         c0, a = Model(net).costs(np.asarray(inputs, dtype=np.float64),
                                  np.asarray(targets, dtype=np.float64))
-    if not (np.isfinite(c0).all() and np.isfinite(a).all()):
-        e = int(np.argwhere(~np.isfinite(c0) | ~np.isfinite(a).all(axis=1))[0][0])
-        raise NumericalError(
-            f"the cost C0 of row {e} overflows float64: the weights, biases or inputs are too "
-            "large for the numbers to be computed; scale them down")
+    e = first_overflow(c0, a)
+    if e is not None:
+        raise NumericalError("the cost C0 overflows float64", example=e,
+                             advice=OVERFLOW_ADVICE)
     if labels is None:
         return Evaluation(len(c0), float(np.mean(c0)), None, None)
     k = net.output_size
@@ -747,6 +778,8 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
         # columns, in their order (data.select_columns matches them by name).
         old = preprocessing_of(net, net_file)
         assert old is None or not old.features or old.features == data.preprocessing.features
+        if old is not None and old.same_scaling(data.preprocessing):
+            return net.examples  # kept as they are: undo then apply would round them
         raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
         return Examples(data.preprocessing.apply(raw), net.examples.targets)
     first = 2 if examples is None else examples
@@ -754,11 +787,12 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
     return Examples(data.train.inputs[:first], data.train.targets[:first]) if first else None
 
 
-def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: int
-                 ) -> BackpropError | None:
+def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: int,
+                 data: TrainingData | None = None) -> BackpropError | None:
     """How training ended, as the error the command exits with once ``written`` holds the
     weights kept: :class:`Interrupted` (by signal ``signum``) or :class:`Diverged`; None when
-    it completed or stopped early."""
+    it completed or stopped early. ``data``: the rows trained on, to name the file and line of
+    a row that overflows with the starting weights."""
     if summary.status not in ("interrupted", "diverged"):
         return None
     assert summary.stopped_at is not None
@@ -766,7 +800,11 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
     if summary.status == "interrupted":
         return Interrupted(f"interrupted in epoch {e} after batch {b} of {trainer.batch_count}; "
                            f"wrote the weights so far to {written}", signum)
+    why = f"; try a smaller --lr (now {trainer.options.lr:g})"
+    if trainer.overflow is not None:
+        rows = None if data is None else data.val if trainer.overflow_held else data.train
+        overflow = trainer.overflow if rows is None else named_row(trainer.overflow, rows)
+        why = f", not from --lr: with the starting weights already, {overflow}"
     return Diverged(
-        f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1}); try "
-        f"a smaller --lr (now {trainer.options.lr:g}). Wrote the last finite weights to "
-        f"{written}")
+        f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1})"
+        f"{why}. Wrote the last finite weights to {written}")

@@ -150,3 +150,26 @@ def test_the_entry_point_runs_the_command_line() -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert "0.212892" in done.stdout  # chain.yaml's C
+
+
+# After the import, typer builds the click command (≈ 10 ms) before its own handler of Ctrl-C
+# is in place: a Ctrl-C there must exit 130 quietly too.
+_CTRL_C_WHILE_TYPER_BUILDS = """
+import sys
+import typer.main
+
+def ctrl_c(*args, **kwargs):
+    raise KeyboardInterrupt
+
+typer.main.get_command = ctrl_c
+sys.argv[1:] = ["analyze", sys.argv[1]]
+from backprop_cli.__main__ import main
+main()
+"""
+
+
+def test_ctrl_c_while_typer_builds_the_command_exits_130_quietly() -> None:
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_TYPER_BUILDS,
+                           str(CONFIGS / "chain.yaml")], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")

@@ -63,3 +63,10 @@ def test_json_of_a_table_report_needs_no_tables() -> None:
     assert "backprop_cli.nudge" in modules
     assert not {m for m in modules if m.split(".")[0] == "rich"}
 
+
+
+def test_check_of_the_examples_loads_no_csv_reader() -> None:
+    """`check NET.yaml` (no --data) needs neither the CSV reader nor the streamed report."""
+    modules = loaded("check", CONFIGS / "chain.yaml", "-f", "json")
+    assert "backprop_cli.check" in modules
+    assert not modules & {"backprop_cli.data", "backprop_cli.dataset_report", "csv"}
