@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from backprop_cli import __version__
-from backprop_cli.atomic import check_output
+from backprop_cli.atomic import check_output, own_stream
 from backprop_cli.choices import (
     CHECK_MAX_WORK,
     CHUNK_ROWS,
@@ -662,7 +662,7 @@ def _write_text(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    from backprop_cli.atomic import own_stream, write_atomic
+    from backprop_cli.atomic import write_atomic
     from backprop_cli.errors import OutputError
 
     try:
@@ -811,6 +811,8 @@ def train(
         inputs = [net_file, data_file, *([val] if val else [])]
         check_output(out, inputs, "--out", force=force)
         log_file = None if log in (None, "-") else Path(str(log))
+        # --log /dev/stdout is --log -: stdout is then NDJSON, the summary one more line
+        on_stdout = log == "-" or (log_file is not None and own_stream(log_file) == 1)
         check_output(log_file, inputs, "--log", force=force, others={"--out": out})
         check_output(plot, inputs, "--plot", force=force,
                      others={"--out": out, **({"--log": log_file} if log_file else {})})
@@ -866,9 +868,10 @@ def train(
             chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
         except OSError as exc:
             raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
-    # With --log -, stdout is NDJSON: the summary is one more JSON line, whatever --format.
-    _present("train", "json" if log == "-" else fmt.value,
-             TrainReport(summary, net.cost, str(out)), compact=log == "-")
+    # With --log - (or /dev/stdout), stdout is NDJSON: the summary is one more JSON line,
+    # whatever --format.
+    _present("train", "json" if on_stdout else fmt.value,
+             TrainReport(summary, net.cost, str(out)), compact=on_stdout)
     if costs is not None and not quiet and sys.stderr.isatty():
         sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
     ending = ending_error(trainer, summary, str(out), signals.signum, data)

@@ -411,8 +411,10 @@ class Preprocessing:
     scale: Array | None = None
     classes: tuple[Label, ...] | None = None
 
-    def apply(self, inputs: Array) -> Array:
-        """(m, n_0) raw features → (m, n_0) network inputs, in the inputs' dtype."""
+    def apply(self, inputs: Array, *, file: str | None = None,
+              lines: NDArray[np.intp] | None = None) -> Array:
+        """(m, n_0) raw features → (m, n_0) network inputs, in the inputs' dtype. ``file``
+        and ``lines`` (m,): where the rows came from, for the message when one overflows."""
         if self.shift is None or self.scale is None:
             return inputs
         shift = self.shift.astype(inputs.dtype, copy=False)
@@ -420,12 +422,16 @@ class Preprocessing:
         with np.errstate(over="ignore", invalid="ignore"):
             out = (inputs - shift) / scale
         if not np.isfinite(out).all():
-            k = int(np.argwhere(~np.isfinite(out))[0][1])
-            raise ConfigError(
-                f"(x − shift) / scale overflows {out.dtype} for feature {self.features[k]!r} "
-                f"(shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})"
-                if k < len(self.features) else f"(x − shift) / scale overflows {out.dtype}",
-                path="preprocessing.scale")
+            i, k = (int(v) for v in np.argwhere(~np.isfinite(out))[0])
+            name = repr(self.features[k]) if k < len(self.features) else str(k)
+            what = (f"(x − shift) / scale overflows {out.dtype} for feature {name} "
+                    f"(shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})")
+            if file is None:
+                raise ConfigError(what, path="preprocessing.scale")
+            raise DataError(
+                f"feature {name} = {float(inputs[i, k])!r}: {what} of the network's "
+                "preprocessing: the value is far outside the range the network was trained on",
+                file=file, row=None if lines is None else int(lines[i]))
         return out
 
     def undo(self, inputs: Array) -> Array:
@@ -1046,7 +1052,8 @@ def iter_csv_chunks(
         for rows in _read_rows(reader, path, net, columns, delimiter, classes, chunk_rows,
                                dtype):
             assert rows.targets is not None  # need_target: select_columns chose targets
-            inputs = rows.inputs if preprocessing is None else preprocessing.apply(rows.inputs)
+            inputs = rows.inputs if preprocessing is None else preprocessing.apply(
+                rows.inputs, file=file, lines=rows.lines)
             if on_lines is not None:
                 on_lines(rows.lines)
             yield inputs, rows.targets
@@ -1088,7 +1095,7 @@ class TrainingData:
 
 
 def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
-    return replace(ds, inputs=pre.apply(ds.inputs))
+    return replace(ds, inputs=pre.apply(ds.inputs, file=ds.file, lines=ds.lines))
 
 
 def load_training_data(

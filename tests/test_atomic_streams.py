@@ -120,6 +120,18 @@ def test_train_out_and_log_to_own_streams_keep_what_was_there(tmp_path: Path) ->
     assert yaml.safe_load(text)["training"]["epochs_run"] == 3
 
 
+def test_log_to_own_stdout_is_log_dash_stdout_stays_ndjson(tmp_path: Path) -> None:
+    """--log /dev/stdout is --log -: the summary after the epochs is one more JSON line
+    (not a table), whatever --format says."""
+    done = run("train", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "--out",
+               tmp_path / "t.yaml", "--epochs", "3", "-q", "--log", "/dev/stdout")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r.get("epoch") for r in records] == [1, 2, 3, None]
+    assert records[3]["epochs_run"] == 3
+
+
 def test_a_stream_that_is_not_open_for_writing_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "in.txt"
     data.write_bytes(OLD)
