@@ -6,7 +6,9 @@ Per layer l, from one forward and backward pass over inputs (m, n_0) and targets
   its ratio to the output layer's: far below 1 the gradient vanishes on its way back, far
   above 1 it explodes;
 - ``saturated``: the share of (example, neuron) pairs with σ'(z) < 1% of max σ' (for softmax
-  the diagonal ∂a_j/∂z_j); nudges to such a neuron's weights hardly move the cost;
+  the diagonal ∂a_j/∂z_j); nudges to such a neuron's weights hardly move the cost — except in
+  an output layer whose cost cancels σ' (cross-entropy after sigmoid or softmax: δ = a − y), so
+  there it is shown but not reported as a finding;
 - ``dead``: ReLU neurons with z ≤ 0 on every example (their gradient is 0 everywhere);
 - ``zero_inputs``: a(l−1) is 0 on every example, so ∂C/∂W(l) = δ · a(l−1) is 0 (this is
   reported in place of a vanishing gradient);
@@ -199,6 +201,9 @@ def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeas
 def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Finding]:
     found: list[Finding] = []
     L = net.depth
+    # δ(L) of a fused cost is a − y (or a·Σy − y): no σ' in it, so a saturated output layer
+    # still learns (a confident right answer is saturated and should be).
+    output_cancels = net.c.fused.get(net.layers[-1].activation) is not None
     rows = plural(m, 'example')
     if layers[-1].grad_norm == 0:
         found.append(Finding(
@@ -236,7 +241,8 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
                     "use smaller initial weights (init: {method: xavier}) or a smaller "
                     "learning rate.",
                 ))
-        if d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE:
+        if (d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE
+                and not (l == L and output_cancels)):
             found.append(Finding(
                 "warning", "saturated", l,
                 f"{d.saturated:.0%} of layer {l}'s neurons are saturated on the {rows} "

@@ -87,6 +87,27 @@ def test_saturation_and_large_weights() -> None:
     assert d.layers[0].grad_ratio is not None and d.layers[0].grad_ratio < 1e-6
 
 
+@pytest.mark.parametrize(("activation", "cost", "reported"), [
+    ("sigmoid", "squared_error", True),  # δ = 2(a − y)·σ'(z): the step vanishes
+    ("sigmoid", "cross_entropy", False),  # δ = a − y: σ' cancels
+    ("softmax", "categorical_cross_entropy", False),
+])
+def test_a_saturated_output_layer_is_reported_unless_the_cost_cancels_sigma_prime(
+        activation: str, cost: str, reported: bool) -> None:
+    # z(2) = ±30: the outputs are saturated, and wrong, on both examples
+    inputs = np.array([[1.0], [-1.0]])
+    targets = np.array([[0.0, 1.0], [1.0, 0.0]])
+    layers = (Layer("tanh", np.array([[1.0]]), np.array([0.0])),
+              Layer(activation, np.array([[30.0], [-30.0]]) / np.tanh(1.0), np.zeros(2)))
+    net = Network(1, layers, cost, examples=Examples(inputs, targets))
+    d = diagnose(net, inputs, targets)
+    assert d.layers[1].saturated == 1.0  # shown either way
+    assert ("saturated" in {f.code for f in d.findings}) is reported
+    # Wrong answers: with σ' in δ the gradient has vanished; with a − y it is of order 1.
+    assert (d.layers[1].grad_norm < 1e-10) is reported
+    assert (d.layers[1].grad_norm > 0.1) is not reported
+
+
 def test_symmetric_weights_and_exploding_gradient() -> None:
     net = _net(["linear", "linear"], [[[1.0], [1.0]], [[300.0, 300.0]]], [[0.0, 0.0], [0.0]],
                [[0.001]], [[0.0]])
