@@ -351,8 +351,8 @@ def analyze(
     param: Annotated[
         list[str] | None,
         typer.Option("--param", metavar="PARAM", show_default=False,
-                     help="Show only this parameter (repeatable): w<l>.<j>.<k> for w(l)jk or "
-                     "b<l>.<j> for b(l)j, as in `backprop nudge`."),
+                     help=r"Show only this parameter (repeatable): w\<l>.\<j>.\<k> for w(l)jk "
+                     r"or b\<l>.\<j> for b(l)j, as in `backprop nudge`."),
     ] = None,
     fragment: Annotated[
         bool, typer.Option("--fragment", help="latex: the body only, without the document.")
@@ -387,6 +387,13 @@ def analyze(
             if example is not None:
                 raise UsageError("--example picks one of the network's examples; with --data "
                                  "the analysis is the mean over every row (leave --example out)")
+            if fmt.value in ("markdown", "latex"):
+                raise UsageError(
+                    f"--format {fmt.value} with --data: a worked derivation substitutes one "
+                    "example's numbers, and the means over the rows do not satisfy its "
+                    "equations (the mean of σ(z) is not σ of the mean z, nor the mean of a "
+                    "product the product of the means); with --data use --format table, json, "
+                    "ndjson or csv")
             chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                         chunk_rows)
             report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
@@ -526,8 +533,8 @@ def nudge(
     param: Annotated[
         str,
         typer.Argument(metavar="PARAM", show_default=False,
-                       help="w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j: w2.0.1 is w(2)01, "
-                       "b3.0 is b(3)0."),
+                       help=r"w\<l>.\<j>.\<k> for w(l)jk or b\<l>.\<j> for b(l)j: w2.0.1 is "
+                       "w(2)01, b3.0 is b(3)0."),
     ],
     by: Annotated[float, typer.Option("--by", help="The nudge Δ added to PARAM.")] = 0.001,
     example: Annotated[

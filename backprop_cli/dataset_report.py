@@ -75,11 +75,24 @@ class _Moments:
         return Stats(self.mean, math.sqrt(self.m2 / self.n), self.min, self.max)
 
 
+def _fold_mean(mean: Array, values: Array, seen: int) -> None:
+    """Fold the rows of ``values`` (m, …) into ``mean`` (…), the mean of the ``seen`` rows
+    before them, in place. A running sum of finite values can overflow where their mean cannot
+    (∂C0/∂a(L)j = −yj/a(L)j is about −4.5e307 where a saturated output rounds to 0), so the mean
+    is kept, and a chunk whose own sum overflows is summed as values / n."""
+    n = seen + values.shape[0]
+    with np.errstate(over="ignore"):
+        total = np.sum(values, axis=0)
+    part = total / n if np.isfinite(total).all() else np.sum(values / n, axis=0)
+    mean *= seen / n
+    mean += part
+
+
 @dataclass
 class _LayerSums:
-    """Layer l's running sums over the rows seen so far."""
+    """Layer l's running sums over the rows seen so far (``factors``: running means)."""
 
-    factors: dict[str, Array]
+    factors: dict[str, Array]  # each factor's mean over the rows, (n_l,) … as in LayerTrace
     grad_w: Array  # (n_l, n_(l−1)): Σ_rows δ · a(l−1)ᵀ
     saturated: int = 0
     alive: NDArray[np.bool_] | None = None  # (n_l,): z > 0 on some row
@@ -90,8 +103,9 @@ class _LayerSums:
 class Accumulator:
     """Sums of everything ``analyze`` and ``diagnose`` need, one chunk at a time.
 
-    ``add(inputs, targets)`` runs the engine on a chunk and adds its rows; :meth:`means`
-    and :meth:`diagnosis` divide by the row count at the end. Nothing of a chunk is kept.
+    ``add(inputs, targets)`` runs the engine on a chunk and adds its rows (the factors into
+    running means, the rest into sums); :meth:`means` and :meth:`diagnosis` divide the sums by
+    the row count at the end. Nothing of a chunk is kept.
     """
 
     def __init__(self, net: Network) -> None:
@@ -117,7 +131,7 @@ class Accumulator:
             ]
         for sums, layer, t in zip(self.layers, self.net.layers, trace.layers, strict=True):
             for name in FACTORS:
-                sums.factors[name] += np.sum(getattr(t, name), axis=0)
+                _fold_mean(sums.factors[name], getattr(t, name), self.rows)
             sums.grad_w += t.dC_dz.T @ t.dz_dw
             sums.saturated += int(np.count_nonzero(saturated_units(layer, t)))
             alive = np.any(t.z > 0, axis=0)
@@ -140,7 +154,7 @@ class Accumulator:
         layers = self._sums()
         n = self.rows
         mean_layers = tuple(
-            LayerTrace(layer=l, **{name: (s.factors[name] / n)[None] for name in FACTORS})
+            LayerTrace(layer=l, **{name: s.factors[name][None].copy() for name in FACTORS})
             for l, s in enumerate(layers, start=1)  # noqa: E741
         )
         cost = self.cost / n
@@ -149,7 +163,7 @@ class Accumulator:
             cost_per_example=np.array([cost]),
             cost=cost,
             grad_w=tuple(s.grad_w / n for s in layers),
-            grad_b=tuple(s.factors["dC_dz"] / n for s in layers),
+            grad_b=tuple(s.factors["dC_dz"].copy() for s in layers),
         )
         return DatasetMeans(n, self.chunks, self.input / n, self.target / n, trace)
 
@@ -216,6 +230,11 @@ class DatasetReport(AnalyzeReport):
     def factor_note(self) -> str:
         return ("Each factor is its mean over the rows; the last column is the mean of their "
                 "product per row, ∂C/∂param (which the product of the means is not).")
+
+    @property
+    def forward_note(self) -> str:
+        return ("Each value is its mean over the rows: a(l)j is not σ of the mean z(l)j, and C "
+                "is the mean of C0, not C0 of the mean a(L) and y.")
 
     def row(self, example: int, p: Param) -> ParamRow:
         r = super().row(example, p)

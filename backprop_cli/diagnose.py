@@ -8,7 +8,7 @@ Per layer l, from one forward and backward pass over inputs (m, n_0) and targets
 - ``saturated``: the share of (example, neuron) pairs with σ'(z) < 1% of max σ' (for softmax
   the diagonal ∂a_j/∂z_j); nudges to such a neuron's weights hardly move the cost — except in
   an output layer whose cost cancels σ' (cross-entropy after sigmoid or softmax: δ = a − y), so
-  there it is shown but not reported as a finding;
+  there it is shown and explained by an "ok" finding (``saturated_output``), not warned of;
 - ``dead``: ReLU neurons with z ≤ 0 on every example (their gradient is 0 everywhere);
 - ``zero_inputs``: a(l−1) is 0 on every example, so ∂C/∂W(l) = δ · a(l−1) is 0 (this is
   reported in place of a vanishing gradient);
@@ -195,16 +195,19 @@ def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeas
             activations=lm.activations,
             zero_inputs=lm.zero_inputs,
         ))
-    return Diagnosis(net, m, cost, tuple(layers), tuple(_findings(net, layers, m)), data)
+    findings = _findings(net, layers, m, "example" if data is None else "row")
+    return Diagnosis(net, m, cost, tuple(layers), tuple(findings), data)
 
 
-def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Finding]:
+def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> list[Finding]:
+    """``unit``: what the m are ("example" or "row")."""
     found: list[Finding] = []
+    notes: list[Finding] = []  # "ok" findings that explain a figure of the table
     L = net.depth
     # δ(L) of a fused cost is a − y (or a·Σy − y): no σ' in it, so a saturated output layer
     # still learns (a confident right answer is saturated and should be).
-    output_cancels = net.c.fused.get(net.layers[-1].activation) is not None
-    rows = plural(m, 'example')
+    fused = net.c.fused.get(net.layers[-1].activation)
+    rows = plural(m, unit)
     if layers[-1].grad_norm == 0:
         found.append(Finding(
             "warning", "zero_gradient", L,
@@ -221,7 +224,10 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
                 f"every input to layer {l}, a({l - 1}), is 0 on the {rows}: "
                 f"∂C/∂w({l})jk = δ({l})j · a({l - 1})k is 0, so its weights cannot learn "
                 "from them.",
-                "diagnose on real examples (a template's all-zero input says little).",
+                "diagnose on real examples (a template's all-zero input says little)."
+                if l == 1 else
+                f"layer {l - 1} outputs 0 on every {unit}: see its findings (dead ReLUs, or "
+                "weights and biases that are all 0).",
             ))
         elif d.grad_ratio is not None and l < L:
             if d.grad_ratio < VANISHING:
@@ -242,7 +248,16 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
                     "learning rate.",
                 ))
         if (d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE
-                and not (l == L and output_cancels)):
+                and l == L and fused is not None):
+            notes.append(Finding(
+                "ok", "saturated_output", l,
+                f"{d.saturated:.0%} of layer {l}'s outputs are saturated on the {rows}, which "
+                f"is no finding: with {net.cost} after {d.activation}, δ(L)j = "
+                f"{fused.delta_formula} has no σ' in it, so a confident wrong output still "
+                "gets a large gradient.",
+                "nothing to change.",
+            ))
+        elif d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE:
             found.append(Finding(
                 "warning", "saturated", l,
                 f"{d.saturated:.0%} of layer {l}'s neurons are saturated on the {rows} "
@@ -260,14 +275,18 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
                 "learning rate.",
             ))
         n, n_prev = net.layers[l - 1].weights.shape
-        xavier_std = math.sqrt(2.0 / (n + n_prev))
-        if d.weights.std > LARGE_WEIGHTS * xavier_std:
+        # ReLUs keep half their inputs' variance, so their init (He's) is √2× wider per input.
+        he = d.activation in ("relu", "leaky_relu")
+        init_std = math.sqrt(2.0 / n_prev) if he else math.sqrt(2.0 / (n + n_prev))
+        harm = "blows up a and the gradients layer by layer" if he else "saturates sigmoid/tanh"
+        if d.weights.std > LARGE_WEIGHTS * init_std:
             found.append(Finding(
                 "warning", "large_weights", l,
-                f"the weights of layer {l} spread {d.weights.std / xavier_std:.3g} × wider "
-                f"than Xavier init for {n_prev} → {n} (std {d.weights.std:.3g}): z gets large, "
-                "which saturates sigmoid/tanh and makes steps erratic.",
-                "re-initialise with init: {method: xavier} or lower the learning rate.",
+                f"the weights of layer {l} spread {d.weights.std / init_std:.3g} × wider "
+                f"than {'He' if he else 'Xavier'} init for {n_prev} → {n} (std "
+                f"{d.weights.std:.3g}): z gets large, which {harm} and makes steps erratic.",
+                f"re-initialise with init: {{method: {'he' if he else 'xavier'}}} or lower the "
+                "learning rate.",
             ))
         if n > 1 and d.weights.max == d.weights.min:
             found.append(Finding(
@@ -282,4 +301,4 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int) -> list[Findin
             f"no vanishing or exploding gradient, saturation or dead neurons on the {rows}.",
             "nothing to change; diagnose again on more data to be surer.",
         ))
-    return found
+    return found + notes

@@ -180,6 +180,12 @@ class AnalyzeReport:
         """A caveat for the tables of factors, if the factors need one."""
         return None
 
+    @property
+    def forward_note(self) -> str | None:
+        """A caveat for the forward pass, if its values are not one example's (then the cost
+        shown is C, not one example's C0)."""
+        return None
+
     def dC_dw_at(self, e: int, l: int) -> Array:  # noqa: E741
         """(n_l, n_(l−1)): ∂C0/∂w(l)jk of example e."""
         return self.trace.layers[l - 1].dC_dw_at(e)

@@ -470,8 +470,8 @@ class Trainer:
                     x, y = x_all[start:start + size], y_all[start:start + size]
                     cost = model.gradients(x, y, scale, with_ones=True)
                     if not math.isfinite(cost):
-                        if not model.finite():
-                            model.restore(saved)
+                        # Finite weights whose cost overflows are no better than inf ones.
+                        model.restore(saved)
                         self.overflow = self._overflowing_row(x[:, :-1], y, start, order)
                         self.status = "diverged"
                         break

@@ -186,6 +186,29 @@ def test_table(regression: tuple[Path, Path, Array, Array]) -> None:
     assert f"{whole.cost:.6g}" in out
 
 
+def test_table_names_the_mean_cost_as_c(regression: tuple[Path, Path, Array, Array]) -> None:
+    # The forward pass shows means: the mean a(L) and y do not give the mean C0 as (a − y)².
+    net_file, data, x, y = regression
+    out = ok(str(net_file), "--data", str(data), *TARGET, "--ascii")
+    _, whole = in_memory(net_file, x, y)
+    mean_a = whole.layers[-1].a.mean(axis=0)
+    assert float(((mean_a - y.mean(axis=0)) ** 2).sum()) != pytest.approx(whole.cost, rel=1e-3)
+    assert f"C = mean of C0 over the rows = {whole.cost:.6g}" in out
+    assert "C0 = sum j (a(L)j - yj)^2 =" not in out
+    assert "not C0 of the mean a(L) and y" in out
+
+
+def test_a_derivation_of_the_mean_is_refused(regression: tuple[Path, Path, Array, Array]
+                                              ) -> None:
+    # Its equations (a = σ(z), ∂C0/∂w as a product) do not hold for means over the rows.
+    net_file, data, _, _ = regression
+    for fmt in ("markdown", "latex"):
+        result = invoke(str(net_file), "--data", str(data), *TARGET, "-f", fmt)
+        assert result.exit_code == 2 and result.stdout == "", fmt
+        assert result.stderr.startswith(f"backprop: error: --format {fmt} with --data:")
+        assert "--format table, json, ndjson or csv" in result.stderr
+
+
 def test_top_ranks_by_the_mean_gradient(regression: tuple[Path, Path, Array, Array]) -> None:
     net_file, data, x, y = regression
     doc = json.loads(ok(str(net_file), "--data", str(data), *TARGET, "--chunk-rows", "4",

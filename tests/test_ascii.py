@@ -39,6 +39,9 @@ def test_every_non_ascii_character_of_the_package_has_an_ascii_form() -> None:
 def test_to_ascii_writes_the_notation_as_the_ascii_tables_do() -> None:
     assert to_ascii("∂C₀/∂w⁽²⁾₀₁ ÷ ‖δ‖ ≤ ε") == "dC0/dw(2)01 / ||delta|| <= eps"
     assert to_ascii("café") == "caf\\xe9"  # not in the map: escaped, never an error
+    # Σ and Δ become words: a space before an index, none before a space or punctuation
+    assert to_ascii("Σj w · Δz; C = (1/2) Σ C₀, Δ = 0.01, as Δ → 0.") == (
+        "sum j w * delta z; C = (1/2) sum C0, delta = 0.01, as delta -> 0.")
 
 
 def test_one_number_format() -> None:

@@ -106,6 +106,14 @@ def test_a_saturated_output_layer_is_reported_unless_the_cost_cancels_sigma_prim
     # Wrong answers: with σ' in δ the gradient has vanished; with a − y it is of order 1.
     assert (d.layers[1].grad_norm < 1e-10) is reported
     assert (d.layers[1].grad_norm > 0.1) is not reported
+    # Not a warning, but the table's 100% is explained rather than contradicted.
+    notes = [f for f in d.findings if f.code == "saturated_output"]
+    assert len(notes) == (0 if reported else 1)
+    if not reported:
+        assert notes[0].severity == "ok" and notes[0].layer == 2
+        assert notes[0].message.startswith("100% of layer 2's outputs are saturated on the 2 "
+                                           "examples, which is no finding")
+        assert [f.code for f in d.findings] == ["large_weights", "saturated_output"]
 
 
 def test_symmetric_weights_and_exploding_gradient() -> None:

@@ -117,7 +117,7 @@ def test_cli_json_and_table(tmp_path: Path) -> None:
     table = invoke(str(net_file), "--data", str(data), "--ascii")
     assert table.exit_code == 0 and table.stderr == ""
     assert f"on 7 rows of {data}" in table.stdout
-    assert "2 of 3 ReLU neurons in layer 1 are dead" in table.stdout
+    assert "2 of 3 ReLU neurons in layer 1 are dead (z <= 0 on all 7 rows;" in table.stdout
 
 
 @pytest.mark.parametrize(("config", "classes"), [("digits", 10), ("xor", 0)])

@@ -71,3 +71,11 @@ def test_python_dash_m_version() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"backprop {__version__}\n"
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["nudge", "analyze"])
+def test_the_param_syntax_survives_the_markdown_help(command: str) -> None:
+    # The help is rendered as Markdown, where a bare <l> is an HTML tag and vanishes.
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j" in result.stdout

@@ -75,7 +75,8 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
     out: list[str] = []
     for e in report.examples:
         title = report.example_title(e)
-        out.append(f"<h3>{escape(title[:1].upper() + title[1:])}: C₀ = "
+        cost = "C = mean of C₀" if report.forward_note else "C₀"
+        out.append(f"<h3>{escape(title[:1].upper() + title[1:])}: {cost} = "
                    f"{num(float(report.trace.cost_per_example[e]))}</h3>")
         rows = [[sym("a", 0, k), "", num(float(x)), ""] for k, x in enumerate(report.inputs[e])]
         for l in range(1, L + 1):  # noqa: E741
@@ -83,8 +84,9 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
             rows += [[sym("a", l, j), num(float(t.z[e, j])), num(float(t.a[e, j])),
                       num(float(report.targets[e, j])) if l == L else ""]
                      for j in range(t.z.shape[1])]
+        note = f" {report.forward_note}" if report.forward_note else ""
         out.append(_table(f"Forward pass: z⁽ˡ⁾ⱼ = Σₖ w⁽ˡ⁾ⱼₖ a⁽ˡ⁻¹⁾ₖ + b⁽ˡ⁾ⱼ, a⁽ˡ⁾ⱼ = σ(z⁽ˡ⁾ⱼ); "
-                          f"{net.c.formula}.", ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"],
+                          f"{net.c.formula}.{note}", ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"],
                           rows, len(rows), limit, "forward"))
         for kind, name in (("w", "Weights"), ("b", "Biases")):
             params = [p for p in report.params() if p.kind == kind]

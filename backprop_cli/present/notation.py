@@ -56,12 +56,15 @@ ASCII = str.maketrans({
 # A layer in superscript, w⁽²⁾: its digits are plain, w(2), not w(^2).
 _LAYER = re.compile("⁽([⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ]+)⁾")
 _FROM_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻ˡ", "0123456789-l")
+# Σ and Δ before a space or punctuation: the word without the space that keeps "Σj" "sum j".
+_BARE_WORD = re.compile(r"[ΣΔ](?=[\s.,;:)|]|$)")
 
 
 def to_ascii(text: str) -> str:
     """``text`` with the math symbols of :data:`ASCII` in plain ASCII; anything else that is
     not ASCII (a network's name, a class label) as a backslash escape."""
-    text = _LAYER.sub(lambda m: "(" + m[1].translate(_FROM_SUP) + ")", text).translate(ASCII)
+    text = _LAYER.sub(lambda m: "(" + m[1].translate(_FROM_SUP) + ")", text)
+    text = _BARE_WORD.sub(lambda m: "sum" if m[0] == "Σ" else "delta", text).translate(ASCII)
     return text if text.isascii() else text.encode("ascii", "backslashreplace").decode("ascii")
 
 

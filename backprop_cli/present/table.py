@@ -110,11 +110,14 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
 def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
     net = report.network
     L = net.depth
-    c0 = report.trace.cost_per_example[e]
+    c0 = f.num(float(report.trace.cost_per_example[e]))
+    caption = f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {c0}"
+    if report.forward_note:
+        caption = f"C = mean of {f.c0} over the rows = {c0}\n{report.forward_note}"
     table = _table(
         f"Forward pass — {report.example_title(e)}",
         ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"), "target " + f.sym("y", None, "j")],
-        caption=f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {f.num(float(c0))}",
+        caption=caption,
         ascii=f.ascii,
     )
     rows: list[list[str]] = []

@@ -136,7 +136,11 @@ def render_summary(report: TrainReport, out: TextIO, options: Options) -> None:
         "completed": f"completed {plural(s.epochs_run, 'epoch')}",
         "early_stopped": f"stopped early after {s.epochs_run} of {plural(s.epochs, 'epoch')} "
                          f"(best validation cost at epoch {s.best_epoch}, kept)",
-        "interrupted": f"interrupted after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
+        # epochs_run counts the epoch it stopped in, which is complete only after its last batch
+        "interrupted": f"interrupted after {s.epochs_run} of {plural(s.epochs, 'epoch')}"
+                       if s.stopped_at is None else
+                       f"interrupted in epoch {s.stopped_at[0]} of {s.epochs} "
+                       f"(after batch {s.stopped_at[1]})",
         "diverged": f"diverged after {s.epochs_run} complete of {plural(s.epochs, 'epoch')}",
     }.get(s.status, s.status)
     console.print(f"training {how} in {s.seconds:.2f} s; cost C = mean of C0 "
