@@ -23,12 +23,17 @@ class Activation:
     ``fn(z) -> a``; ``derivative(z, a) -> ∂a/∂z``, elementwise of shape (m, n), except for
     softmax, where every a_i depends on every z_j and it is the Jacobian (m, n, n) with
     ``J[., i, j] = ∂a_i/∂z_j``. ``max_derivative`` is sup σ' (saturation is measured against it).
+
+    ``derivative_formula`` is σ'(z) as steps of LaTeX math in which ``$a`` and ``$z`` stand for
+    a(l)j and z(l)j (:class:`string.Template`): the worked derivations write every step with
+    the symbols, then the last one with the numbers. Empty for softmax (a Jacobian).
     """
 
     name: str
     fn: Callable[[Array], Array]
     derivative: Callable[[Array, Array], Array]
     formula: str
+    derivative_formula: tuple[str, ...] = ()
     elementwise: bool = True
     max_derivative: float = 1.0
     output_only: bool = False
@@ -105,13 +110,21 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation(
-            "sigmoid", sigmoid, _sigmoid_derivative, "1/(1 + e^-z)", max_derivative=0.25
+            "sigmoid", sigmoid, _sigmoid_derivative, "1/(1 + e^-z)",
+            derivative_formula=("$a(1 - $a)",), max_derivative=0.25,
         ),
-        Activation("tanh", np.tanh, _tanh_derivative, "tanh(z)"),
-        Activation("relu", _relu, _relu_derivative, "max(0, z)"),
-        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, "z if z > 0 else 0.01 z"),
-        Activation("linear", _linear, _linear_derivative, "z"),
-        Activation("softplus", _softplus, _softplus_derivative, "ln(1 + e^z)"),
+        Activation("tanh", np.tanh, _tanh_derivative, "tanh(z)",
+                   derivative_formula=("1 - {$a}^2",)),
+        # z = 0 takes the z ≤ 0 derivative, as _relu_derivative and _leaky_relu_derivative do
+        Activation("relu", _relu, _relu_derivative, "max(0, z)",
+                   derivative_formula=(r"\left[1 \text{ if } $z > 0,\ 0 "
+                                       r"\text{ if } $z \le 0\right]",)),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, "z if z > 0 else 0.01 z",
+                   derivative_formula=(rf"\left[1 \text{{ if }} $z > 0,\ {LEAKY_SLOPE:g} "
+                                       r"\text{ if } $z \le 0\right]",)),
+        Activation("linear", _linear, _linear_derivative, "z", derivative_formula=("1",)),
+        Activation("softplus", _softplus, _softplus_derivative, "ln(1 + e^z)",
+                   derivative_formula=(r"\sigma\left($z\right)", r"\frac{1}{1 + e^{-$z}}")),
         Activation(
             "softmax",
             softmax,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from string import Template
 
 from backprop_cli.present.notation import indices
 from backprop_cli.report import AnalyzeReport, Param
@@ -257,7 +258,8 @@ class Derivation:
             a = sym("a", l, j)
             if l == L and self.stable_delta(e, j):
                 yield self.delta(e, j)
-            elif l == L:
+                continue
+            if l == L:
                 formula = {"squared_error": f"2({a} - {sym('y', None, j)})",
                            "cross_entropy": rf"\frac{{{a} - y_{j}}}{{{a}(1 - {a})}}",
                            "categorical_cross_entropy": rf"-\frac{{y_{j}}}{{{a}}}"}
@@ -266,6 +268,7 @@ class Derivation:
                                              num(float(t.dC_da[e, j]))))
             else:
                 yield from self.backward_step(e, l + 1, j)
+            yield self.da_dz(e, l, j) if r.is_elementwise(l) else self.softmax_delta(e, j)
         yield from self.more(shown, len(neurons))
         for kind in ("w", "b"):
             chosen = [p for p in params if p.kind == kind]
@@ -310,6 +313,37 @@ class Derivation:
             steps.append(formula.format(a=aj, j=j, l=L).replace(
                 f"y_{{{j}}}", num.factor(float(r.targets[e, j]))))
         return Equation(d("C_0", z), (*steps, value))
+
+    def da_dz(self, e: int, l: int, j: int) -> Equation:  # noqa: E741
+        """∂a(l)j/∂z(l)j = σ'(z(l)j), worked out with the activation's derivative formula
+        (:attr:`activations.Activation.derivative_formula`)."""
+        num, layer = self.num, self.net.layers[l - 1]
+        t = self.report.trace.layers[l - 1]
+        a, z = sym("a", l, j), sym("z", l, j)
+        formula = [Template(step) for step in layer.sigma.derivative_formula]
+        steps = [rf"{_SIGMA[layer.activation]}'\left({z}\right)",
+                 *(step.substitute(a=a, z=z) for step in formula),
+                 formula[-1].substitute(a=num.factor(float(t.a[e, j])),
+                                        z=num.factor(float(t.z[e, j]))),
+                 num(float(t.da_dz[e, j]))]
+        # σ' of linear is 1 with or without numbers: each step once
+        return Equation(d(a, z), tuple(s for i, s in enumerate(steps) if s not in steps[:i]))
+
+    def softmax_delta(self, e: int, j: int) -> Equation:
+        """δ(L)j = Σi ∂C0/∂a(L)i · ∂a(L)i/∂z(L)j of a softmax output without a stable form
+        (softmax's ∂a/∂z is a Jacobian, a(L)i(1[i=j] − a(L)j)), as Activation.backward sums it."""
+        r, num, L = self.report, self.num, self.net.depth
+        t = r.trace.layers[L - 1]
+        a, ai = sym("a", L, j), sym("a", L, "i")
+        weighted = _sum([rf"{num.factor(float(t.a[e, i]))} \cdot "
+                         f"{num.factor(float(t.dC_da[e, i]))}" for i in range(t.a.shape[1])])
+        return Equation(d("C_0", sym("z", L, j)), (
+            rf"\sum_i {d('C_0', ai)} \, {d(ai, sym('z', L, j))}",
+            rf"\sum_i {d('C_0', ai)} \, {ai}\left(1_{{i = {j}}} - {a}\right)",
+            rf"{a}\left({d('C_0', a)} - \sum_i {ai} \, {d('C_0', ai)}\right)",
+            rf"{num.factor(float(t.a[e, j]))}\left({num.factor(float(t.dC_da[e, j]))} - "
+            rf"\left({weighted}\right)\right)",
+            num(float(t.dC_dz[e, j]))))
 
     def backward_step(self, e: int, l: int, k: int) -> Iterator[Block]:  # noqa: E741
         """∂C0/∂a(l−1)k = Σj w(l)jk · ∂a(l)j/∂z(l)j · ∂C0/∂a(l)j, with its terms."""
