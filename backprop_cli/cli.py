@@ -783,8 +783,9 @@ def train(
     Each batch (consecutive rows after shuffling) has the cost C = mean of C0 over its rows;
     every weight moves against its gradient (sgd: w ← w − η·∂C/∂w). Progress goes to stderr,
     the summary to stdout. Ctrl-C (or SIGTERM) stops after the current batch and writes the
-    weights so far (exit 130; 143 for SIGTERM); a non-finite cost stops training and keeps
-    the last finite weights (exit 1).
+    weights so far (exit 130; 143 for SIGTERM); a non-finite cost, or weights whose forward
+    pass overflows on a row (z = −inf through a ReLU), stops training and keeps the last
+    finite weights (exit 1).
     """
     import time
 

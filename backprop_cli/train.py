@@ -23,6 +23,8 @@ from backprop_cli.choices import OPTIMIZERS
 from backprop_cli.config import dump_network
 from backprop_cli.data import Label, TrainingData, named_row, preprocessing_of
 from backprop_cli.engine import OVERFLOW_ADVICE
+from backprop_cli.engine import costs as engine_costs
+from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Examples, Network
@@ -144,7 +146,6 @@ class Model:
         self.w = [p[:-1].T for p in self.p]
         self.b = [p[-1] for p in self.p]
         self.sigmas = [layer.sigma for layer in net.layers]
-        self.fused = net.c.fused.get(net.layers[-1].activation)
         self._forward = [KERNELS[layer.activation][0] for layer in net.layers]
         self._backward = [KERNELS[layer.activation][1] for layer in net.layers]
         self._output_delta = output_delta(net.cost, net.layers[-1].activation)
@@ -167,9 +168,7 @@ class Model:
     def costs(self, x: Array, y: Array) -> tuple[Array, Array]:
         """(C0 per example (m,), a(L) (m, n_L))."""
         zs, acts = self.forward(x)
-        if self.fused is not None:
-            return self.fused.cost(zs[-1], y), acts[-1]
-        return self.net.c.fn(acts[-1], y), acts[-1]
+        return _cost0(self.net, zs[-1], acts[-1], y), acts[-1]
 
     def gradients(self, x: Array, y: Array, scale: float = 1.0, *,
                   with_ones: bool = False) -> float:
@@ -255,6 +254,12 @@ class Model:
         return self.net.with_parameters(
             [w.astype(np.float64) for w in self.w], [b.astype(np.float64) for b in self.b]
         )
+
+
+def _cost0(net: Network, z: Array, a: Array, y: Array) -> Array:
+    """C0 per example (m,) from z(L), a(L) and y (m, n_L): the fused form where there is one."""
+    fused = net.c.fused.get(net.layers[-1].activation)
+    return fused.cost(z, y) if fused is not None else net.c.fn(a, y)
 
 
 # --- optimizers -----------------------------------------------------------------------------
@@ -343,7 +348,9 @@ class Trainer:
 
     Iterate :meth:`run` for the epoch records; afterwards ``status`` is one of
     :data:`STATUSES` and :meth:`network` gives the weights to keep (the best epoch's after
-    early stopping, the last finite ones after divergence).
+    early stopping, the last finite ones after divergence). Every epoch ends by checking that
+    its weights' forward pass is finite on every training and validation row (a ReLU turns
+    z = −inf into 0, so a finite cost does not show it): if not, that is divergence too.
     """
 
     def __init__(
@@ -383,6 +390,11 @@ class Trainer:
                     f"--dtype {options.dtype}: the {what} do not fit in "
                     f"{options.dtype} (largest {np.finfo(dtype).max:.3g}); use --dtype float64 "
                     "or scale them down")
+        # max(1, max|x|) and max|y| over the training and validation rows, and the largest
+        # |z| that :meth:`_bounded` lets through (room for rounding in the sums).
+        self._x_bound = _largest([self.inputs, *held[:1]]) + 1.0
+        self._y_bound = _largest([self.targets, *held[1:]])
+        self._limit = float(np.finfo(dtype).max) / 1024
         self.status = "running"
         self.epochs_run = 0
         self.best_epoch: int | None = None
@@ -395,6 +407,11 @@ class Trainer:
         # if ``overflow_held``).
         self.overflow: NumericalError | None = None
         self.overflow_held = False
+        # Diverged although every batch's cost was finite: with the weights at the end of the
+        # epoch, the forward pass (z, a) or the cost C0 of this row overflows (a ReLU turns
+        # z = −inf into 0, a sigmoid saturates). ``example`` as for ``overflow``.
+        self.forward_overflow: NumericalError | None = None
+        self.forward_overflow_held = False
 
     @classmethod
     def for_data(cls, net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
@@ -489,6 +506,20 @@ class Trainer:
                 model.restore(saved)
                 self.status = "diverged"
                 self.stopped_at = (epoch, batches - 1)
+            if self.status != "diverged" and batches:
+                # Finite weights and costs can still overflow z: a ReLU turns −inf into 0. Once
+                # per epoch (never per batch), and O(parameters) unless a bound says perhaps.
+                found = self._forward_overflow()
+                if found is not None:
+                    model.restore(saved)
+                    self.status = "diverged"
+                    self.stopped_at = (epoch, batches)
+                    self.forward_overflow, self.forward_overflow_held = found
+            if self.status == "diverged" and epoch == 1 and self.overflow is None:
+                # The weights kept are the starting ones: they may overflow already.
+                at_start = self._forward_overflow()
+                if at_start is not None:
+                    self.overflow, self.overflow_held = at_start
             seen = min(batches * size, m)
             record = EpochRecord(
                 epoch=epoch,
@@ -547,6 +578,48 @@ class Trainer:
         return NumericalError(f"the cost C0 overflows {self.options.dtype}", example=row,
                               advice=OVERFLOW_ADVICE)
 
+    def _forward_overflow(self) -> tuple[NumericalError, bool] | None:
+        """The first row whose forward pass (z, a) or cost C0 overflows with the current
+        weights, as :func:`engine.costs` refuses it, ``example`` its index among the training
+        rows (or the validation rows: True); None if none does. Costs O(parameters) when
+        :meth:`_bounded` proves every row finite; a forward pass over the rows otherwise."""
+        if self._bounded():
+            return None
+        net = self.model.network()
+        sets = [(self.inputs, self.targets, False)]
+        if self.val is not None:
+            sets.append((self.val[0], self.val[1], True))
+        for x, y, held in sets:
+            for first in range(0, len(x), _CHUNK):
+                try:
+                    engine_costs(net, x[first:first + _CHUNK], y[first:first + _CHUNK],
+                                 self.model.dtype)
+                except NumericalError as exc:
+                    row = None if exc.example is None else first + exc.example
+                    return NumericalError(exc.message, example=row), held
+        return None
+
+    def _bounded(self) -> bool:
+        """True when no training or validation row can make the forward pass or the cost
+        overflow with the current weights, from bounds alone (a few µs a layer); False:
+        perhaps. With A ≥ 1 and A ≥ |a(l−1)k| on every row, |z(l)j| ≤ Σk |w(l)jk|·A + |b(l)j|
+        ≤ A·Σ|column j of p[l-1]|. Ignoring cancellation, the bound grows ~(0.8·√(2n))^L for
+        He-initialized layers of n: float32 networks deeper than ~20 wide layers take the
+        forward pass."""
+        limit = self._limit
+        a = z = self._x_bound
+        with np.errstate(over="ignore", invalid="ignore"):
+            for p in self.model.p:
+                z = a * float(np.abs(p).sum(axis=0, dtype=np.float64).max())
+                if not z <= limit:  # inf and NaN too
+                    return False
+                a = z + 1.0  # every σ of activations.py has |σ(z)| ≤ |z| + 1: a test checks
+        # Every cost of costs.py is at most n_L·b²·(1 + max|y|) with b = |a| + |z| + max|y| +
+        # 1000: the squared error Σ(a − y)²; the cross-entropies' ln terms are ≤ 745 or
+        # ≤ 2|z| + ln n_L, times |y| or |1 − y|.
+        b = a + z + self._y_bound + 1e3
+        return self.model.p[-1].shape[1] * b * b * (1.0 + self._y_bound) <= limit
+
     def network(self) -> Network:
         return self.model.network()
 
@@ -570,6 +643,14 @@ class Trainer:
             val_accuracy=val_accuracy,
             seconds=seconds,
         )
+
+
+_CHUNK = 4096  # rows per forward pass of Trainer._forward_overflow
+
+
+def _largest(arrays: list[Array]) -> float:
+    """max|v| over the values of ``arrays`` (0 if there are none)."""
+    return max((max(float(v.max()), -float(v.min())) for v in arrays if v.size), default=0.0)
 
 
 def _finite(x: float | None) -> float | None:
@@ -642,10 +723,13 @@ def first_overflow(c0: Array, a: Array) -> int | None:
 
 def evaluate(net: Network, inputs: Array, targets: Array,
              labels: NDArray[np.intp] | None = None) -> Evaluation:
-    """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices."""
+    """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices. A
+    forward pass that overflows is refused as ``analyze`` refuses it (:class:`NumericalError`
+    naming the layer, the neuron and the row), even where the cost would stay finite."""
+    zs, acts = engine_forward(net, inputs)
+    a = acts[-1]
     with np.errstate(over="ignore", invalid="ignore"):
-        c0, a = Model(net).costs(np.asarray(inputs, dtype=np.float64),
-                                 np.asarray(targets, dtype=np.float64))
+        c0 = _cost0(net, zs[-1], a, np.asarray(targets, dtype=np.float64))
     e = first_overflow(c0, a)
     if e is not None:
         raise NumericalError("the cost C0 overflows float64", example=e,
@@ -800,11 +884,25 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
     if summary.status == "interrupted":
         return Interrupted(f"interrupted in epoch {e} after batch {b} of {trainer.batch_count}; "
                            f"wrote the weights so far to {written}", signum)
+
+    def named(exc: NumericalError, held: bool) -> NumericalError:
+        rows = None if data is None else data.val if held else data.train
+        return exc if rows is None else named_row(exc, rows)
+
     why = f"; try a smaller --lr (now {trainer.options.lr:g})"
     if trainer.overflow is not None:
-        rows = None if data is None else data.val if trainer.overflow_held else data.train
-        overflow = trainer.overflow if rows is None else named_row(trainer.overflow, rows)
-        why = f", not from --lr: with the starting weights already, {overflow}"
+        why = (", not from --lr: with the starting weights already, "
+               f"{named(trainer.overflow, trainer.overflow_held)}")
+    if trainer.forward_overflow is None:
+        return Diverged(
+            f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1})"
+            f"{why}. Wrote the last finite weights to {written}")
+    head = f"training diverged in epoch {e}: the cost of its batches stayed finite, but "
+    if trainer.overflow is not None:
+        return Diverged(f"{head}the forward pass overflows{why}. Wrote the starting weights "
+                        f"to {written}")
+    kept = "the starting weights" if e == 1 else f"the weights of epoch {e - 1}"
     return Diverged(
-        f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1})"
-        f"{why}. Wrote the last finite weights to {written}")
+        f"{head}the weights it ended with overflow: "
+        f"{named(trainer.forward_overflow, trainer.forward_overflow_held)}{why}. Wrote {kept}, "
+        f"the last whose forward pass is finite, to {written}")
