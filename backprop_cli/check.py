@@ -37,7 +37,7 @@ from backprop_cli.choices import CHECK_MAX_WORK
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import DataError, UsageError, plural
 from backprop_cli.network import Array, Network
-from backprop_cli.report import Param, all_params
+from backprop_cli.report import SCHEMA_VERSION, Param, all_params
 
 if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
     from backprop_cli.dataset_report import Chunk
@@ -156,6 +156,7 @@ class CheckReport:
         ``data`` only over a data set."""
         m = self.example_count
         doc: dict[str, Any] = {
+            "version": SCHEMA_VERSION,
             "network": self.network.name,
             "sizes": self.network.sizes,
             "examples": m,

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from backprop_cli.engine import LayerTrace
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Layer, Network
+from backprop_cli.report import SCHEMA_VERSION
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
 VANISHING = 1e-2  # grad_ratio below this: vanishing
@@ -129,6 +130,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "version": SCHEMA_VERSION,
             "network": self.network.name,
             "sizes": self.network.sizes,
             "examples": self.example_count,

@@ -3,6 +3,7 @@ command offers exactly its report's formats, and a command imports only the pres
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import typer
 from conftest import CONFIGS, ROOT
+from typer.testing import CliRunner
 
 from backprop_cli.cli import app
 from backprop_cli.present import PRESENTERS, formats, presenter
@@ -70,3 +72,17 @@ def test_check_of_the_examples_loads_no_csv_reader() -> None:
     modules = loaded("check", CONFIGS / "chain.yaml", "-f", "json")
     assert "backprop_cli.check" in modules
     assert not modules & {"backprop_cli.data", "backprop_cli.dataset_report", "csv"}
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "chain.yaml"], ["nudge", "chain.yaml", "w1.0.0"], ["diagnose", "chain.yaml"],
+    ["analyze", "chain.yaml"],
+])
+def test_every_json_document_starts_with_the_format_version(args: list[str]) -> None:
+    from backprop_cli.report import SCHEMA_VERSION
+
+    command, config, *rest = args
+    result = CliRunner().invoke(app, [command, str(CONFIGS / config), *rest, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert next(iter(doc)) == "version" and doc["version"] == SCHEMA_VERSION == 1
