@@ -492,6 +492,16 @@ def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) 
         raise doc.error(
             f"expected {plural(rows, 'row')} × {plural(cols, 'column')} ({shape_note}), "
             f"got {_type_name(value)}", path)
+    if len(value) != rows and value and not any(isinstance(v, list) for v in value):
+        hint = ""
+        if len(value) == rows * cols and rows == 1:
+            hint = f": write [{_flow(value)}]"
+        elif len(value) == rows * cols:
+            hint = f": split the {len(value)} numbers into {rows} rows of {cols}"
+        raise doc.error(
+            f"expected {plural(rows, 'row')} of {plural(cols, 'number')}, a list of lists "
+            f"(weights[j][k] = w({l})jk, one row per neuron j of layer {l}), got one flat "
+            f"list of {plural(len(value), 'value')}{hint}", path)
     if len(value) != rows:
         raise doc.error(
             f"expected {plural(rows, 'row')} (layer {l} has {plural(rows, 'neuron')}), "
