@@ -367,11 +367,33 @@ def _vector(doc: Document, value: Any, path: str, length: int, what: str) -> lis
     return [_number(doc, v, _child(path, i)) for i, v in enumerate(value)]
 
 
+def _typo_of(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+    """The allowed name ``value`` is a slip of: another case or separator (Sigmoid,
+    leaky-relu), two letters swapped (tahn), or the start of one name only (squared). Not a
+    name one letter off: gelu is not a typo of relu."""
+    v = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if v in allowed:
+        return v
+    starting = [a for a in allowed if len(v) >= 3 and a.startswith(v)]
+    if len(starting) == 1:
+        return starting[0]
+    for a in allowed:
+        if len(a) == len(v):
+            diff = [i for i, (x, y) in enumerate(zip(a, v, strict=True)) if x != y]
+            if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == v[diff[1]] \
+                    and a[diff[1]] == v[diff[0]]:
+                return a
+    return None
+
+
 def _choice(doc: Document, value: Any, path: str, allowed: tuple[str, ...] | list[str],
             what: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         shown = repr(value) if isinstance(value, str) else _type_name(value)
-        raise doc.error(f"unknown {what} {shown}; expected one of: {', '.join(allowed)}", path)
+        close = _typo_of(value, allowed) if isinstance(value, str) else None
+        guess = f"did you mean {close!r}? " if close else ""
+        raise doc.error(f"unknown {what} {shown}; {guess}expected one of: {', '.join(allowed)}",
+                        path)
     return value
 
 
