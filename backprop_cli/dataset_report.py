@@ -103,16 +103,16 @@ class _LayerSums:
 class Accumulator:
     """Sums of everything ``analyze`` and ``diagnose`` need, one chunk at a time.
 
-    ``add(inputs, targets)`` runs the engine on a chunk and adds its rows (the factors into
-    running means, the rest into sums); :meth:`means` and :meth:`diagnosis` divide the sums by
-    the row count at the end. Nothing of a chunk is kept.
+    ``add(inputs, targets)`` runs the engine on a chunk and adds its rows (the factors and the
+    cost into running means, the rest into sums); :meth:`means` and :meth:`diagnosis` divide
+    the sums by the row count at the end. Nothing of a chunk is kept.
     """
 
     def __init__(self, net: Network) -> None:
         self.net = net
         self.rows = 0
         self.chunks = 0
-        self.cost = 0.0
+        self.cost = 0.0  # C, the mean of C0 over the rows so far (a sum can overflow)
         self.input = np.zeros(net.input_size)
         self.target = np.zeros(net.output_size)
         self.layers: list[_LayerSums] | None = None
@@ -138,9 +138,10 @@ class Accumulator:
             sums.alive = alive if sums.alive is None else sums.alive | alive
             sums.inputs_nonzero = sums.inputs_nonzero or bool(np.any(t.dz_dw != 0))
             sums.activations.add(t.a)
+        seen = self.rows
         self.rows += m
         self.chunks += 1
-        self.cost += float(np.sum(trace.cost_per_example))
+        self.cost = self.cost * (seen / self.rows) + trace.cost * (m / self.rows)
         self.input += np.sum(inputs, axis=0)
         self.target += np.sum(targets, axis=0)
 
@@ -157,7 +158,7 @@ class Accumulator:
             LayerTrace(layer=l, **{name: s.factors[name][None].copy() for name in FACTORS})
             for l, s in enumerate(layers, start=1)  # noqa: E741
         )
-        cost = self.cost / n
+        cost = self.cost
         trace = Trace(
             layers=mean_layers,
             cost_per_example=np.array([cost]),
@@ -181,7 +182,7 @@ class Accumulator:
                 activations=s.activations.stats(),
                 zero_inputs=not s.inputs_nonzero,
             ))
-        return diagnosis_of(self.net, n, self.cost / n, measures, data)
+        return diagnosis_of(self.net, n, self.cost, measures, data)
 
 
 @dataclass(frozen=True, eq=False)

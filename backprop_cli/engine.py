@@ -12,6 +12,7 @@ Per-example factors are of C0, the cost of one example; the gradient of the full
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +122,17 @@ def _finite(values: Array, what: str, dtype: DTypeLike, per_example: bool = True
     )
 
 
+def mean_cost(c0: Array) -> float:
+    """C, the mean of C0 (m,) over m ≥ 1 examples. Finite C0 whose sum overflows the dtype (a
+    mean is no larger than its largest term) are summed as C0/m; inf or NaN in C0 give inf or
+    NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(np.mean(c0))
+        if not math.isfinite(mean) and np.isfinite(c0).all():
+            mean = float(np.sum(c0 / len(c0)))
+    return mean
+
+
 def predict(net: Network, x: Array, dtype: DTypeLike = np.float64) -> Array:
     """a(L) for every row of x: (m, n_0) → (m, n_L)."""
     return forward(net, x, dtype)[1][-1]
@@ -188,7 +200,7 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
     return Trace(
         layers=tuple(traces),
         cost_per_example=c0,
-        cost=float(np.mean(c0)),
+        cost=mean_cost(c0),
         grad_w=tuple((t.dC_dz.T @ t.dz_dw) / m for t in traces),
         grad_b=tuple(np.mean(t.dC_dz, axis=0) for t in traces),
     )

@@ -22,7 +22,7 @@ from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
 from backprop_cli.config import dump_network
 from backprop_cli.data import Label, TrainingData, named_row, preprocessing_of
-from backprop_cli.engine import OVERFLOW_ADVICE
+from backprop_cli.engine import OVERFLOW_ADVICE, mean_cost
 from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
@@ -431,7 +431,7 @@ class Trainer:
         """(cost C, accuracy or None) of the current weights on x, y."""
         with np.errstate(over="ignore", invalid="ignore"):
             c0, a = self.model.costs(x, y)
-        return float(np.mean(c0)), None if labels is None else accuracy(a, labels)
+        return mean_cost(c0), None if labels is None else accuracy(a, labels)
 
     def run(
         self,
@@ -735,7 +735,7 @@ def evaluate(net: Network, inputs: Array, targets: Array,
         raise NumericalError("the cost C0 overflows float64", example=e,
                              advice=OVERFLOW_ADVICE)
     if labels is None:
-        return Evaluation(len(c0), float(np.mean(c0)), None, None)
+        return Evaluation(len(c0), mean_cost(c0), None, None)
     k = net.output_size
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (labels, predicted_classes(a)), 1)
@@ -743,7 +743,7 @@ def evaluate(net: Network, inputs: Array, targets: Array,
     recall = tuple(None if total == 0 else right / total
                    for right, total in zip(np.diagonal(confusion).tolist(),
                                            confusion.sum(axis=1).tolist(), strict=True))
-    return Evaluation(len(c0), float(np.mean(c0)), correct / len(c0), confusion, correct,
+    return Evaluation(len(c0), mean_cost(c0), correct / len(c0), confusion, correct,
                       recall)
 
 
@@ -893,6 +893,12 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
     if trainer.overflow is not None:
         why = (", not from --lr: with the starting weights already, "
                f"{named(trainer.overflow, trainer.overflow_held)}")
+    if trainer.forward_overflow is None and b == trainer.batch_count:
+        # Every batch ran (a batch's cost or step stops before its count): the guard on the
+        # validation cost after the epoch, whose weights are kept.
+        return Diverged(
+            f"training diverged: the validation cost became infinite or NaN after epoch {e}"
+            f"{why}. Wrote the weights of epoch {e}, the last finite ones, to {written}")
     if trainer.forward_overflow is None:
         return Diverged(
             f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1})"

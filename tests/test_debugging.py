@@ -155,3 +155,26 @@ def test_the_output_schema_declares_every_data_key_analyze_writes(tmp_path: Path
     declared = output_schema()["properties"]["data"]["properties"]
     assert set(doc["data"]) <= set(declared), set(doc["data"]) - set(declared)
     assert doc["data"]["chunk_rows"] == 8192 and doc["data"]["chunks"] == 1
+
+
+def test_the_mean_cost_does_not_overflow_where_its_sum_would(tmp_path: Path) -> None:
+    # C0 = (1.1e77 · 1.1e77)² = 1.4641e308 on each row fits float64; the sum of 3 does not,
+    # their mean C does (as for the factors above), on the examples and over --data chunks.
+    net_file = tmp_path / "net.yaml"
+    net_file.write_text("input_size: 1\ncost: squared_error\nlayers:\n  - size: 1\n"
+                        "    activation: linear\n    weights: [[1.1e77]]\n    biases: [0.0]\n"
+                        "examples:\n" + "  - {input: [1.1e77], target: [0]}\n" * 3)
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n" + "1.1e77,0\n" * 3)
+    c = (1.1e77 * 1.1e77) ** 2
+    warnings.simplefilter("error")  # a numpy warning fails the command (pytest restores it)
+    for args in ([], ["--data", data], ["--data", data, "--chunk-rows", "2"]):
+        result = invoke("analyze", net_file, *args, "-f", "json")
+        assert result.exit_code == 0 and result.stderr == "", (args, result.output)
+        costs = [e["cost"] for e in json.loads(result.stdout)["examples"]]
+        assert costs == pytest.approx([c] * (1 if args else 3), rel=1e-12), args
+    result = invoke("diagnose", net_file, "--data", data, "--chunk-rows", "2", "-f", "json")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert json.loads(result.stdout)["cost"] == pytest.approx(c, rel=1e-12)
+    result = invoke("diagnose", net_file, "-f", "json")
+    assert json.loads(result.stdout)["cost"] == pytest.approx(c, rel=1e-12)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +255,63 @@ def test_every_activation_grows_at_most_like_z_plus_1(name: str) -> None:
         for pair in np.stack([z[0, :-1], z[0, 1:]], axis=1)[::37]:
             a = ACTIVATIONS[name].fn(pair[None, :])
             assert (np.abs(a) <= np.abs(pair.astype(np.float64)) + 1).all(), (name, pair)
+
+
+# 1-1 linear with squared error: C0 = (w·x − y)², finite on every row below, while the sum of
+# the rows' C0 overflows the dtype (their mean, C, does not).
+LINEAR = ("input_size: 1\ncost: squared_error\nlayers:\n  - size: 1\n    activation: linear\n"
+          "    weights: [[{w}]]\n    biases: [0.0]\n")
+
+
+def test_evaluate_gives_the_mean_cost_where_the_sum_overflows(tmp_path: Path) -> None:
+    net, data = tmp_path / "net.yaml", tmp_path / "d.csv"
+    net.write_text(LINEAR.format(w=1e154))
+    data.write_text("x,y\n" + "1.2,0\n" * 3)  # C0 = (1.2e154)² = 1.44e308 on each row
+    result = invoke("evaluate", net, data, "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no numpy warning
+    assert json.loads(result.stdout)["cost"] == pytest.approx(1.44e308, rel=1e-12)
+
+
+def test_a_validation_cost_whose_sum_overflows_float32_is_its_mean() -> None:
+    # w = 1e18 (float32 999999984e9), x = 3: C0 = 9e36 on each of 100 validation rows, whose
+    # float32 sum (9e38) overflows; training on x = 1e-30 hardly moves w.
+    net = Network(1, (Layer("linear", np.array([[1e18]]), np.zeros(1)),),
+                  cost="squared_error")
+    trainer = Trainer(net, np.full((4, 1), 1e-30), np.zeros((4, 1)),
+                      TrainOptions(epochs=2, batch_size=4, lr=1e-30, dtype="float32"),
+                      val=(np.full((100, 1), 3.0), np.zeros((100, 1)), None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        records = list(trainer.run())
+        summary = trainer.summary(0.0)
+    w = float(np.float32(1e18))
+    assert trainer.status == "completed"
+    assert [r.val_cost for r in records] == [pytest.approx((3 * w) ** 2, rel=1e-5)] * 2
+    assert summary.val_cost == pytest.approx((3 * w) ** 2, rel=1e-5)
+
+
+def test_a_validation_cost_that_is_not_finite_is_named_as_such(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard after the forward check: every batch of the epoch ran, so the message names
+    the validation cost after that epoch, not a batch after the last one."""
+    x, y = np.array([[1.0], [2.0]]), np.array([[0.0], [1.0]])
+    measure = Trainer.measure
+
+    def infinite_on_validation(self: Trainer, x: np.ndarray, y: np.ndarray,
+                               labels: object) -> tuple[float, None]:
+        assert self.val is not None
+        if x is self.val[0] and self.status == "running":
+            return math.inf, None
+        return measure(self, x, y, None)
+
+    monkeypatch.setattr(Trainer, "measure", infinite_on_validation)
+    trainer = Trainer(network(), x, y, TrainOptions(epochs=3, batch_size=1, lr=0.1),
+                      val=(x, y, None))
+    list(trainer.run())
+    assert trainer.status == "diverged" and trainer.stopped_at == (1, 2)
+    error = ending_error(trainer, trainer.summary(0.0), "out.yaml", 2)
+    assert str(error) == (
+        "training diverged: the validation cost became infinite or NaN after epoch 1; try a "
+        "smaller --lr (now 0.1). Wrote the weights of epoch 1, the last finite ones, to "
+        "out.yaml")
