@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from conftest import CONFIGS, invoke, write
@@ -153,7 +154,14 @@ def check(path: Path, digits: int | None = None) -> set[str]:
                 value = layer[symbol][j]
                 assert math.isclose(value, a if symbol == "a" else z, rel_tol=1e-12,
                                     abs_tol=1e-15)
-                assert set(m.groups()) == {g(value, digits)}
+                # value with the derivation's digits, or the fewest more that keep the
+                # formula worked from the numbers shown rounding to the result shown
+                (shown,) = set(m.groups())
+                assert shown in {g(value, d) for d in range(digits, 18)}, (shown, value)
+                assert (shown == g(value, digits)) == (
+                    g(ACTIVATIONS[name].derivative(*(np.array([[float(g(x, digits))]])
+                                                     for x in (z, a)))[0, 0], digits)
+                    == steps[-1])
     assert set(lines) == expected  # one line per neuron and example, however many weights
     return seen
 
@@ -164,13 +172,15 @@ def test_chain_and_two_layer_sigmoid() -> None:
 
 
 def test_chain_line_as_the_seed_writes_it() -> None:
-    """σ'(z(3)) = a(3)(1 − a(3)) with a(3) = 0.538597: 0.248510, the 0.249 of ∂C0/∂w(3)."""
+    """σ'(z(3)) = a(3)(1 − a(3)) with a(3) = 0.538597: 0.248510, the 0.249 of ∂C0/∂w(3). With
+    a(3) written 0.539 the product would be 0.248: it is written 0.5386 (0.5386 · 0.4614 =
+    0.24851)."""
     text = invoke("analyze", CONFIGS / "chain.yaml", "-f", "markdown", "--param",
                   "w3.0.0").stdout
     assert (r"\frac{\partial a^{(3)}_{0}}{\partial z^{(3)}_{0}} = \sigma'\left(z^{(3)}_{0}"
-            r"\right) = a^{(3)}_{0}(1 - a^{(3)}_{0}) = 0.539(1 - 0.539) = 0.249") in text
+            r"\right) = a^{(3)}_{0}(1 - a^{(3)}_{0}) = 0.5386(1 - 0.5386) = 0.249") in text
     # before the chain rule that uses it
-    assert text.index(r"= 0.539(1 - 0.539) = 0.249") < text.index(r"\cdot 0.249 \cdot 0.37")
+    assert text.index(r"= 0.5386(1 - 0.5386) = 0.249") < text.index(r"\cdot 0.249 \cdot 0.37")
 
 
 def test_every_elementwise_activation(tmp_path: Path) -> None:
@@ -223,3 +233,21 @@ def test_stable_delta_keeps_its_formula(config: str) -> None:
         assert r"\partial z^{(2)}_{0}} = a^{(2)}_{0} \sum_i y_i - y_{0} = -0.717" in markdown
     else:
         assert len(output_lines) == 4  # one output neuron, four examples
+
+
+def test_a_saturated_neuron_shows_the_digits_its_formula_needs(tmp_path: Path) -> None:
+    # z(1)0 = 10: a = 0.9999546 (3 digits: "1", and a(1 − a) would read 0); z(2)0 = 6 on tanh
+    path = write(tmp_path, "sat.yaml", """\
+input_size: 1
+layers:
+  - {size: 2, activation: sigmoid, weights: [[10.0], [0.5]], biases: [0, 0]}
+  - {size: 1, activation: tanh, weights: [[6.0, 0.0]], biases: [0.0]}
+examples: [{input: [1.0], target: [0.5]}]
+""")
+    lines = da_dz_lines(invoke("analyze", path, "--format", "markdown").stdout)
+    sigmoid, tanh, plain = lines[(0, 1, 0)], lines[(0, 2, 0)], lines[(0, 1, 1)]
+    assert sigmoid[-2:] == ["0.9999546(1 - 0.9999546)", r"4.54 \times 10^{-5}"]
+    assert pytest.approx(4.54e-5, abs=5e-8) == 0.9999546 * (1 - 0.9999546)
+    assert tanh[-2:] == ["1 - {0.9999877}^2", r"2.46 \times 10^{-5}"]
+    assert pytest.approx(2.46e-5, abs=5e-8) == 1 - 0.9999877**2
+    assert plain[-2:] == ["0.622(1 - 0.622)", "0.235"]  # no more digits than it needs

@@ -6,10 +6,13 @@ from the report and is only formatted; the substituted products are the report's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from string import Template
 
+import numpy as np
+
+from backprop_cli.network import Array
 from backprop_cli.present.notation import indices
 from backprop_cli.report import AnalyzeReport, Param
 
@@ -321,13 +324,27 @@ class Derivation:
         t = self.report.trace.layers[l - 1]
         a, z = sym("a", l, j), sym("z", l, j)
         formula = [Template(step) for step in layer.sigma.derivative_formula]
+        z_value, a_value = float(t.z[e, j]), float(t.a[e, j])
+        given = self._digits_for(layer.sigma.derivative, z_value, a_value,
+                                 float(t.da_dz[e, j]))
         steps = [rf"{_SIGMA[layer.activation]}'\left({z}\right)",
                  *(step.substitute(a=a, z=z) for step in formula),
-                 formula[-1].substitute(a=num.factor(float(t.a[e, j])),
-                                        z=num.factor(float(t.z[e, j]))),
+                 formula[-1].substitute(a=given.factor(a_value), z=given.factor(z_value)),
                  num(float(t.da_dz[e, j]))]
         # σ' of linear is 1 with or without numbers: each step once
         return Equation(d(a, z), tuple(s for i, s in enumerate(steps) if s not in steps[:i]))
+
+    def _digits_for(self, derivative: Callable[[Array, Array], Array], z: float, a: float,
+                    value: float) -> Numbers:
+        """The numbers to put into σ's derivative formula: ``self.num``'s digits, or as many
+        more as it takes for the formula, worked from the numbers shown, to round to the value
+        shown — a saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0."""
+        for digits in range(self.num.digits, 18):
+            shown = (float(f"{x:.{digits}g}") for x in (z, a))
+            got = float(derivative(*(np.array([[x]]) for x in shown))[0, 0])
+            if self.num(got) == self.num(value):
+                break
+        return Numbers(digits)
 
     def softmax_delta(self, e: int, j: int) -> Equation:
         """δ(L)j = Σi ∂C0/∂a(L)i · ∂a(L)i/∂z(L)j of a softmax output without a stable form
