@@ -255,8 +255,8 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> 
                 "ok", "saturated_output", l,
                 f"{d.saturated:.0%} of layer {l}'s outputs are saturated on the {rows}, which "
                 f"is no finding: with {net.cost} after {d.activation}, δ(L)j = "
-                f"{fused.delta_formula} has no σ' in it, so a confident wrong output still "
-                "gets a large gradient.",
+                f"{fused.delta_formula} has no σ' in it, so a saturated output that is wrong "
+                "is not stuck: its δ is as large as its error.",
                 "nothing to change.",
             ))
         elif d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE:
@@ -300,7 +300,8 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> 
     if not found:
         found.append(Finding(
             "ok", "healthy", None,
-            f"no vanishing or exploding gradient, saturation or dead neurons on the {rows}.",
+            f"no vanishing or exploding gradient, saturation or dead neurons on the {rows}"
+            + (" (the saturated output below is no finding)." if notes else "."),
             "nothing to change; diagnose again on more data to be surer.",
         ))
     return found + notes

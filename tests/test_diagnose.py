@@ -162,3 +162,16 @@ def test_weights_near_the_float_limit_give_finite_statistics(tmp_path: Any) -> N
     w = np.array([1e300, -0.5, -1e300, 0.3])
     assert layer1["weights"]["mean"] == pytest.approx(np.mean(w / 1e300) * 1e300)
     assert layer1["weights"]["std"] == pytest.approx(1e300 * np.std(w / 1e300))
+
+
+def test_healthy_with_a_saturated_output_says_so() -> None:
+    # softmax + categorical cross-entropy, outputs saturated and right: healthy, and the ok
+    # line does not claim "no saturation" next to a table showing 100%
+    inputs = np.array([[1.0], [-1.0]])
+    targets = np.array([[1.0, 0.0], [0.0, 1.0]])
+    layers = (Layer("tanh", np.array([[1.0]]), np.array([0.0])),
+              Layer("softmax", np.array([[4.0], [-4.0]]), np.zeros(2)))
+    net = Network(1, layers, "categorical_cross_entropy", examples=Examples(inputs, targets))
+    d = diagnose(net, inputs, targets)
+    assert [f.code for f in d.findings] == ["healthy", "saturated_output"]
+    assert d.findings[0].message.endswith("(the saturated output below is no finding).")
