@@ -424,10 +424,10 @@ class Preprocessing:
         if not np.isfinite(out).all():
             i, k = (int(v) for v in np.argwhere(~np.isfinite(out))[0])
             name = repr(self.features[k]) if k < len(self.features) else str(k)
-            what = (f"(x − shift) / scale overflows {out.dtype} for feature {name} "
-                    f"(shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})")
+            what = (f"(x − shift) / scale overflows {out.dtype}"
+                    f" (shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})")
             if file is None:
-                raise ConfigError(what, path="preprocessing.scale")
+                raise ConfigError(f"{what} for feature {name}", path="preprocessing.scale")
             raise DataError(
                 f"feature {name} = {float(inputs[i, k])!r}: {what} of the network's "
                 "preprocessing: the value is far outside the range the network was trained on",
