@@ -24,7 +24,7 @@ from backprop_cli.choices import (
     OPTIMIZERS,
     SPLITS,
 )
-from backprop_cli.errors import BackpropError
+from backprop_cli.errors import BackpropError, plural
 from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
@@ -577,6 +577,9 @@ def diagnose(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when there is a warning (for CI); the output is the same.")
+    ] = False,
 ) -> None:
     """Look for what makes a network learn badly, on its examples (or --data's rows).
 
@@ -607,6 +610,13 @@ def diagnose(
     except BackpropError as exc:
         raise fail(exc) from None
     _present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    if strict and warnings:
+        from backprop_cli.errors import Findings
+
+        raise fail(Findings(
+            f"diagnose --strict: {plural(len(warnings), 'warning')} "
+            f"({', '.join(dict.fromkeys(f.code for f in warnings))})"))
 
 
 @app.command(

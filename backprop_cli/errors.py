@@ -133,6 +133,12 @@ class CheckFailed(BackpropError):
     exit_code = 1
 
 
+class Findings(BackpropError):
+    """``diagnose --strict``: a finding is a warning (exit 1)."""
+
+    exit_code = 1
+
+
 class Diverged(BackpropError):
     """``train``: the cost became infinite or NaN; the last finite weights were written
     (exit 1)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -175,3 +176,22 @@ def test_healthy_with_a_saturated_output_says_so() -> None:
     d = diagnose(net, inputs, targets)
     assert [f.code for f in d.findings] == ["healthy", "saturated_output"]
     assert d.findings[0].message.endswith("(the saturated output below is no finding).")
+
+
+def test_strict_exits_1_on_a_warning_with_the_same_output(tmp_path: Path) -> None:
+    # z(1) = ±20 x: saturated, vanishing and large weights (as in the test above)
+    net = tmp_path / "sat.yaml"
+    net.write_text("input_size: 1\nlayers:\n"
+                   "  - {size: 2, weights: [[20.0], [-20.0]], biases: [0, 0]}\n"
+                   "  - {size: 1, weights: [[0.5, 0.5]], biases: [0]}\n"
+                   "examples: [{input: [1.0], target: [1.0]}, {input: [-1.0], target: [0.0]}]\n",
+                   encoding="utf-8")
+    runner = CliRunner()
+    plain = runner.invoke(app, ["diagnose", str(net), "-f", "json"])
+    strict = runner.invoke(app, ["diagnose", str(net), "-f", "json", "--strict"])
+    assert (plain.exit_code, strict.exit_code) == (0, 1)
+    assert strict.stdout == plain.stdout
+    assert strict.stderr == ("backprop: error: diagnose --strict: 3 warnings (vanishing_gradient, "
+                             "saturated, large_weights)\n")
+    healthy = runner.invoke(app, ["diagnose", str(CONFIGS / "chain.yaml"), "--strict"])
+    assert healthy.exit_code == 0, healthy.stderr
