@@ -401,26 +401,30 @@ class Trainer:
         self.stopped_at: tuple[int, int] | None = None  # (epoch, batches run in it)
         self._best: list[Array] | None = None
         self._saved: list[Array] | None = None  # the weights at the start of the epoch
-        self._start = net
-        # Diverged on a row whose cost overflows with the starting weights already (so not
-        # by --lr): that row (``example``: its index in ``inputs``, or in the validation rows
-        # if ``overflow_held``).
-        self.overflow: NumericalError | None = None
-        self.overflow_held = False
         # Diverged although every batch's cost was finite: with the weights at the end of the
         # epoch, the forward pass (z, a) or the cost C0 of this row overflows (a ReLU turns
-        # z = −inf into 0, a sigmoid saturates). ``example`` as for ``overflow``.
+        # z = −inf into 0, a sigmoid saturates). ``example``: its index in ``inputs``, or in
+        # the validation rows if ``forward_overflow_held``.
         self.forward_overflow: NumericalError | None = None
         self.forward_overflow_held = False
 
     @classmethod
     def for_data(cls, net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
-        """A trainer on ``data``'s training rows that validates on its held-out rows."""
+        """A trainer on ``data``'s training rows that validates on its held-out rows. Starting
+        weights whose forward pass or cost overflows on a row are refused as ``analyze``
+        refuses them (NumericalError naming the row's file and line): no --lr would help."""
         train, held = data.train, data.val
         assert train.targets is not None
-        return cls(net, train.inputs, train.targets, options, labels=train.labels,
-                   val=None if held is None or held.targets is None
-                   else (held.inputs, held.targets, held.labels))
+        trainer = cls(net, train.inputs, train.targets, options, labels=train.labels,
+                      val=None if held is None or held.targets is None
+                      else (held.inputs, held.targets, held.labels))
+        found = trainer._forward_overflow()
+        if found is not None:
+            exc, in_held = found
+            raise named_row(NumericalError(f"the network's starting weights: {exc.message}",
+                                           example=exc.example, advice=OVERFLOW_ADVICE),
+                            held if in_held and held is not None else train)
+        return trainer
 
     @property
     def batch_count(self) -> int:
@@ -489,7 +493,6 @@ class Trainer:
                     if not math.isfinite(cost):
                         # Finite weights whose cost overflows are no better than inf ones.
                         model.restore(saved)
-                        self.overflow = self._overflowing_row(x[:, :-1], y, start, order)
                         self.status = "diverged"
                         break
                     optimizer.step(params, grads)
@@ -515,11 +518,6 @@ class Trainer:
                     self.status = "diverged"
                     self.stopped_at = (epoch, batches)
                     self.forward_overflow, self.forward_overflow_held = found
-            if self.status == "diverged" and epoch == 1 and self.overflow is None:
-                # The weights kept are the starting ones: they may overflow already.
-                at_start = self._forward_overflow()
-                if at_start is not None:
-                    self.overflow, self.overflow_held = at_start
             seen = min(batches * size, m)
             record = EpochRecord(
                 epoch=epoch,
@@ -544,8 +542,6 @@ class Trainer:
                 if not math.isfinite(val_cost):
                     self.status = "diverged"
                     self.stopped_at = (epoch, batches)
-                    self.overflow = self._overflowing_row(self.val[0], self.val[1], 0, None)
-                    self.overflow_held = True
                     yield _timed(record, started)
                     return
                 if o.patience is not None:
@@ -563,20 +559,6 @@ class Trainer:
                         return
             yield _timed(record, started)
         self.status = "completed"
-
-    def _overflowing_row(self, x: Array, y: Array, first: int,
-                         order: NDArray[np.intp] | None) -> NumericalError | None:
-        """The first of the rows x (b, n_0), y (b, n_L) whose cost C0 is not finite with the
-        starting weights, named by its index among the training (or validation) rows: x holds
-        the rows ``first`` … of ``order`` (None: of the rows in their order)."""
-        start = Model(self._start, DTYPES[self.options.dtype])
-        with np.errstate(over="ignore", invalid="ignore"):
-            e = first_overflow(*start.costs(x, y))
-        if e is None:
-            return None
-        row = first + e if order is None else int(order[first + e])
-        return NumericalError(f"the cost C0 overflows {self.options.dtype}", example=row,
-                              advice=OVERFLOW_ADVICE)
 
     def _forward_overflow(self) -> tuple[NumericalError, bool] | None:
         """The first row whose forward pass (z, a) or cost C0 overflows with the current
@@ -876,7 +858,7 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
     """How training ended, as the error the command exits with once ``written`` holds the
     weights kept: :class:`Interrupted` (by signal ``signum``) or :class:`Diverged`; None when
     it completed or stopped early. ``data``: the rows trained on, to name the file and line of
-    a row that overflows with the starting weights."""
+    a row whose forward pass overflows with the weights an epoch ended with."""
     if summary.status not in ("interrupted", "diverged"):
         return None
     assert summary.stopped_at is not None
@@ -890,9 +872,6 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
         return exc if rows is None else named_row(exc, rows)
 
     why = f"; try a smaller --lr (now {trainer.options.lr:g})"
-    if trainer.overflow is not None:
-        why = (", not from --lr: with the starting weights already, "
-               f"{named(trainer.overflow, trainer.overflow_held)}")
     if trainer.forward_overflow is None and b == trainer.batch_count:
         # Every batch ran (a batch's cost or step stops before its count): the guard on the
         # validation cost after the epoch, whose weights are kept.
@@ -904,9 +883,6 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
             f"training diverged: the cost became infinite or NaN in epoch {e} (batch {b + 1})"
             f"{why}. Wrote the last finite weights to {written}")
     head = f"training diverged in epoch {e}: the cost of its batches stayed finite, but "
-    if trainer.overflow is not None:
-        return Diverged(f"{head}the forward pass overflows{why}. Wrote the starting weights "
-                        f"to {written}")
     kept = "the starting weights" if e == 1 else f"the weights of epoch {e - 1}"
     return Diverged(
         f"{head}the weights it ended with overflow: "

@@ -176,11 +176,14 @@ def _train(tmp_path: Path, rows: str, *extra: str) -> tuple[int, str, Path]:
 
 def test_float32_training_detects_overflow_and_keeps_the_last_finite_weights(
         tmp_path: Path) -> None:
-    """x = 1e20: C0 = (1e20 − y)² overflows float32 (max 3.4e38) but not float64."""
+    """x = 1e20: C0 = (1e20 − y)² overflows float32 (max 3.4e38) but not float64. With the
+    starting weights already: refused before training (exit 2, the row named, nothing
+    written), as analyze refuses a network whose numbers overflow."""
     code, err, out = _train(tmp_path, "1e20,1\n2,0\n", "--dtype", "float32", "--epochs", "3")
-    assert code == 1
-    assert "training diverged: the cost became infinite or NaN in epoch 1 (batch 1)" in err
-    assert load_network(out).layers[0].weights.tolist() == [[1.0]]
+    assert code == 2
+    assert ":2: the network's starting weights: the cost C0 overflows float32 for this row" \
+        in err
+    assert not out.exists()
     (tmp_path / "f64").mkdir()
     code, _, out64 = _train(tmp_path / "f64", "1e20,1\n2,0\n", "--epochs", "1", "--lr",
                             "1e-45")

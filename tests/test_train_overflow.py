@@ -78,7 +78,6 @@ def test_a_step_whose_forward_pass_overflows_is_divergence(dtype: str, lr: float
     assert kept.layers[1].biases.tolist() == [0.0]
     assert trainer.forward_overflow is not None and not trainer.forward_overflow_held
     assert str(trainer.forward_overflow) == f"{Z1} {dtype} for example 0"
-    assert trainer.overflow is None  # the starting weights are fine: it was --lr
     summary = trainer.summary(0.0)
     assert summary.status == "diverged"
     assert summary.train_cost == pytest.approx(100.0)  # the starting weights' cost
@@ -150,19 +149,18 @@ def test_an_overflow_on_a_validation_row_names_its_line(tmp_path: Path) -> None:
     assert load_network(out).layers[0].weights.tolist() == [[1.0]]
 
 
-def test_starting_weights_that_overflow_are_named_not_the_learning_rate(
+def test_starting_weights_that_overflow_are_refused_before_training(
         tmp_path: Path) -> None:
     net, data = files(tmp_path, "100,0\n", w=-1e308)
     out = tmp_path / "out.yaml"
     result = invoke("train", net, data, "--out", out, "--lr", "0.1", "--normalize", "none",
                     "-q")
-    assert result.exit_code == 1, result.output
+    # refused before training, as analyze refuses it: exit 2, nothing written
+    assert result.exit_code == 2, result.output
     assert result.stderr == (
-        "backprop: error: training diverged in epoch 1: the cost of its batches stayed "
-        "finite, but the forward pass overflows, not from --lr: with the starting weights "
-        f"already, {data}:2: {Z1} float64 for this row. Wrote the starting weights to "
-        f"{out}\n")
-    assert load_network(out).layers[0].weights.tolist() == [[-1e308]]
+        f"backprop: error: {data}:2: the network's starting weights: {Z1} float64 for this "
+        f"row: {OVERFLOW_ADVICE}\n")
+    assert not out.exists()
 
 
 def test_evaluate_refuses_a_forward_pass_that_overflows(tmp_path: Path) -> None:
