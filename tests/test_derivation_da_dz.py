@@ -251,3 +251,16 @@ examples: [{input: [1.0], target: [0.5]}]
     assert tanh[-2:] == ["1 - {0.9999877}^2", r"2.46 \times 10^{-5}"]
     assert pytest.approx(2.46e-5, abs=5e-8) == 1 - 0.9999877**2
     assert plain[-2:] == ["0.622(1 - 0.622)", "0.235"]  # no more digits than it needs
+
+
+def test_the_forward_line_shows_the_digits_sigma_needs(tmp_path: Path) -> None:
+    # z = 1.3249: tanh(1.32) = 0.8668 would sit next to a = 0.868; tanh(1.325) = 0.8680
+    path = write(tmp_path, "t.yaml", """\
+input_size: 1
+layers: [{size: 1, activation: tanh, weights: [[1.3249]], biases: [0]}]
+examples: [{input: [1.0], target: [0.5]}]
+""")
+    text = invoke("analyze", path, "--format", "markdown").stdout
+    assert r"a^{(1)}_{0} = \tanh\left(z^{(1)}_{0}\right) = \tanh\left(1.325\right) = 0.868" in text
+    assert f"{math.tanh(1.325):.3g}" == "0.868" != f"{math.tanh(1.32):.3g}"
+    assert r"z^{(1)}_{0} = w^{(1)}_{00} a^{(0)}_{0} + b^{(1)}_{0} = 1.32 \cdot 1 + 0 = 1.32" in text

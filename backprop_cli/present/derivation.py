@@ -214,9 +214,11 @@ class Derivation:
                     yield Equation(a, (rf"\frac{{e^{{{z}}}}}{{\sum_i e^{{{sym('z', l, 'i')}}}}}",
                                        num(float(t.a[e, j]))))
                 else:
+                    z_value, a_value = float(t.z[e, j]), float(t.a[e, j])
+                    given = self._digits_for(layer.sigma.fn, (z_value,), a_value)
                     yield Equation(a, (rf"{sigma}\left({z}\right)",
-                                       rf"{sigma}\left({num(float(t.z[e, j]))}\right)",
-                                       num(float(t.a[e, j]))))
+                                       rf"{sigma}\left({given(z_value)}\right)",
+                                       num(a_value)))
             yield from self.more(shown, layer.size)
         c0 = float(r.trace.cost_per_example[e])
         steps = [_COST.get(self.net.cost, rf"\text{{{self.net.cost}}}")]
@@ -325,7 +327,7 @@ class Derivation:
         a, z = sym("a", l, j), sym("z", l, j)
         formula = [Template(step) for step in layer.sigma.derivative_formula]
         z_value, a_value = float(t.z[e, j]), float(t.a[e, j])
-        given = self._digits_for(layer.sigma.derivative, z_value, a_value,
+        given = self._digits_for(layer.sigma.derivative, (z_value, a_value),
                                  float(t.da_dz[e, j]))
         steps = [rf"{_SIGMA[layer.activation]}'\left({z}\right)",
                  *(step.substitute(a=a, z=z) for step in formula),
@@ -334,14 +336,15 @@ class Derivation:
         # σ' of linear is 1 with or without numbers: each step once
         return Equation(d(a, z), tuple(s for i, s in enumerate(steps) if s not in steps[:i]))
 
-    def _digits_for(self, derivative: Callable[[Array, Array], Array], z: float, a: float,
+    def _digits_for(self, f: Callable[..., Array], args: tuple[float, ...],
                     value: float) -> Numbers:
-        """The numbers to put into σ's derivative formula: ``self.num``'s digits, or as many
-        more as it takes for the formula, worked from the numbers shown, to round to the value
-        shown — a saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0."""
+        """The numbers to put into σ or σ' (``f`` of (1, 1) arrays): ``self.num``'s digits, or
+        as many more as it takes for f of the numbers shown to round to the value shown — a
+        saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0, tanh(1.32) is 0.867 where
+        z = 1.3205 gives 0.868."""
         for digits in range(self.num.digits, 18):
-            shown = (float(f"{x:.{digits}g}") for x in (z, a))
-            got = float(derivative(*(np.array([[x]]) for x in shown))[0, 0])
+            shown = (float(f"{x:.{digits}g}") for x in args)
+            got = float(f(*(np.array([[x]]) for x in shown))[0, 0])
             if self.num(got) == self.num(value):
                 break
         return Numbers(digits)
