@@ -286,3 +286,23 @@ def test_no_colour_on_a_terminal_with_no_color(tmp_path: Path) -> None:
     _, terminal = _run_with_stderr_on_a_terminal(tmp_path, no_color=True)
     assert "ETA" in terminal
     assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", terminal)  # no foreground colour
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_progress_bar_fits_the_width_and_cuts_nothing(width: int) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from backprop_cli.present.train import _progress_columns
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None)
+    progress = Progress(*_progress_columns(width, 10000, 1000), console=console)
+    task = progress.add_task("train", total=10_000_000, epoch=9999, epochs=10000, batch=999,
+                             batches=1000, cost="-1.234e-05", completed=9_999_000)
+    progress.update(task, completed=9_999_999)
+    console.print(progress.get_renderable())
+    line = out.getvalue().rstrip("\n")
+    assert "\n" not in line and len(line) <= width and "…" not in line, line
+    assert "epoch 9999/10000" in line and "batch 999/1000" in line and "ETA" in line
+    assert ("cost -1.234e-05" in line) == (width >= 80)

@@ -16,8 +16,8 @@ from rich import box
 from rich.cells import cell_len
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -69,6 +69,7 @@ _FORMS = (
     ("epoch ", "  ", "train cost", "val cost", "val accuracy", 6),
     ("epoch ", " ", "train C", "val C", "val acc", 6),
     ("epoch ", " ", "train C", "val C", "val acc", 4),
+    ("epoch ", " ", "train C", "val C", "acc", 4),
     ("", " ", "train C", "val C", "acc", 4),
 )
 
@@ -94,6 +95,31 @@ def epoch_line(record: EpochRecord, width: int | None = None) -> str:
             return line
     assert width is not None
     return wrap_parts(parts, width, indent=" " * (digits * 2 + 2), first="")
+
+
+def _progress_columns(width: int, epochs: int, batch_count: int) -> list[ProgressColumn]:
+    """The progress bar's columns for a line of ``width``: epoch, batch, the bar, the current
+    cost, the time so far and the ETA; the time so far, then the cost left out where the line
+    would not fit with a bar of 10 cells."""
+    texts: list[tuple[str, ProgressColumn]] = [
+        ("epoch " + "9" * (2 * len(str(epochs)) + 1),
+         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}")),
+        ("batch " + "9" * (2 * len(str(batch_count)) + 1),
+         TextColumn("batch {task.fields[batch]}/{task.fields[batches]}")),
+        ("cost -9.999e-99", TextColumn("cost {task.fields[cost]}")),
+        ("99:59:59", TimeElapsedColumn()),
+        ("ETA 99:59:59", TextColumn("ETA")),
+    ]
+    for leave_out in ((), (3,), (2, 3)):
+        kept = [t for i, t in enumerate(texts) if i not in leave_out]
+        # one blank between columns; the ETA is two columns, "ETA" and the time
+        room = width - sum(len(text) + 1 for text, _ in kept) - 2
+        if room >= 10 or leave_out == (2, 3):
+            break
+    columns = [column for _, column in kept]
+    columns.insert(2, BarColumn(bar_width=max(1, min(40, room))))
+    columns.append(TimeRemainingColumn())
+    return columns
 
 
 def _step(epochs: int) -> int:
@@ -127,19 +153,10 @@ class TrainDisplay:
         self._latest: tuple[EpochRecord, bool] | None = None  # the last record, and if shown
         self._best: tuple[EpochRecord, bool] | None = None
         if not quiet and stream.isatty():
-            console = make_console(stream, Options(ascii=not unicode_ok(stream), width=None))
-            self.progress = Progress(
-                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                TextColumn("batch {task.fields[batch]}/{task.fields[batches]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("cost {task.fields[cost]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-            )
+            width = stream_width(stream)
+            console = make_console(stream, Options(ascii=not unicode_ok(stream), width=width))
+            self.progress = Progress(*_progress_columns(width, epochs, batch_count),
+                                     console=console, transient=True)
 
     @property
     def wants_batches(self) -> bool:
