@@ -306,3 +306,26 @@ def test_progress_bar_fits_the_width_and_cuts_nothing(width: int) -> None:
     assert "\n" not in line and len(line) <= width and "…" not in line, line
     assert "epoch 9999/10000" in line and "batch 999/1000" in line and "ETA" in line
     assert ("cost -1.234e-05" in line) == (width >= 80)
+
+
+def test_cli_train_and_evaluate_at_60_columns(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+
+    out = tmp_path / "digits.yaml"
+    runner = CliRunner()
+    env = {"COLUMNS": "60"}
+    trained = runner.invoke(app, ["train", str(CONFIGS / "digits.yaml"),
+                                  str(CONFIGS / "digits.csv"), "-o", str(out), "--epochs", "30",
+                                  "--batch-size", "64", "--val-split", "0.2"], env=env)
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", str(out), str(CONFIGS / "digits.csv")], env=env)
+    assert evaluated.exit_code == 0, evaluated.output
+    for text in (trained.stdout, trained.stderr, evaluated.stdout):
+        assert all(len(line) <= 60 for line in text.splitlines()), text
+        assert "…" not in text
+    lines = _epoch_lines(trained.stderr)
+    assert 16 <= len(lines) <= 17 and "epoch 30/30" in trained.stderr  # 1, every 2nd, best
+    assert lines[0].startswith("epoch  1/30 train C ") and " acc " in lines[0]
+    assert evaluated.stdout.count("┏") == 1 and "recall" in evaluated.stdout
