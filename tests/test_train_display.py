@@ -69,6 +69,16 @@ def test_300_epochs_show_at_most_20_evenly_spaced_plus_the_best() -> None:
     assert out.getvalue().endswith("(21 of 300 epochs shown; --verbose shows all)\n")
 
 
+def test_the_best_epoch_is_named_at_the_end_even_when_it_had_its_line() -> None:
+    out = io.StringIO()
+    with TrainDisplay(out, quiet=False, epochs=300, batch_count=3) as display:
+        for e in range(1, 301):
+            display.epoch(_record(e, 300, val=0.1 if e == 32 else 0.5 + e / 1000))
+    lines = _epoch_lines(out.getvalue())
+    assert lines[-1].startswith("best epoch  32/300") and lines[2].startswith("epoch  32/300")
+    assert len(lines) == 21 and "(20 of 300 epochs shown;" in out.getvalue()
+
+
 def test_an_interrupted_run_shows_its_last_epoch() -> None:
     out = io.StringIO()
     with TrainDisplay(out, quiet=False, epochs=300, batch_count=3) as display:

@@ -149,9 +149,9 @@ class TrainDisplay:
         self.progress: Progress | None = None
         self.task: Any = None
         self._last = 0.0
-        self._shown = 0
+        self._shown: set[int] = set()  # the epochs that got a line
         self._latest: tuple[EpochRecord, bool] | None = None  # the last record, and if shown
-        self._best: tuple[EpochRecord, bool] | None = None
+        self._best: EpochRecord | None = None  # lowest validation (else training) cost
         if not quiet and stream.isatty():
             width = stream_width(stream)
             console = make_console(stream, Options(ascii=not unicode_ok(stream), width=width))
@@ -199,27 +199,25 @@ class TrainDisplay:
         if shown:
             self._line(record)
         self._latest = (record, shown)
-        if self._best is None or _cost_of(record) < _cost_of(self._best[0]):
-            self._best = (record, shown)
+        if self._best is None or _cost_of(record) < _cost_of(self._best):
+            self._best = record
 
     def _finish(self) -> None:
-        """The last epoch's line and the best one's, where the spacing left them out."""
+        """The last epoch's line, where the spacing left it out, and the best one's."""
         if self.quiet or self._latest is None or self.step == 1:
             return
         latest, shown = self._latest
         if not shown:
             self._line(latest)
-        assert self._best is not None
-        best, shown = self._best
-        if best is not latest:
-            self._line(best, "best ")
-        self.say(f"({self._shown} of {plural(latest.epoch, 'epoch')} shown; --verbose shows "
-                 "all)")
+        if self._best is not None and self._best is not latest:  # shown again if it was
+            self._line(self._best, "best ")
+        self.say(f"({len(self._shown)} of {plural(latest.epoch, 'epoch')} shown; --verbose "
+                 "shows all)")
 
     def _line(self, record: EpochRecord, prefix: str = "") -> None:
         width = self.progress.console.width if self.progress is not None \
             else stream_width(self.stream)
-        self._shown += 1
+        self._shown.add(record.epoch)
         self.say(prefix + epoch_line(record, width - len(prefix)))
 
     def say(self, message: str) -> None:
