@@ -53,30 +53,31 @@ def _epoch_lines(text: str) -> list[str]:
 
 # --- how many epochs get a line ----------------------------------------------------------
 
-def test_300_epochs_show_at_most_20_evenly_spaced_plus_the_best() -> None:
+def _show_300_epochs(best: int) -> tuple[list[str], str]:
+    """The epoch lines and all of stderr for 300 epochs whose lowest validation cost (0.1) is
+    at epoch ``best``."""
     out = io.StringIO()
     with TrainDisplay(out, quiet=False, epochs=300, batch_count=3) as display:
         for e in range(1, 301):
-            # validation cost lowest at epoch 137, which the spacing (every 16th) leaves out
-            display.epoch(_record(e, 300, val=0.1 if e == 137 else 0.5 + e / 1000))
-    lines = _epoch_lines(out.getvalue())
+            display.epoch(_record(e, 300, val=0.1 if e == best else 0.5 + e / 1000))
+    return _epoch_lines(out.getvalue()), out.getvalue()
+
+
+def test_300_epochs_show_at_most_20_evenly_spaced_plus_the_best() -> None:
+    lines, text = _show_300_epochs(137)  # which the spacing (every 16th) leaves out
     shown = [int(re.search(r"(\d+)/300", line).group(1)) for line in lines]  # type: ignore
     assert shown[:3] == [1, 16, 32] and shown[-2:] == [300, 137]
     assert len(shown) == 21 and len(set(shown)) == 21
     steps = {b - a for a, b in itertools.pairwise(shown[1:-2])}
     assert steps == {16}, steps  # evenly spaced, then the last (300), then the best
     assert lines[-1].startswith("best epoch 137/300") and "val cost 0.1 " in lines[-1]
-    assert out.getvalue().endswith("(21 of 300 epochs shown; --verbose shows all)\n")
+    assert text.endswith("(21 of 300 epochs shown; --verbose shows all)\n")
 
 
 def test_the_best_epoch_is_named_at_the_end_even_when_it_had_its_line() -> None:
-    out = io.StringIO()
-    with TrainDisplay(out, quiet=False, epochs=300, batch_count=3) as display:
-        for e in range(1, 301):
-            display.epoch(_record(e, 300, val=0.1 if e == 32 else 0.5 + e / 1000))
-    lines = _epoch_lines(out.getvalue())
+    lines, text = _show_300_epochs(32)
     assert lines[-1].startswith("best epoch  32/300") and lines[2].startswith("epoch  32/300")
-    assert len(lines) == 21 and "(20 of 300 epochs shown;" in out.getvalue()
+    assert len(lines) == 21 and "(20 of 300 epochs shown;" in text
 
 
 def test_an_interrupted_run_shows_its_last_epoch() -> None:
