@@ -780,6 +780,10 @@ def train(
              "`backprop analyze` [default: the network's own examples, else 2].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                         help="No progress bar or per-epoch lines.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="A line for every epoch on stderr [default: at most 20, evenly "
+                                "spaced, and the best; --log FILE records every epoch].")
+    ] = False,
     force: Annotated[bool, typer.Option(
         help="Overwrite existing --out, --log and --plot files (an input file is never "
              "overwritten).")] = False,
@@ -804,7 +808,7 @@ def train(
     from backprop_cli.errors import Interrupted, OutputError
     from backprop_cli.log import series
     from backprop_cli.present.json import dumps
-    from backprop_cli.present.train import TrainDisplay
+    from backprop_cli.present.train import TrainDisplay, stream_width
     from backprop_cli.train import (
         Trainer,
         TrainOptions,
@@ -850,7 +854,7 @@ def train(
         raise fail(exc) from None
 
     started = time.perf_counter()
-    display = TrainDisplay(sys.stderr, quiet=quiet, epochs=epochs,
+    display = TrainDisplay(sys.stderr, quiet=quiet, verbose=verbose, epochs=epochs,
                            batch_count=trainer.batch_count)
     records: list[dict[str, object]] = []
     # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
@@ -891,7 +895,8 @@ def train(
     _present("train", "json" if on_stdout else fmt.value,
              TrainReport(summary, net.cost, str(out)), compact=on_stdout)
     if costs is not None and not quiet and sys.stderr.isatty():
-        sys.stderr.write(chart.terminal_chart(costs, ascii=not unicode_ok(sys.stderr)))
+        sys.stderr.write(chart.terminal_chart(costs, width=stream_width(sys.stderr),
+                                              ascii=not unicode_ok(sys.stderr)))
     ending = ending_error(trainer, summary, str(out), signals.signum, data)
     if ending is not None:
         raise fail(ending)

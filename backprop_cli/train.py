@@ -28,6 +28,7 @@ from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.kernels import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Examples, Network
+from backprop_cli.runtime import runtime
 
 DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
@@ -804,8 +805,9 @@ class Predictions:
 def training_block(options: TrainOptions, summary: TrainSummary,
                    info: dict[str, Any]) -> dict[str, Any]:
     """The ``training:`` block of the trained network file: where the data came from, the
-    options (with the seed), how it ended and the final costs. No times, so that the same
-    command writes the same file."""
+    options (with the seed), how it ended, the final costs and the numpy and BLAS a rerun needs
+    for the same bytes (:func:`runtime.runtime`). No times, so that the same command on the same
+    machine writes the same file."""
     block: dict[str, Any] = {**info, "options": options.to_dict()}
     block["status"] = summary.status
     block["epochs_run"] = summary.epochs_run
@@ -815,6 +817,8 @@ def training_block(options: TrainOptions, summary: TrainSummary,
         value = getattr(summary, key)
         if value is not None:
             block[key] = value
+    # The weights' last bits depend on these too (the BLAS's threads split its products)
+    block["runtime"] = dict(runtime())
     return block
 
 

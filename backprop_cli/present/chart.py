@@ -7,6 +7,7 @@ file); no math and no parsing here.
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -15,37 +16,43 @@ from backprop_cli.log import CostSeries as CostSeries
 from backprop_cli.log import parse_log as parse_log  # re-exported: where it used to be
 from backprop_cli.log import series as series
 
+LOG_SPAN = 10  # the terminal chart's y axis is logarithmic when the costs span more than 10×
 PLOT_HINT = "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib"
 
 
 # --- the terminal chart -------------------------------------------------------------------
 
-def terminal_chart(s: CostSeries, *, width: int = 60, height: int = 10,
+def terminal_chart(s: CostSeries, *, width: int = 80, height: int = 10,
                    ascii: bool = False) -> str:
-    """Rows of text: the y axis labelled with the largest and smallest cost, train as ●
-    (``*``) and validation as ○ (``o``), epochs along the bottom."""
+    """Rows of text at most ``width`` wide: the y axis labelled with the largest and smallest
+    cost, train as ● (``*``), validation as ○ (``o``) and ◉ (``@``) where both fall in one
+    cell, epochs along the bottom. The y axis is logarithmic when the largest cost is more
+    than 10× the smallest: on a linear one, a cost 10× below another sits on the bottom row
+    with everything else below it."""
     values = s.values()
     if not values:
         return ""
     top, bottom = max(values), min(values)
-    span = top - bottom or 1.0
+    log = bottom > 0 and top > LOG_SPAN * bottom
+    hi, lo = (math.log10(top), math.log10(bottom)) if log else (top, bottom)
+    span = hi - lo or 1.0
+    label = max(len(f"{top:.4g}"), len(f"{bottom:.4g}"))
     n = len(s.epochs)
-    cols = max(1, min(width, n))
+    cols = max(1, min(width - label - 2, n))
     grid = [[" "] * cols for _ in range(height)]
-    marks = (("*", "o") if ascii else ("●", "○"))
+    train_mark, val_mark, both = ("*", "o", "@") if ascii else ("●", "○", "◉")
 
     def put(i: int, v: float | None, mark: str) -> None:
         if v is None:
             return
         col = round(i * (cols - 1) / (n - 1)) if n > 1 else 0
-        row = round((top - v) / span * (height - 1))
-        if grid[row][col] == " " or mark == marks[0]:
-            grid[row][col] = mark
+        row = round((hi - (math.log10(v) if log else v)) / span * (height - 1))
+        cell = grid[row][col]
+        grid[row][col] = mark if cell in (" ", mark) else both
 
     for i in range(n):
-        put(i, s.val[i], marks[1])
-        put(i, s.train[i], marks[0])
-    label = max(len(f"{top:.4g}"), len(f"{bottom:.4g}"))
+        put(i, s.val[i], val_mark)
+        put(i, s.train[i], train_mark)
     bar = "|" if ascii else "│"
     lines = []
     for r, cells in enumerate(grid):
@@ -54,10 +61,28 @@ def terminal_chart(s: CostSeries, *, width: int = 60, height: int = 10,
     lines.append(" " * label + " " + ("+" if ascii else "└") + ("-" if ascii else "─") * cols)
     first, last = str(s.epochs[0]), str(s.epochs[-1])
     lines.append(" " * (label + 2) + first + last.rjust(cols - len(first)) if cols > len(first)
-                 + len(last) else " " * (label + 2) + f"{first}…{last}")
-    key = f"{marks[0]} train cost" + (f"   {marks[1]} validation cost" if s.has_val else "")
-    lines.append(" " * (label + 2) + key + "   (per epoch)")
+                 + len(last) else " " * (label + 2) + f"{first}{'...' if ascii else '…'}{last}")
+    key = [f"{train_mark} train cost"]
+    if s.has_val:
+        key.append(f"{val_mark} validation cost")
+    if any(both in row for row in grid):
+        key.append(f"{both} both")
+    key.append("(per epoch, log scale)" if log else "(per epoch)")
+    lines.append(wrap_parts(key, width, " " * (label + 2), gap="   "))
     return "\n".join(lines) + "\n"
+
+
+def wrap_parts(parts: list[str], width: int, indent: str = "", gap: str = " ",
+               first: str | None = None) -> str:
+    """``parts`` joined by ``gap`` onto lines of at most ``width``, each starting with
+    ``indent`` (the first with ``first``, if given); a part is never split."""
+    lines = [(indent if first is None else first) + parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + len(gap) + len(part) <= width:
+            lines[-1] += gap + part
+        else:
+            lines.append(indent + part)
+    return "\n".join(lines)
 
 
 # --- the SVG chart (for the HTML report) --------------------------------------------------

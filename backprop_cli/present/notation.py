@@ -51,6 +51,7 @@ ASCII = str.maketrans({
     "θ": "theta", "ᵀ": "^T", "̂": "^", "′": "'", "√": "sqrt", "∞": "inf", "⌊": "floor(",
     "⌉": ")", "─": "-", "│": "|", "└": "+", "○": "o", "●": "*", "⁽": "(", "⁾": ")",
     "⁻": "-", "¹": "1", "³": "3", "━": "=", "╸": "-", "╺": "-", "∝": "~",
+    "◉": "@",  # the cost chart's train and validation in one cell
     **dict(zip("⁰⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "0456789" "0123456789", strict=True)),
 })
 # A layer in superscript, w⁽²⁾: its digits are plain, w(2), not w(^2).

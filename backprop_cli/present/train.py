@@ -6,15 +6,18 @@ No math here: every number comes from :mod:`backprop_cli.train`. The reports' JS
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -23,60 +26,137 @@ from rich.table import Table
 
 from backprop_cli.errors import plural
 from backprop_cli.present import Options
+from backprop_cli.present.chart import wrap_parts
 from backprop_cli.present.console import make_console
-from backprop_cli.present.notation import number, unicode_ok
+from backprop_cli.present.notation import number, to_ascii, unicode_ok
 
 if TYPE_CHECKING:
     from backprop_cli.train import EpochRecord, EvaluationReport, TrainReport
 
 REFRESH_SECONDS = 0.1
+# Without --verbose, per-epoch lines for at most this many evenly spaced epochs (the first and
+# the last among them), plus the best one.
+SHOWN_EPOCHS = 20
+DEFAULT_WIDTH = 80  # of a stream that is not a terminal, unless COLUMNS says otherwise
+MIN_WIDTH = 20  # a narrower COLUMNS (0, negative, tiny) is ignored
+
+
+def stream_width(stream: TextIO) -> int:
+    """The columns ``stream`` has: COLUMNS, else its terminal's width, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns >= MIN_WIDTH:
+        return columns
+    if stream.isatty():
+        try:
+            size = os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError):
+            size = 0
+        if size >= MIN_WIDTH:
+            return size
+    return DEFAULT_WIDTH
 
 
 def _pct(x: float | None) -> str:
     return number(None) if x is None else f"{100 * x:.2f}%"
 
 
-def epoch_line(record: EpochRecord) -> str:
-    """``epoch  3/30  train cost 0.1234  val cost 0.2345  val accuracy 95.28%  (0.12 s)``."""
-    width = len(str(record.epochs))
-    parts = [f"epoch {record.epoch:>{width}}/{record.epochs}"]
-    if record.batches < record.batch_count:
-        parts.append(f"(batch {record.batches}/{record.batch_count})")
-    parts.append(f"train cost {number(record.train_cost)}")
-    if record.val_cost is not None:
-        parts.append(f"val cost {number(record.val_cost)}")
-    if record.val_accuracy is not None:
-        parts.append(f"val accuracy {_pct(record.val_accuracy)}")
-    parts.append(f"({record.seconds:.2f} s)")
-    return "  ".join(parts)
+# The labels of an epoch line, from the longest to the shortest form, with the significant
+# digits of its costs: the first form that fits the width is used.
+_FORMS = (
+    ("epoch ", "  ", "train cost", "val cost", "val accuracy", 6),
+    ("epoch ", " ", "train C", "val C", "val acc", 6),
+    ("epoch ", " ", "train C", "val C", "val acc", 4),
+    ("epoch ", " ", "train C", "val C", "acc", 4),
+    ("", " ", "train C", "val C", "acc", 4),
+)
+
+
+def epoch_line(record: EpochRecord, width: int | None = None) -> str:
+    """``epoch  3/30  train cost 0.1234  val cost 0.2345  val accuracy 95.28%  (0.12 s)``,
+    in the longest form that fits ``width`` (shorter labels, then fewer digits); lines wrap
+    between their parts rather than cut one."""
+    digits = len(str(record.epochs))
+    line = ""
+    for epoch_word, gap, train, val, acc, precision in _FORMS:
+        parts = [f"{epoch_word}{record.epoch:>{digits}}/{record.epochs}"]
+        if record.batches < record.batch_count:
+            parts.append(f"(batch {record.batches}/{record.batch_count})")
+        parts.append(f"{train} {number(record.train_cost, precision)}")
+        if record.val_cost is not None:
+            parts.append(f"{val} {number(record.val_cost, precision)}")
+        if record.val_accuracy is not None:
+            parts.append(f"{acc} {_pct(record.val_accuracy)}")
+        parts.append(f"({record.seconds:.2f} s)")
+        line = gap.join(parts)
+        if width is None or len(line) <= width:
+            return line
+    assert width is not None
+    return wrap_parts(parts, width, indent=" " * (digits * 2 + 2), first="")
+
+
+def _progress_columns(width: int, epochs: int, batch_count: int) -> list[ProgressColumn]:
+    """The progress bar's columns for a line of ``width``: epoch, batch, the bar, the current
+    cost, the time so far and the ETA; the time so far, then the cost left out where the line
+    would not fit with a bar of 10 cells."""
+    texts: list[tuple[str, ProgressColumn]] = [
+        ("epoch " + "9" * (2 * len(str(epochs)) + 1),
+         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}")),
+        ("batch " + "9" * (2 * len(str(batch_count)) + 1),
+         TextColumn("batch {task.fields[batch]}/{task.fields[batches]}")),
+        ("cost -9.999e-99", TextColumn("cost {task.fields[cost]}")),
+        ("99:59:59", TimeElapsedColumn()),
+        ("ETA 99:59:59", TextColumn("ETA")),
+    ]
+    for leave_out in ((), (3,), (2, 3)):
+        kept = [t for i, t in enumerate(texts) if i not in leave_out]
+        # one blank between columns; the ETA is two columns, "ETA" and the time
+        room = width - sum(len(text) + 1 for text, _ in kept) - 2
+        if room >= 10 or leave_out == (2, 3):
+            break
+    columns = [column for _, column in kept]
+    columns.insert(2, BarColumn(bar_width=max(1, min(40, room))))
+    columns.append(TimeRemainingColumn())
+    return columns
+
+
+def _step(epochs: int) -> int:
+    """Without --verbose, the lines show epoch 1 and every ``_step``-th epoch."""
+    return max(1, math.ceil(epochs / (SHOWN_EPOCHS - 1))) if epochs > SHOWN_EPOCHS else 1
+
+
+def _cost_of(record: EpochRecord) -> float:
+    """What "best" means: the lowest validation cost, else the lowest training cost."""
+    cost = record.val_cost if record.val_cost is not None else record.train_cost
+    return cost if math.isfinite(cost) else math.inf
 
 
 class TrainDisplay:
     """Per-epoch lines on ``stream`` and, when it is a terminal, a progress bar (epoch, batch,
-    current cost, ETA). Nothing at all when ``quiet``."""
+    current cost, ETA). Nothing at all when ``quiet``. Without ``verbose``, at most
+    :data:`SHOWN_EPOCHS` evenly spaced epochs (the first and the last among them) and the best
+    one (lowest validation cost, else training cost) get a line; ``--log`` keeps every epoch."""
 
-    def __init__(self, stream: TextIO, *, quiet: bool, epochs: int, batch_count: int) -> None:
+    def __init__(self, stream: TextIO, *, quiet: bool, epochs: int, batch_count: int,
+                 verbose: bool = False) -> None:
         self.stream = stream
         self.quiet = quiet
         self.epochs = epochs
         self.batch_count = batch_count
+        self.step = 1 if verbose else _step(epochs)
         self.progress: Progress | None = None
         self.task: Any = None
         self._last = 0.0
+        self._shown: set[int] = set()  # the epochs that got a line
+        self._latest: tuple[EpochRecord, bool] | None = None  # the last record, and if shown
+        self._best: EpochRecord | None = None  # lowest validation (else training) cost
         if not quiet and stream.isatty():
-            console = make_console(stream, Options(ascii=not unicode_ok(stream), width=None))
-            self.progress = Progress(
-                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                TextColumn("batch {task.fields[batch]}/{task.fields[batches]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("cost {task.fields[cost]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console,
-                transient=True,
-            )
+            width = stream_width(stream)
+            console = make_console(stream, Options(ascii=not unicode_ok(stream), width=width))
+            self.progress = Progress(*_progress_columns(width, epochs, batch_count),
+                                     console=console, transient=True)
 
     @property
     def wants_batches(self) -> bool:
@@ -93,8 +173,12 @@ class TrainDisplay:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        try:
+            if kind is None:
+                self._finish()
+        finally:
+            if self.progress is not None:
+                self.progress.stop()
 
     def batch(self, epoch: int, batch: int, cost: float) -> None:
         if self.progress is None:
@@ -111,12 +195,30 @@ class TrainDisplay:
     def epoch(self, record: EpochRecord) -> None:
         if self.quiet:
             return
-        line = epoch_line(record)
-        if self.progress is not None:
-            self.progress.console.print(line, markup=False)
-        else:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+        shown = self.step == 1 or record.epoch == 1 or record.epoch % self.step == 0
+        if shown:
+            self._line(record)
+        self._latest = (record, shown)
+        if self._best is None or _cost_of(record) < _cost_of(self._best):
+            self._best = record
+
+    def _finish(self) -> None:
+        """The last epoch's line, where the spacing left it out, and the best one's."""
+        if self.quiet or self._latest is None or self.step == 1:
+            return
+        latest, shown = self._latest
+        if not shown:
+            self._line(latest)
+        if self._best is not None and self._best is not latest:  # shown again if it was
+            self._line(self._best, "best ")
+        self.say(f"({len(self._shown)} of {plural(latest.epoch, 'epoch')} shown; --verbose "
+                 "shows all)")
+
+    def _line(self, record: EpochRecord, prefix: str = "") -> None:
+        width = self.progress.console.width if self.progress is not None \
+            else stream_width(self.stream)
+        self._shown.add(record.epoch)
+        self.say(prefix + epoch_line(record, width - len(prefix)))
 
     def say(self, message: str) -> None:
         """A message that is shown even with --quiet (interruption, divergence)."""
@@ -174,14 +276,55 @@ def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -
     if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
         return
     console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
-    table = Table(title="Confusion matrix: rows are the true class, columns the predicted one",
-                  title_justify="left", box=_box(options))
-    table.add_column("true \\ predicted", justify="left")
+    console.print("Confusion matrix: rows are the true class, columns the predicted one")
     names = [str(c) for c in classes]
-    for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("recall", justify="right")
-    for name, counts, recall in zip(names, ev.confusion.tolist(), ev.recall, strict=True):
-        table.add_row(name, *(str(v) for v in counts), _pct(recall))
-    console.print(table)
+    counts = [[str(v) for v in row] for row in ev.confusion.tolist()]
+    recalls = [_pct(r) for r in ev.recall]
+    for head, pad, columns in _confusion_layout(names, counts, recalls, console.width,
+                                                options.ascii):
+        table = Table(box=_box(options), padding=(0, pad))
+        table.add_column(head, justify="left", overflow="fold")
+        for j in columns:
+            if j < len(names):
+                table.add_column(names[j], justify="right", overflow="fold")
+            else:
+                table.add_column("recall", justify="right", overflow="fold")
+        for i, name in enumerate(names):
+            table.add_row(name, *(counts[i][j] if j < len(names) else recalls[i]
+                                  for j in columns))
+        console.print(table)
 
+
+# The confusion matrix's corner, from the longest header to the shortest.
+_CORNERS = ("true \\ predicted", "true\\pred")
+
+
+def _confusion_layout(names: list[str], counts: list[list[str]], recalls: list[str],
+                      width: int, ascii: bool) -> list[tuple[str, int, list[int]]]:
+    """How the confusion matrix fits ``width``: (corner header, cell padding, columns) per
+    table, column j < K the predicted class j and K the recall. One table with the long
+    header, else the short one, else without padding; else the classes in several tables
+    (each with the true classes down its side), recall in the last. Cells are never cut."""
+    def cells(text: str) -> int:
+        return cell_len(to_ascii(text) if ascii else text)
+
+    k = len(names)
+    widths = [max([cells(names[j]), *(cells(row[j]) for row in counts)]) for j in range(k)]
+    widths.append(max([cells("recall"), *(cells(r) for r in recalls)]))
+    side = max(cells(n) for n in names)
+    for corner, pad in ((_CORNERS[0], 1), (_CORNERS[1], 1), (_CORNERS[1], 0)):
+        # a table's width: its columns, their padding and one border each, and the last border
+        total = 1 + sum(w + 2 * pad + 1 for w in [max(side, cells(corner)), *widths])
+        if total <= width:
+            return [(corner, pad, list(range(k + 1)))]
+    corner, pad = _CORNERS[1], 1
+    fixed = 1 + max(side, cells(corner)) + 2 * pad + 1
+    tables: list[list[int]] = [[]]
+    used = fixed
+    for j, w in enumerate(widths):
+        if tables[-1] and used + w + 2 * pad + 1 > width:
+            tables.append([])
+            used = fixed
+        tables[-1].append(j)
+        used += w + 2 * pad + 1
+    return [(corner, pad, columns) for columns in tables]
