@@ -1048,17 +1048,19 @@ def predict(
     from backprop_cli.data import classes_for_network, load_for_network, rows_named
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
+    from backprop_cli.inputs import as_input
     from backprop_cli.train import Predictions
 
     try:
         net = load_network(net_file)
-        ds, _ = load_for_network(net, data_file, target=target, features=features,
+        source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
+        ds, _ = load_for_network(net, source, target=target, features=features,
                                  delimiter=delimiter, need_target=False,
                                  net_file=str(net_file))
         with rows_named(ds):
             outputs = forward(net, ds.inputs)
         try:
-            classes = classes_for_network(net, data_file, target=target, features=features,
+            classes = classes_for_network(net, source, target=target, features=features,
                                           delimiter=delimiter, net_file=str(net_file))
         except DataError as exc:  # predict needs no labels: the rows go out without one
             say(f"backprop: note: no label column: {exc}")

@@ -19,6 +19,7 @@ import yaml
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
+from backprop_cli.inputs import BLOCK, checked_stat, open_bytes
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:
@@ -260,29 +261,33 @@ def _tab_hint(text: str, mark: Any) -> str:
 
 
 def read_text(path: Path | str) -> str:
-    """A file's text, or a :class:`ConfigError` that says why it cannot be read."""
-    p = Path(path)
+    """A file's text, or a :class:`ConfigError` that says why it cannot be read. The size
+    limit counts the bytes read (a pipe or device has no size beforehand)."""
     name = str(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=name) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    if p.is_dir():
-        raise ConfigError("is a directory; expected a network file (.yaml)", file=name)
+
+    def error(message: str) -> ConfigError:
+        return ConfigError(message, file=name)
+
+    size = checked_stat(path, error, "a network file (.yaml)").st_size
+    too_big = error(f"the file is more than {MAX_FILE_BYTES // 2**20} MiB; network files are "
+                    f"limited to {MAX_FILE_BYTES // 2**20} MiB")
     if size > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"the file is {size / 2**20:.0f} MiB; network files are limited to "
-            f"{MAX_FILE_BYTES // 2**20} MiB",
-            file=name,
-        )
+        raise error(f"the file is {size / 2**20:.0f} MiB; network files are limited to "
+                    f"{MAX_FILE_BYTES // 2**20} MiB")
+    blocks: list[bytes] = []
+    read = 0
     try:
-        raw = p.read_bytes()
+        with open_bytes(path, error) as stream:
+            while block := stream.read(min(BLOCK, MAX_FILE_BYTES + 1 - read)):
+                if b"\x00" in block:
+                    raise error("this is a binary file, not YAML text")
+                blocks.append(block)
+                read += len(block)
+                if read > MAX_FILE_BYTES:
+                    raise too_big
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    if b"\x00" in raw:
-        raise ConfigError("this is a binary file, not YAML text", file=name)
+        raise error(f"cannot read: {exc.strerror or exc}") from None
+    raw = b"".join(blocks)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
