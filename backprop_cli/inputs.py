@@ -149,6 +149,4 @@ def _kind(st: os.stat_result) -> str:
         return "pipe"
     if stat.S_ISCHR(mode):
         return "device"
-    if stat.S_ISSOCK(mode):
-        return "socket"
     return "stream"
