@@ -802,6 +802,7 @@ def train(
     from backprop_cli.config import load_network
     from backprop_cli.data import load_training_data
     from backprop_cli.errors import Interrupted, OutputError
+    from backprop_cli.inputs import csv_stat, network_stat
     from backprop_cli.log import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay
@@ -826,6 +827,12 @@ def train(
 
             raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
                              f"installed; install it with: {chart.PLOT_HINT}")
+        # an input that cannot be read (a symlink loop …) is named as an input, before the
+        # outputs are compared with the inputs
+        network_stat(net_file)
+        for path in (data_file, val):
+            if path is not None:
+                csv_stat(path)
         inputs = [net_file, data_file, *([val] if val else [])]
         check_output(out, inputs, "--out", force=force)
         log_file = None if log in (None, "-") else Path(str(log))

@@ -19,7 +19,7 @@ import yaml
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
-from backprop_cli.inputs import BLOCK, checked_stat, open_bytes
+from backprop_cli.inputs import BLOCK, network_stat, open_bytes
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:
@@ -310,7 +310,7 @@ def read_text(path: Path | str) -> str:
     def error(message: str) -> ConfigError:
         return ConfigError(message, file=name)
 
-    size = checked_stat(path, error, "a network file (.yaml)").st_size
+    size = network_stat(path).st_size
     too_big = error(f"the file is more than {MAX_FILE_BYTES // 2**20} MiB; network files are "
                     f"limited to {MAX_FILE_BYTES // 2**20} MiB")
     if size > MAX_FILE_BYTES:

@@ -35,7 +35,7 @@ from backprop_cli.inputs import (
     FileName,
     LineLimit,
     as_input,
-    checked_stat,
+    csv_stat,
     open_bytes,
     too_long,
 )
@@ -64,13 +64,9 @@ class Columns:
 
 
 def _open(path: FileName) -> io.TextIOWrapper:
-    name = str(path)
-
-    def error(message: str) -> DataError:
-        return DataError(message, file=name)
-
-    checked_stat(path, error, "a CSV file")
-    return io.TextIOWrapper(open_bytes(path, error), encoding="utf-8-sig", newline="")
+    csv_stat(path)
+    stream = open_bytes(path, lambda message: DataError(message, file=str(path)))
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
 def _lines(stream: io.TextIOWrapper, file: str) -> Iterator[str]:
@@ -248,6 +244,10 @@ def select_columns(
                         "target column are needed: is --delimiter right?", file=file, row=1)
 
     def resolve(names: list[str], option: str) -> tuple[int, ...]:
+        twice = [n for k, n in enumerate(names) if n in names[:k]]
+        if twice:
+            raise UsageError(f"{option} names the column {twice[0]!r} twice; name each column "
+                             "once")
         for name in names:
             if name not in index:
                 raise DataError(f"unknown column {name!r} in {option}; {_suggest(name, header)}",
@@ -418,7 +418,8 @@ class Preprocessing:
 
     Inputs become (x − shift) / scale, per feature column (n_0,); for ``standard`` shift is
     the mean and scale the standard deviation, for ``minmax`` the minimum and max − min (a
-    constant column gets scale 1). ``classes``: the labels behind the K output neurons.
+    constant column, whose spread is within rounding of zero, gets scale 1). ``classes``: the
+    labels behind the K output neurons.
     """
 
     features: tuple[str, ...]
@@ -494,6 +495,11 @@ def _mean_std(x: Array) -> tuple[Array, Array]:
     return mean, std
 
 
+# The standard deviation of seven rows of 0.1 is 1.4e-17, not 0: the mean is rounded. A spread
+# below this fraction of the column's largest |x| is rounding, and the column constant.
+_ROUNDING = 64 * float(np.finfo(np.float64).eps)
+
+
 def fit_preprocessing(
     inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
     file: str | None = None,
@@ -517,8 +523,8 @@ def fit_preprocessing(
                 f"({float(x[:, k].max()):g} − ({float(shift[k]):g})) overflows float64, so "
                 "--normalize minmax cannot scale it; use --normalize standard, or scale the "
                 "column down", file=file, row=1, column=columns.features[k] + 1)
-    if scale is not None:
-        scale = np.where(scale > 0, scale, 1.0)
+    if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
+        scale = np.where(scale > _ROUNDING * np.abs(x).max(axis=0, initial=0.0), scale, 1.0)
     return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
                          classes)
 

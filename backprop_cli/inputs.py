@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from typing import IO
 
-from backprop_cli.errors import BackpropError, DataError
+from backprop_cli.errors import BackpropError, ConfigError, DataError
 
 MAX_LINE_BYTES = 4 * 2**20  # of a CSV line: refused once this much of one line is read
 MAX_STREAM_BYTES = 4 * 2**30  # of a CSV input that is not a regular file (copied to disk)
@@ -24,7 +24,7 @@ BLOCK = 2**20  # bytes read at a time; at most MAX_LINE_BYTES, so a block's inne
 FileName = str | os.PathLike[str]  # a path as given, or an :class:`Input`
 
 
-def checked_stat(path: os.PathLike[str] | str, error: Callable[[str], BackpropError],
+def checked_stat(path: FileName, error: Callable[[str], BackpropError],
                  expected: str) -> os.stat_result:
     """``os.stat`` of an input, or ``error(message)`` for every file-system condition: no
     such file, permission, a name too long, a symlink loop, a directory (``expected``: what
@@ -40,6 +40,16 @@ def checked_stat(path: os.PathLike[str] | str, error: Callable[[str], BackpropEr
     if stat.S_ISDIR(st.st_mode):
         raise error(f"is a directory; expected {expected}")
     return st
+
+
+def network_stat(path: FileName) -> os.stat_result:
+    """:func:`checked_stat` of a network file (a :class:`ConfigError`)."""
+    return checked_stat(path, lambda m: ConfigError(m, file=str(path)), "a network file (.yaml)")
+
+
+def csv_stat(path: FileName) -> os.stat_result:
+    """:func:`checked_stat` of a CSV input (a :class:`DataError`)."""
+    return checked_stat(path, lambda m: DataError(m, file=str(path)), "a CSV file")
 
 
 def open_bytes(path: os.PathLike[str] | str, error: Callable[[str], BackpropError]
@@ -115,7 +125,7 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     def error(message: str) -> DataError:
         return DataError(message, file=name)
 
-    st = checked_stat(path, error, "a CSV file")
+    st = csv_stat(path)
     if stat.S_ISREG(st.st_mode):
         return Input(name, os.fspath(path))
     lines = LineLimit(name)
