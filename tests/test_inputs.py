@@ -55,20 +55,26 @@ def _run(args: list[str]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@contextmanager
-def _pipe(data: bytes) -> Iterator[str]:
-    """``/dev/fd/N``: the read end of a pipe a thread writes ``data`` into, as ``<(…)``."""
-    r, w = os.pipe()
-
+def _writer(target: int | Path, data: bytes) -> threading.Thread:
+    """A thread that opens ``target`` (a descriptor or a FIFO) and writes ``data`` into it;
+    a reader that stops early is not an error."""
     def write() -> None:
         try:
-            with open(w, "wb") as stream:
+            with open(target, "wb") as stream:
                 stream.write(data)
         except BrokenPipeError:
             pass
 
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
+    return thread
+
+
+@contextmanager
+def _pipe(data: bytes) -> Iterator[str]:
+    """``/dev/fd/N``: the read end of a pipe a thread writes ``data`` into, as ``<(…)``."""
+    r, w = os.pipe()
+    thread = _writer(w, data)
     try:
         yield f"/dev/fd/{r}"
     finally:
@@ -81,16 +87,7 @@ def _fifo(data: bytes, directory: Path) -> Iterator[str]:
     """A named FIFO that a thread writes ``data`` into once a reader opens it."""
     path = directory / "fifo.csv"
     os.mkfifo(path)
-
-    def write() -> None:
-        try:
-            with open(path, "wb") as stream:
-                stream.write(data)
-        except BrokenPipeError:
-            pass
-
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
+    thread = _writer(path, data)
     try:
         yield str(path)
     finally:
@@ -128,7 +125,8 @@ def _outcome(command: str, data: str, tmp: Path, csv: Path) -> tuple[int, str, s
     args = [a.format(data=data, csv=csv, out=out) for a in COMMANDS[command]]
     code, stdout, stderr = _run(args)
     trained = out.read_text(encoding="utf-8") if out.exists() else ""
-    return (code, *(text.replace(data, "DATA") for text in (stdout, stderr, trained)))
+    return (code, stdout.replace(data, "DATA"), stderr.replace(data, "DATA"),
+            trained.replace(data, "DATA"))
 
 
 @pytest.mark.parametrize("kind", ["pipe", "fifo"])
@@ -312,7 +310,7 @@ def test_file_system_conditions_are_messages(args: list[str], condition: str, tm
                 raise PermissionError(13, "Permission denied", bad)
             return real(path, *rest, **kw)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(inputs.os, "stat", stat)
+        monkeypatch.setattr(os, "stat", stat)
     code, stdout, stderr = _run([a.format(bad=bad, tmp=tmp_path) for a in args])
     assert code == 2, stderr
     assert stdout == ""
