@@ -439,3 +439,11 @@ def test_a_column_named_twice_is_refused(option: str, names: str, tmp_path: Path
     assert code == 2 and stdout == ""
     assert f"{option} names the column '{names.split(',')[0]}' twice" in stderr
     assert not out.exists()
+
+
+def test_the_input_limits_are_the_documented_ones() -> None:
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Safety and limits", 1)[1].split("\n## ", 1)[0]
+    assert inputs.MAX_LINE_BYTES == 4 * 2**20 and "a CSV line is at most **4 MiB**" in section
+    assert inputs.MAX_STREAM_BYTES == 4 * 2**30 and "**4 GiB**" in section
+    assert inputs.BLOCK <= inputs.MAX_LINE_BYTES  # LineLimit relies on it
