@@ -674,6 +674,17 @@ def init_(
     _write_text(comment + dump_network(net), output)
 
 
+def _readable(net_file: Path, *csv_files: Path | None) -> None:
+    """Name an input that cannot be read (no such file, permission, a symlink loop …) as an
+    input, before the outputs are compared with the inputs."""
+    from backprop_cli.inputs import csv_stat, network_stat
+
+    network_stat(net_file)
+    for path in csv_files:
+        if path is not None:
+            csv_stat(path)
+
+
 def _write_text(text: str, output: Path | None) -> None:
     """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`)."""
     if output is None:
@@ -802,7 +813,6 @@ def train(
     from backprop_cli.config import load_network
     from backprop_cli.data import load_training_data
     from backprop_cli.errors import Interrupted, OutputError
-    from backprop_cli.inputs import csv_stat, network_stat
     from backprop_cli.log import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay
@@ -827,12 +837,7 @@ def train(
 
             raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
                              f"installed; install it with: {chart.PLOT_HINT}")
-        # an input that cannot be read (a symlink loop …) is named as an input, before the
-        # outputs are compared with the inputs
-        network_stat(net_file)
-        for path in (data_file, val):
-            if path is not None:
-                csv_stat(path)
+        _readable(net_file, data_file, val)
         inputs = [net_file, data_file, *([val] if val else [])]
         check_output(out, inputs, "--out", force=force)
         log_file = None if log in (None, "-") else Path(str(log))
@@ -1112,6 +1117,7 @@ def graph(
     from backprop_cli.report import analyze as build
 
     try:
+        _readable(net_file)
         check_output(output, [net_file], force=force)
         net = load_network(net_file)
         if show is Show.gradient:
@@ -1160,6 +1166,7 @@ def report(
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
                              chunk_rows=chunk_rows)
+        _readable(net_file, data)
         check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
                      force=force)
         net = load_network(net_file)

@@ -287,6 +287,9 @@ FS_COMMANDS = [
     ["train", XOR, "{bad}", "--out", "{tmp}/o.yaml"],
     ["train", XOR, str(CONFIGS / "xor.csv"), "--val", "{bad}", "--out", "{tmp}/o.yaml"],
     ["analyze", "{bad}"],
+    ["report", "{bad}", "-o", "{tmp}/o.html"],
+    ["report", XOR, "--data", "{bad}", "-o", "{tmp}/o.html"],
+    ["graph", "{bad}", "-o", "{tmp}/o.svg"],
 ]
 
 
