@@ -674,6 +674,17 @@ def init_(
     _write_text(comment + dump_network(net), output)
 
 
+def _readable(net_file: Path, *csv_files: Path | None) -> None:
+    """Name an input that cannot be read (no such file, permission, a symlink loop …) as an
+    input, before the outputs are compared with the inputs."""
+    from backprop_cli.inputs import csv_stat, network_stat
+
+    network_stat(net_file)
+    for path in csv_files:
+        if path is not None:
+            csv_stat(path)
+
+
 def _write_text(text: str, output: Path | None) -> None:
     """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`)."""
     if output is None:
@@ -830,6 +841,7 @@ def train(
 
             raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
                              f"installed; install it with: {chart.PLOT_HINT}")
+        _readable(net_file, data_file, val)
         inputs = [net_file, data_file, *([val] if val else [])]
         check_output(out, inputs, "--out", force=force)
         log_file = None if log in (None, "-") else Path(str(log))
@@ -1053,17 +1065,19 @@ def predict(
     from backprop_cli.data import classes_for_network, load_for_network, rows_named
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
+    from backprop_cli.inputs import as_input
     from backprop_cli.train import Predictions
 
     try:
         net = load_network(net_file)
-        ds, _ = load_for_network(net, data_file, target=target, features=features,
+        source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
+        ds, _ = load_for_network(net, source, target=target, features=features,
                                  delimiter=delimiter, need_target=False,
                                  net_file=str(net_file))
         with rows_named(ds):
             outputs = forward(net, ds.inputs)
         try:
-            classes = classes_for_network(net, data_file, target=target, features=features,
+            classes = classes_for_network(net, source, target=target, features=features,
                                           delimiter=delimiter, net_file=str(net_file))
         except DataError as exc:  # predict needs no labels: the rows go out without one
             say(f"backprop: note: no label column: {exc}")
@@ -1108,6 +1122,7 @@ def graph(
     from backprop_cli.report import analyze as build
 
     try:
+        _readable(net_file)
         check_output(output, [net_file], force=force)
         net = load_network(net_file)
         if show is Show.gradient:
@@ -1156,6 +1171,7 @@ def report(
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
                              chunk_rows=chunk_rows)
+        _readable(net_file, data)
         check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
                      force=force)
         net = load_network(net_file)

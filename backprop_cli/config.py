@@ -19,6 +19,7 @@ import yaml
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
+from backprop_cli.inputs import BLOCK, network_stat, open_bytes
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:
@@ -43,6 +44,12 @@ MAX_PARAMETERS = 10_000_000  # weights and biases, whether given or drawn by ini
 # YAML 1.1 (PyYAML) reads 1e-05 and 1e5 as strings; YAML 1.2, JSON and Python read them as
 # numbers. Plain scalars of this form are taken as numbers.
 _COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")  # read by YAML
+# What YAML 1.1 reads as a number and a decimal reading does not: hexadecimal, binary, octal
+# with 0o, base 60 (1:30 is 90).
+_NOT_DECIMAL = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
+                          r"[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
 _NUMBER = re.compile(r"[-+]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][-+]?\d+)?")
 # A long list of decimals alone on its line (`- [0.1, -2.5e-05, ...]`, as `init` and `train`
 # write weights) is read by float() instead of YAML: libyaml composes a node per number (about
@@ -133,7 +140,7 @@ class _Walker:
                      else self._sequence(node, path))
             self.open.discard(key)
         else:
-            value = self._scalar(node)
+            value = self._scalar(node, path)
         self.done[key] = (value, self.visited - start)
         return value
 
@@ -171,13 +178,35 @@ class _Walker:
             out[key] = self.value(value_node, _child(path, key))
         return out
 
-    def _scalar(self, node: yaml.Node) -> Any:
-        value = self.loader.construct_object(node, deep=True)
+    def _scalar(self, node: yaml.Node, path: str | None = None) -> Any:
         # A plain (unquoted) scalar has style None from PyYAML's loader, "" from libyaml's.
         plain = not getattr(node, "style", None)
+        if plain and node.tag in _NUMBER_TAGS and not _SPECIAL.fullmatch(node.value):
+            return self._decimal(node, path)
+        value = self.loader.construct_object(node, deep=True)
         if isinstance(value, str) and plain and _NUMBER.fullmatch(value):
             return float(value.replace("_", ""))
         return value
+
+    def _decimal(self, node: yaml.Node, path: str | None) -> int | float | str:
+        """A plain scalar YAML 1.1 takes for a number, read as the decimal number it looks
+        like: 0017 is 17 (not octal 15). Its other forms (0x1F, 0b101, base 60 as in 1:30)
+        are kept as the text they are, which a number field refuses. An integer beyond
+        float64 is refused here (Python would read its digits slowly, or not at all)."""
+        text: str = node.value
+        if not _NUMBER.fullmatch(text):
+            return text
+        digits = text.replace("_", "")
+        x = float(digits)
+        if any(c in digits for c in ".eE"):
+            return x
+        if not math.isfinite(x):
+            raise ConfigError(
+                f"a whole number of {len(digits.lstrip('+-0')):,} digits is too large; numbers "
+                "must fit in float64 (at most about 1.8e308)", path=path or None, file=self.file,
+                line=node.start_mark.line + 1)
+        sign = -1 if digits.startswith("-") else 1
+        return sign * int(digits.lstrip("+-").lstrip("0") or "0")
 
 
 def parse_yaml(text: str, file: str) -> Document:
@@ -220,6 +249,8 @@ def _parse_yaml(text: str, file: str,
     try:
         try:
             node = loader.get_single_node()
+        except yaml.reader.ReaderError as exc:
+            raise _reader_error(exc, text, file) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
@@ -249,6 +280,18 @@ def _parse_yaml(text: str, file: str,
         loader.dispose()
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ConfigError:
+    """A character YAML does not allow (ESC, other control characters), on its line: the
+    reader stops at the first one, so that is its first occurrence."""
+    char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+    at = text.find(char)
+    line = text.count("\n", 0, at) + 1 if at >= 0 else None
+    return ConfigError(f"invalid YAML: the control character U+{ord(char[:1] or ' '):04X} "
+                       f"(column {at - text.rfind(chr(10), 0, at)}) is not allowed in YAML "
+                       "text; remove it, or write it as an escape (\\x1b) in a double-quoted "
+                       "string", file=file, line=line)
+
+
 def _tab_hint(text: str, mark: Any) -> str:
     """A hint when the YAML error is at (or just after) a tab on its line."""
     if mark is None or "\t" not in text:
@@ -260,29 +303,33 @@ def _tab_hint(text: str, mark: Any) -> str:
 
 
 def read_text(path: Path | str) -> str:
-    """A file's text, or a :class:`ConfigError` that says why it cannot be read."""
-    p = Path(path)
+    """A file's text, or a :class:`ConfigError` that says why it cannot be read. The size
+    limit counts the bytes read (a pipe or device has no size beforehand)."""
     name = str(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=name) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    if p.is_dir():
-        raise ConfigError("is a directory; expected a network file (.yaml)", file=name)
+
+    def error(message: str) -> ConfigError:
+        return ConfigError(message, file=name)
+
+    size = network_stat(path).st_size
+    too_big = error(f"the file is more than {MAX_FILE_BYTES // 2**20} MiB; network files are "
+                    f"limited to {MAX_FILE_BYTES // 2**20} MiB")
     if size > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"the file is {size / 2**20:.0f} MiB; network files are limited to "
-            f"{MAX_FILE_BYTES // 2**20} MiB",
-            file=name,
-        )
+        raise error(f"the file is {size / 2**20:.0f} MiB; network files are limited to "
+                    f"{MAX_FILE_BYTES // 2**20} MiB")
+    blocks: list[bytes] = []
+    read = 0
     try:
-        raw = p.read_bytes()
+        with open_bytes(path, error) as stream:
+            while block := stream.read(min(BLOCK, MAX_FILE_BYTES + 1 - read)):
+                if b"\x00" in block:
+                    raise error("this is a binary file, not YAML text")
+                blocks.append(block)
+                read += len(block)
+                if read > MAX_FILE_BYTES:
+                    raise too_big
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=name) from None
-    if b"\x00" in raw:
-        raise ConfigError("this is a binary file, not YAML text", file=name)
+        raise error(f"cannot read: {exc.strerror or exc}") from None
+    raw = b"".join(blocks)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -340,7 +387,8 @@ def _int(doc: Document, value: Any, path: str, minimum: int = 1,
     if isinstance(value, float) and value.is_integer() and not isinstance(value, bool):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise doc.error(f"expected a whole number, got {_type_name(value)}", path)
+        raise doc.error(f"expected a whole number, got {_type_name(value)}"
+                        f"{_not_decimal(value)}", path)
     shown = f"{value:,}" if abs(value) < 10**15 else f"{value:.3g}"
     if value < minimum:
         raise doc.error(f"expected a whole number ≥ {minimum}, got {shown}", path)
@@ -349,9 +397,18 @@ def _int(doc: Document, value: Any, path: str, minimum: int = 1,
     return value
 
 
+def _not_decimal(value: Any) -> str:
+    """A hint when ``value`` is text YAML 1.1 would have read as a number."""
+    if isinstance(value, str) and _NOT_DECIMAL.fullmatch(value):
+        return ("; numbers are decimal: hexadecimal (0x), binary (0b) and base-60 (1:30) "
+                "forms are not read, write the decimal number")
+    return ""
+
+
 def _number(doc: Document, value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise doc.error(f"expected a number, got {_type_name(value)}", path)
+        raise doc.error(f"expected a number, got {_type_name(value)}{_not_decimal(value)}",
+                        path)
     x = float(value)
     if not math.isfinite(x):
         raise doc.error(f"expected a finite number, got {value}", path)

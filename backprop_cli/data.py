@@ -22,14 +22,23 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import CHUNK_ROWS, DELIMITER, NORMALIZE, SPLITS
 from backprop_cli.errors import ConfigError, DataError, NumericalError, UsageError, echo, plural
+from backprop_cli.inputs import (
+    BLOCK,
+    MAX_LINE_BYTES,
+    FileName,
+    LineLimit,
+    as_input,
+    csv_stat,
+    open_bytes,
+    too_long,
+)
 from backprop_cli.network import Array, Network
 
 Label = str | int | float
@@ -54,18 +63,21 @@ class Columns:
         return tuple(self.header[i] for i in self.targets)
 
 
-def _open(path: Path | str) -> io.TextIOWrapper:
-    name = str(path)
-    p = Path(path)
-    if p.is_dir():
-        raise DataError("is a directory; expected a CSV file", file=name)
-    try:
-        raw = open(p, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    except FileNotFoundError:
-        raise DataError("no such file", file=name) from None
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror}", file=name) from None
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+def _open(path: FileName) -> io.TextIOWrapper:
+    csv_stat(path)
+    stream = open_bytes(path, lambda message: DataError(message, file=str(path)))
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def _lines(stream: io.TextIOWrapper, file: str) -> Iterator[str]:
+    """The lines of ``stream``, each refused once it is longer than MAX_LINE_BYTES
+    (characters, here), before the rest of it is read."""
+    line = 0
+    while text := stream.readline(MAX_LINE_BYTES + 1):
+        line += 1
+        if len(text) > MAX_LINE_BYTES:
+            raise too_long(file, line)
+        yield text
 
 
 def _delimiter(delimiter: str) -> str:
@@ -80,12 +92,13 @@ class _Reader:
     """Rows of a CSV file with their line numbers; checks that every row has as many values
     as the header. Blank lines are skipped."""
 
-    def __init__(self, path: Path | str, delimiter: str = DELIMITER) -> None:
+    def __init__(self, path: FileName, delimiter: str = DELIMITER) -> None:
         self.file = str(path)
         sep = _delimiter(delimiter)
         self.stream = _open(path)
         try:
-            self.reader = csv.reader(self.stream, delimiter=sep, strict=True)
+            self.reader = csv.reader(_lines(self.stream, self.file), delimiter=sep,
+                                     strict=True)
             self.header = self._header()
         except BaseException:
             self.stream.close()
@@ -231,6 +244,10 @@ def select_columns(
                         "target column are needed: is --delimiter right?", file=file, row=1)
 
     def resolve(names: list[str], option: str) -> tuple[int, ...]:
+        twice = [n for k, n in enumerate(names) if n in names[:k]]
+        if twice:
+            raise UsageError(f"{option} names the column {twice[0]!r} twice; name each column "
+                             "once")
         for name in names:
             if name not in index:
                 raise DataError(f"unknown column {name!r} in {option}; {_suggest(name, header)}",
@@ -401,7 +418,8 @@ class Preprocessing:
 
     Inputs become (x − shift) / scale, per feature column (n_0,); for ``standard`` shift is
     the mean and scale the standard deviation, for ``minmax`` the minimum and max − min (a
-    constant column gets scale 1). ``classes``: the labels behind the K output neurons.
+    constant column, whose spread is within rounding of zero, gets scale 1). ``classes``: the
+    labels behind the K output neurons.
     """
 
     features: tuple[str, ...]
@@ -477,6 +495,11 @@ def _mean_std(x: Array) -> tuple[Array, Array]:
     return mean, std
 
 
+# The standard deviation of seven rows of 0.1 is 1.4e-17, not 0: the mean is rounded. A spread
+# below this fraction of the column's largest |x| is rounding, and the column constant.
+_ROUNDING = 64 * float(np.finfo(np.float64).eps)
+
+
 def fit_preprocessing(
     inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
     file: str | None = None,
@@ -500,8 +523,8 @@ def fit_preprocessing(
                 f"({float(x[:, k].max()):g} − ({float(shift[k]):g})) overflows float64, so "
                 "--normalize minmax cannot scale it; use --normalize standard, or scale the "
                 "column down", file=file, row=1, column=columns.features[k] + 1)
-    if scale is not None:
-        scale = np.where(scale > 0, scale, 1.0)
+    if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
+        scale = np.where(scale > _ROUNDING * np.abs(x).max(axis=0, initial=0.0), scale, 1.0)
     return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
                          classes)
 
@@ -668,7 +691,7 @@ class _NotPlain(Exception):
     """The file is not plain numeric CSV; read it the careful way."""
 
 
-def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
+def _plain_blocks(path: FileName, header: Sequence[str], delimiter: str,
                   chunk_rows: int | None = CHUNK_ROWS) -> Iterator[Array]:
     """The data rows of a plain numeric CSV file as float64 blocks (≤ chunk_rows, width;
     None: one block of every row, read at once); the header is line 1 and data row i is
@@ -684,16 +707,12 @@ def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
     sep = _delimiter(delimiter)
     width = len(header)
     with open(path, "rb") as stream:
-        first = stream.readline().removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-        if tuple(name.strip() for name in first.rstrip("\r\n").split(sep)) != tuple(header):
+        first = stream.readline(MAX_LINE_BYTES + 1).removeprefix(b"\xef\xbb\xbf")
+        if len(first) > MAX_LINE_BYTES or tuple(
+                name.strip() for name in first.decode("utf-8").rstrip("\r\n").split(sep)
+        ) != tuple(header):
             raise _NotPlain
-        while True:
-            if chunk_rows is None:
-                body = stream.read()
-            else:
-                body = b"".join(itertools.islice(stream, chunk_rows))
-            if not body:
-                return
+        for body in _line_blocks(stream, chunk_rows, LineLimit(str(path), line=2)):
             if not body.endswith(b"\n"):
                 body += b"\n"  # now one \n per line
             if sep not in "0123456789.-" and sep.isascii() and not body.translate(
@@ -712,6 +731,31 @@ def _plain_blocks(path: Path | str, header: Sequence[str], delimiter: str,
             if block.shape != (body.count(b"\n"), width) or not np.isfinite(block).all():
                 raise _NotPlain
             yield block
+
+
+def _line_blocks(stream: IO[bytes], rows: int | None, limit: LineLimit) -> Iterator[bytes]:
+    """The rest of ``stream`` in blocks of ``rows`` whole lines (None: one block of every
+    line), the last one maybe without its final \\n; each line is checked by ``limit`` as it
+    is read, so a line too long is refused before it is whole in memory."""
+    rest = b""
+    while True:
+        parts, have = [rest], rest.count(b"\n")
+        while rows is None or have < rows:
+            block = stream.read(BLOCK)
+            if not block:
+                break
+            limit.feed(block)
+            parts.append(block)
+            have += block.count(b"\n")
+        body = b"".join(parts)
+        if rows is not None and have > rows:  # cut after the rows-th \n
+            cut = int(np.flatnonzero(np.frombuffer(body, np.uint8) == 10)[rows - 1]) + 1
+            body, rest = body[:cut], body[cut:]
+        else:
+            rest = b""
+        if not body:
+            return
+        yield body
 
 
 _EXACT = 2**53  # integers up to this are exact in float64, and so are 10^0 … 10^22
@@ -878,7 +922,7 @@ class _Rows(NamedTuple):
 
 def _read_rows(
     reader: _Reader,
-    path: Path | str,
+    path: FileName,
     net: Network,
     columns: Columns,
     delimiter: str,
@@ -958,7 +1002,7 @@ def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Co
 
 
 def load_dataset(
-    path: Path | str,
+    path: FileName,
     net: Network,
     *,
     target: str | Sequence[str] | None = None,
@@ -976,6 +1020,7 @@ def load_dataset(
     the labels found in the file, which must then be exactly n_L of them. Feature names in
     ``preprocessing`` (stored in ``net_file``) pick the feature columns by name.
     """
+    path = as_input(path)
     file = str(path)
     named = preprocessing is not None and bool(preprocessing.features)
     with _Reader(path, delimiter) as reader:
@@ -1017,7 +1062,7 @@ def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: st
 
 
 def iter_csv_chunks(
-    path: Path | str,
+    path: FileName,
     net: Network,
     *,
     target: str | Sequence[str] | None = None,
@@ -1038,6 +1083,7 @@ def iter_csv_chunks(
     """
     if chunk_rows < 1:
         raise UsageError(f"chunk size {chunk_rows}: expected a whole number ≥ 1")
+    path = as_input(path)
     file = str(path)
     with _Reader(path, delimiter) as reader:
         columns = _columns_for(reader, target, features, preprocessing, net_file=net_file)
@@ -1100,12 +1146,12 @@ def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
 
 def load_training_data(
     net: Network,
-    data: Path | str,
+    data: FileName,
     *,
     target: str | None = None,
     features: str | None = None,
     delimiter: str = DELIMITER,
-    val: Path | str | None = None,
+    val: FileName | None = None,
     val_split: float = 0.0,
     seed: int = 0,
     shuffle: bool = True,
@@ -1126,6 +1172,7 @@ def load_training_data(
     if normalize is not None and normalize not in NORMALIZE:
         raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
     stored = preprocessing_of(net, net_file)
+    data = as_input(data)
     full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
                         preprocessing=stored, net_file=net_file)
     info: dict[str, Any] = {"data": str(data), "rows": len(full)}
@@ -1160,7 +1207,7 @@ def load_training_data(
 
 def load_for_network(
     net: Network,
-    data: Path | str,
+    data: FileName,
     *,
     target: str | None = None,
     features: str | None = None,
@@ -1258,7 +1305,7 @@ def _label_classes(reader: _Reader, net: Network, columns: Columns, file: str
 
 def classes_for_network(
     net: Network,
-    data: Path | str,
+    data: FileName,
     *,
     target: str | None = None,
     features: str | None = None,
@@ -1272,6 +1319,7 @@ def classes_for_network(
     pre = preprocessing_of(net, net_file)
     if pre is not None and pre.classes:
         return pre.classes
+    data = as_input(data)
     with _Reader(data, delimiter) as reader:
         if len(reader.header) == net.input_size and target is None and features is None:
             return None  # every column is a feature, as load_dataset reads it for predict
@@ -1286,7 +1334,7 @@ def classes_for_network(
 
 def stream_for_network(
     net: Network,
-    data: Path | str,
+    data: FileName,
     *,
     target: str | None = None,
     features: str | None = None,
@@ -1296,7 +1344,10 @@ def stream_for_network(
 ) -> DataStream:
     """Like :func:`load_for_network`, with memory bounded by ``chunk_rows`` instead of the
     row count. For class labels the network has no class list for (not trained yet), the
-    label column is read once first, keeping only its distinct labels."""
+    label column is read once first, keeping only its distinct labels. A ``data`` that is
+    not a regular file is copied once (:func:`~backprop_cli.inputs.as_input`) and each
+    iteration reads the copy."""
+    data = as_input(data)
     file = str(data)
     pre = preprocessing_of(net, net_file)
     with _Reader(data, delimiter) as reader:

@@ -38,6 +38,11 @@ GENERATORS: dict[str, Callable[[], dict[str, bytes]]] = {
                                 + (b"#" * 99 + b"\n") * 500_000},
     "deep_brackets": lambda: {"n.yaml": b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n"},
     "huge_field": lambda: {"d.csv": b"x1,x2,y\n0," + b"1" * 200_000 + b",0\n"},
+    # 6 MB on line 3: refused once 4 MiB of it are read
+    "long_line": lambda: {"d.csv": b"x1,x2,y\n0,0,0\n0," + b"1" * 6_000_000 + b",0\n"},
+    # beyond Python's 4,300-digit limit of int()
+    "huge_seed": lambda: {"n.yaml": b"input_size: 1\ninit: {seed: 1" + b"0" * 5000
+                          + b"}\nlayers: [{size: 1}]\n"},
 }
 
 
