@@ -52,6 +52,49 @@ class _StdoutFailed(Exception):
         self.error = error
 
 
+class _WholeWrites(io.RawIOBase):
+    """The file descriptor of stdout, each write written whole or an error raised (a raw
+    stream may write part of a long text and drop the rest: with PYTHONUNBUFFERED, a disk
+    that fills up or a pipe whose reader leaves). After :meth:`drop`, writes are dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.dropped = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        from backprop_cli.atomic import write_all
+
+        return len(memoryview(data).cast("B")) if self.dropped else write_all(self.fd, data)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
+    def drop(self) -> None:
+        self.dropped = True
+
+
+def _whole_writes(real: TextIO) -> tuple[TextIO, _WholeWrites | None]:
+    """``real`` (stdout) as a text stream of its own whose bytes all reach its file
+    descriptor or raise; ``real`` itself where it has none (a test's capture)."""
+    try:
+        fd = real.fileno()
+        real.flush()
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return real, None
+    raw = _WholeWrites(fd)
+    text = io.TextIOWrapper(io.BufferedWriter(raw), encoding=real.encoding,
+                            errors=real.errors,
+                            line_buffering=bool(real.line_buffering))
+    return cast(TextIO, text), raw
+
+
 class _Stdout:
     """sys.stdout while a command runs: a write error becomes :class:`_StdoutFailed`."""
 
@@ -81,15 +124,20 @@ class _Group(TyperGroup):
         real = sys.stdout
         if real is None:  # pragma: no cover - pythonw
             return super().main(*args, **kwargs)
-        proxy = cast(TextIO, _Stdout(real))
+        whole, raw = _whole_writes(real)
+        proxy = cast(TextIO, _Stdout(whole))
         sys.stdout = proxy
         try:
             try:
                 return super().main(*args, **kwargs)
+            except MemoryError:
+                raise SystemExit(fail(_out_of_memory()).exit_code) from None
             finally:
                 proxy.flush()
         except _StdoutFailed as failed:
             sys.stdout = io.StringIO()  # drop what is still buffered for the broken stream
+            if raw is not None:
+                raw.drop()
             if failed.error.errno == errno.EPIPE:
                 raise SystemExit(EXIT_CLOSED_PIPE) from None
             from backprop_cli.errors import OutputError
@@ -100,6 +148,17 @@ class _Group(TyperGroup):
         finally:
             if sys.stdout is proxy:
                 sys.stdout = real
+
+
+def _out_of_memory() -> BackpropError:
+    """MemoryError anywhere in a command: the network (or its output in this format) does
+    not fit in memory; name what streams instead."""
+    from backprop_cli.errors import OutputError
+
+    return OutputError(
+        "out of memory: the network or its output in this format does not fit in memory; "
+        "use a streamed format (analyze --format ndjson or csv, --data with a smaller "
+        "--chunk-rows), --limit, --top or --layer to show less, or a smaller network")
 
 
 def _safe_streams() -> None:
@@ -219,7 +278,7 @@ def say(message: str) -> None:
 
 def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
              precision: int | None = None, ascii_: bool = False, fragment: bool = False,
-             compact: bool = False, output: Path | None = None) -> None:
+             compact: bool = False, output: Path | None = None, force: bool = False) -> None:
     """``report`` drawn by the presenter of ``kind`` in ``fmt`` (present.PRESENTERS) on stdout,
     or atomically into ``output``. --limit 0 shows every row; ASCII also on a stdout that is
     not UTF-8."""
@@ -234,7 +293,7 @@ def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
         return
     text = io.StringIO()
     render(report, text, options)
-    _write_text(text.getvalue(), output)
+    _write_text(text.getvalue(), output, force=force)
 
 
 def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
@@ -671,11 +730,13 @@ def init_(
         raise fail(exc) from None
     comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
                          name=name, example_input=example_input)
-    _write_text(comment + dump_network(net), output)
+    _write_text(comment + dump_network(net), output, force=force)
 
 
-def _write_text(text: str, output: Path | None) -> None:
-    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`)."""
+def _write_text(text: str, output: Path | None, *, force: bool,
+                option: str = "--output") -> None:
+    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`); without
+    ``force`` a file that another process created at ``output`` meanwhile is kept."""
     if output is None:
         sys.stdout.write(text)
         return
@@ -683,7 +744,11 @@ def _write_text(text: str, output: Path | None) -> None:
     from backprop_cli.errors import OutputError
 
     try:
-        write_atomic(output, text)
+        write_atomic(output, text, replace=force)
+    except FileExistsError:
+        raise fail(OutputError(f"{option} {output} was created by another process while "
+                               "this one ran; it was kept, and nothing was written: add "
+                               "--force to overwrite it")) from None
     except OSError as exc:
         if exc.errno == errno.EPIPE and own_stream(output) is not None:  # -o /dev/stdout | head
             raise SystemExit(EXIT_CLOSED_PIPE) from None
@@ -719,7 +784,7 @@ def schema(
     except BackpropError as exc:
         raise fail(exc) from None
     _write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
-                output)
+                output, force=force)
 
 
 # --- train, evaluate, predict ---------------------------------------------------------------
@@ -845,7 +910,7 @@ def train(
                 f"the {data.info['train_rows']} training rows; its weights were learned on "
                 "the stored one")
         trainer = Trainer.for_data(net, data, options)
-        log_stream = _Log(log)
+        log_stream = _Log(log, force)
     except BackpropError as exc:
         raise fail(exc) from None
 
@@ -879,7 +944,7 @@ def train(
         except BackpropError as exc:
             signals.restore()
             raise fail(exc) from None
-        _write_text(text, out)
+        _write_text(text, out, force=force, option="--out")
     costs = series(records) if records else None
     if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
         try:
@@ -940,8 +1005,9 @@ class _StopSignals:
         self._previous.clear()
 
 
-def _open_log(log: str | None) -> TextIO | None:
-    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows)."""
+def _open_log(log: str | None, force: bool = False) -> TextIO | None:
+    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows);
+    without ``force`` a file that appeared since the checks is refused, not truncated."""
     if log is None:
         return None
     if log == "-":
@@ -950,7 +1016,10 @@ def _open_log(log: str | None) -> TextIO | None:
     from backprop_cli.errors import OutputError
 
     try:
-        return open_stream(Path(log))  # /dev/stdout …: the open stream, never truncated
+        return open_stream(Path(log), exclusive=not force)  # /dev/stdout …: never truncated
+    except FileExistsError:
+        raise OutputError(f"--log {log} was created by another process while this one ran; "
+                          "it was kept: add --force to overwrite it") from None
     except OSError as exc:
         raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
 
@@ -960,9 +1029,9 @@ class _Log:
     (a full disk, a closed pipe) ends the log, not the training: one warning on stderr (none
     for a closed pipe, whose reader has gone) and --out is still written."""
 
-    def __init__(self, log: str | None) -> None:
+    def __init__(self, log: str | None, force: bool = False) -> None:
         self.name = log
-        self.stream = _open_log(log)
+        self.stream = _open_log(log, force)
 
     def write(self, line: str) -> None:
         if self.stream is None:
@@ -1112,7 +1181,7 @@ def graph(
     except BackpropError as exc:
         raise fail(exc) from None
     _present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
-             output=output)
+             output=output, force=force)
 
 
 @app.command(
@@ -1168,4 +1237,4 @@ def report(
         raise fail(exc) from None
     html = render_html(result, source=str(net_file), costs=costs,
                        limit=None if limit == 0 else limit, max_neurons=max_neurons)
-    _write_text(html, output)
+    _write_text(html, output, force=force)
