@@ -24,7 +24,7 @@ from backprop_cli.choices import (
     OPTIMIZERS,
     SPLITS,
 )
-from backprop_cli.errors import BackpropError, plural
+from backprop_cli.errors import BackpropError, clip_quoted, plural, printable
 from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
@@ -124,6 +124,15 @@ class _Group(TyperGroup):
         real = sys.stdout
         if real is None:  # pragma: no cover - pythonw
             return super().main(*args, **kwargs)
+        given = kwargs.get("args", args[0] if args else None)
+        if not (sys.argv[1:] if given is None else given):
+            # No command: a usage error (exit 2), so the help goes to stderr with it; it is on
+            # stdout when asked for (--help).
+            sys.stdout = sys.stderr
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout = real
         whole, raw = _whole_writes(real)
         proxy = cast(TextIO, _Stdout(whole))
         sys.stdout = proxy
@@ -272,7 +281,9 @@ def fail(error: BackpropError) -> typer.Exit:
 
 
 def say(message: str) -> None:
-    """One line on stderr; its symbols in ASCII where stderr is not UTF-8."""
+    """One line on stderr; its symbols in ASCII where stderr is not UTF-8, control characters
+    from the input as escapes (``\\x1b``) and long quoted values cut (errors.clip_quoted)."""
+    message = clip_quoted(printable(message))
     sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
 
 
@@ -288,12 +299,19 @@ def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
                       ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)),
                       width=_table_width(), fragment=fragment, compact=compact)
     render = presenter(kind, fmt)
-    if output is None:
+    if output is None and fmt not in _TEXT_DOCUMENTS:
         render(report, sys.stdout, options)
         return
     text = io.StringIO()
     render(report, text, options)
-    _write_text(text.getvalue(), output, force=force)
+    document = text.getvalue()
+    _write_text(printable(document) if fmt in _TEXT_DOCUMENTS else document, output,
+                force=force)
+
+
+# Formats whose text from the files (a name, a label) is escaped here: tables escape it in
+# their console, JSON escapes it itself; CSV and NDJSON keep it exact, as data.
+_TEXT_DOCUMENTS = ("markdown", "latex")
 
 
 def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
@@ -617,7 +635,7 @@ def nudge(
 
     try:
         net, x, y = _examples_of(net_file)
-        report = run(net, x, y, parse_param(param, net), by, example)
+        report = run(net, x, y, parse_param(param, net), by, example, str(net_file))
     except BackpropError as exc:
         raise fail(exc) from None
     _present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
