@@ -329,8 +329,10 @@ def _write_named(target: Path, payload: bytes, mode: int, replace: bool) -> None
     try:
         fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp",
                                    dir=target.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        try:
+            write_all(fd, payload)
+        finally:
+            os.close(fd)
         os.chmod(tmp, mode)
         if replace:
             os.replace(tmp, target)

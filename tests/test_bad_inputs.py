@@ -38,6 +38,8 @@ GENERATORS: dict[str, Callable[[], dict[str, bytes]]] = {
                                 + (b"#" * 99 + b"\n") * 500_000},
     "deep_brackets": lambda: {"n.yaml": b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n"},
     "huge_field": lambda: {"d.csv": b"x1,x2,y\n0," + b"1" * 200_000 + b",0\n"},
+    # one 130,000-character cell: echoed cut to 80 characters in the error
+    "long_cell": lambda: {"d.csv": b"x1,x2,y\n0,1,1\n" + b"a" * 130_000 + b",0,1\n"},
 }
 
 
