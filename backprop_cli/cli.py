@@ -1060,7 +1060,8 @@ class _Log:
         except (OSError, _StdoutFailed) as exc:
             error = exc.error if isinstance(exc, _StdoutFailed) else exc
             self.close()
-            if error.errno != errno.EPIPE:
+            # on stdout, the summary after it fails too: that is the one message
+            if error.errno != errno.EPIPE and not isinstance(exc, _StdoutFailed):
                 say(f"backprop: warning: --log {self.name}: cannot write: {error.strerror}; "
                     "training goes on without the log")
 
