@@ -298,18 +298,25 @@ def test_sigkill_while_writing_leaves_no_temporary_file(how: str, step: str,
 
 
 def test_sigkill_of_train_while_writing_out_leaves_no_temporary_file(tmp_path: Path) -> None:
-    """The real command, killed from inside while its --out (2 MB) is half written."""
+    """The real command, killed while its --out (235,500 weights, 4 MB) is half written:
+    the directory holds its inputs only."""
+    net, data = tmp_path / "net.yaml", tmp_path / "d.csv"
+    assert invoke("init", "--sizes", "784,300,1", "-o", net).exit_code == 0
+    header = ",".join(f"x{i}" for i in range(784)) + ",y\n"
+    data.write_text(header + "".join(",".join(["0.5"] * 784) + f",{y}\n" for y in (0, 1)))
     program = _KILLED_WRITER.split("atomic.write_all = write_all")[0] + textwrap.dedent('''
         atomic.write_all = write_all
-        sys.argv = ["backprop", "init", "--sizes", "784,300,10", "-o", sys.argv[1]]
+        sys.argv = ["backprop", "train", sys.argv[4], sys.argv[5], "--out", sys.argv[1],
+                    "--epochs", "1", "-q"]
         from backprop_cli.__main__ import main
         main()
     ''')
-    out = tmp_path / "n.yaml"
-    done = subprocess.run([sys.executable, "-c", program, str(out), "write", "anonymous"],
-                          capture_output=True, timeout=120, check=False, env=_env())
+    out = tmp_path / "trained.yaml"
+    done = subprocess.run([sys.executable, "-c", program, str(out), "write", "anonymous",
+                           str(net), str(data)],
+                          capture_output=True, timeout=300, check=False, env=_env())
     assert done.returncode == -signal.SIGKILL, done.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "net.yaml"]
 
 
 @pytest.mark.parametrize("how", ["anonymous", "named"])
