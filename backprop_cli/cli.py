@@ -764,13 +764,19 @@ def _write_text(text: str, output: Path | None, *, force: bool,
     try:
         write_atomic(output, text, replace=force)
     except FileExistsError:
-        raise fail(OutputError(f"{option} {output} was created by another process while "
-                               "this one ran; it was kept, and nothing was written: add "
-                               "--force to overwrite it")) from None
+        raise fail(_created_meanwhile(option, output)) from None
     except OSError as exc:
         if exc.errno == errno.EPIPE and own_stream(output) is not None:  # -o /dev/stdout | head
             raise SystemExit(EXIT_CLOSED_PIPE) from None
         raise fail(OutputError(f"{output}: cannot write: {exc.strerror}")) from None
+
+
+def _created_meanwhile(option: str, output: object) -> BackpropError:
+    """An output that another process created after the checks (without --force)."""
+    from backprop_cli.errors import OutputError
+
+    return OutputError(f"{option} {output} was created by another process while this one "
+                       "ran; it was kept, and nothing was written: add --force to overwrite it")
 
 
 class SchemaKind(str, Enum):
@@ -966,7 +972,10 @@ def train(
     costs = series(records) if records else None
     if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
         try:
-            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
+            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
+                            replace=force)
+        except FileExistsError:
+            raise fail(_created_meanwhile("--plot", plot)) from None
         except OSError as exc:
             raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
     # With --log - (or /dev/stdout), stdout is NDJSON: the summary is one more JSON line,
@@ -1036,8 +1045,7 @@ def _open_log(log: str | None, force: bool = False) -> TextIO | None:
     try:
         return open_stream(Path(log), exclusive=not force)  # /dev/stdout …: never truncated
     except FileExistsError:
-        raise OutputError(f"--log {log} was created by another process while this one ran; "
-                          "it was kept: add --force to overwrite it") from None
+        raise _created_meanwhile("--log", log) from None
     except OSError as exc:
         raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
 
