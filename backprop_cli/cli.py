@@ -24,7 +24,7 @@ from backprop_cli.choices import (
     OPTIMIZERS,
     SPLITS,
 )
-from backprop_cli.errors import BackpropError, plural
+from backprop_cli.errors import BackpropError, clip_quoted, plural, printable
 from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
@@ -50,6 +50,49 @@ class _StdoutFailed(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(error)
         self.error = error
+
+
+class _WholeWrites(io.RawIOBase):
+    """The file descriptor of stdout, each write written whole or an error raised (a raw
+    stream may write part of a long text and drop the rest: with PYTHONUNBUFFERED, a disk
+    that fills up or a pipe whose reader leaves). After :meth:`drop`, writes are dropped."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.dropped = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        from backprop_cli.atomic import write_all
+
+        return len(memoryview(data).cast("B")) if self.dropped else write_all(self.fd, data)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
+    def drop(self) -> None:
+        self.dropped = True
+
+
+def _whole_writes(real: TextIO) -> tuple[TextIO, _WholeWrites | None]:
+    """``real`` (stdout) as a text stream of its own whose bytes all reach its file
+    descriptor or raise; ``real`` itself where it has none (a test's capture)."""
+    try:
+        fd = real.fileno()
+        real.flush()
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return real, None
+    raw = _WholeWrites(fd)
+    text = io.TextIOWrapper(io.BufferedWriter(raw), encoding=real.encoding,
+                            errors=real.errors,
+                            line_buffering=bool(real.line_buffering))
+    return cast(TextIO, text), raw
 
 
 class _Stdout:
@@ -81,15 +124,29 @@ class _Group(TyperGroup):
         real = sys.stdout
         if real is None:  # pragma: no cover - pythonw
             return super().main(*args, **kwargs)
-        proxy = cast(TextIO, _Stdout(real))
+        given = kwargs.get("args", args[0] if args else None)
+        if not (sys.argv[1:] if given is None else given):
+            # No command: a usage error (exit 2), so the help goes to stderr with it; it is on
+            # stdout when asked for (--help).
+            sys.stdout = sys.stderr
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout = real
+        whole, raw = _whole_writes(real)
+        proxy = cast(TextIO, _Stdout(whole))
         sys.stdout = proxy
         try:
             try:
                 return super().main(*args, **kwargs)
+            except MemoryError:
+                raise SystemExit(fail(_out_of_memory()).exit_code) from None
             finally:
                 proxy.flush()
         except _StdoutFailed as failed:
             sys.stdout = io.StringIO()  # drop what is still buffered for the broken stream
+            if raw is not None:
+                raw.drop()
             if failed.error.errno == errno.EPIPE:
                 raise SystemExit(EXIT_CLOSED_PIPE) from None
             from backprop_cli.errors import OutputError
@@ -100,6 +157,17 @@ class _Group(TyperGroup):
         finally:
             if sys.stdout is proxy:
                 sys.stdout = real
+
+
+def _out_of_memory() -> BackpropError:
+    """MemoryError anywhere in a command: the network (or its output in this format) does
+    not fit in memory; name what streams instead."""
+    from backprop_cli.errors import OutputError
+
+    return OutputError(
+        "out of memory: the network or its output in this format does not fit in memory; "
+        "use a streamed format (analyze --format ndjson or csv, --data with a smaller "
+        "--chunk-rows), --limit, --top or --layer to show less, or a smaller network")
 
 
 def _safe_streams() -> None:
@@ -213,13 +281,15 @@ def fail(error: BackpropError) -> typer.Exit:
 
 
 def say(message: str) -> None:
-    """One line on stderr; its symbols in ASCII where stderr is not UTF-8."""
+    """One line on stderr; its symbols in ASCII where stderr is not UTF-8, control characters
+    from the input as escapes (``\\x1b``) and long quoted values cut (errors.clip_quoted)."""
+    message = clip_quoted(printable(message))
     sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
 
 
 def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
              precision: int | None = None, ascii_: bool = False, fragment: bool = False,
-             compact: bool = False, output: Path | None = None) -> None:
+             compact: bool = False, output: Path | None = None, force: bool = False) -> None:
     """``report`` drawn by the presenter of ``kind`` in ``fmt`` (present.PRESENTERS) on stdout,
     or atomically into ``output``. --limit 0 shows every row; ASCII also on a stdout that is
     not UTF-8."""
@@ -229,12 +299,19 @@ def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
                       ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)),
                       width=_table_width(), fragment=fragment, compact=compact)
     render = presenter(kind, fmt)
-    if output is None:
+    if output is None and fmt not in _TEXT_DOCUMENTS:
         render(report, sys.stdout, options)
         return
     text = io.StringIO()
     render(report, text, options)
-    _write_text(text.getvalue(), output)
+    document = text.getvalue()
+    _write_text(printable(document) if fmt in _TEXT_DOCUMENTS else document, output,
+                force=force)
+
+
+# Formats whose text from the files (a name, a label) is escaped here: tables escape it in
+# their console, JSON escapes it itself; CSV and NDJSON keep it exact, as data.
+_TEXT_DOCUMENTS = ("markdown", "latex")
 
 
 def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
@@ -558,7 +635,7 @@ def nudge(
 
     try:
         net, x, y = _examples_of(net_file)
-        report = run(net, x, y, parse_param(param, net), by, example)
+        report = run(net, x, y, parse_param(param, net), by, example, str(net_file))
     except BackpropError as exc:
         raise fail(exc) from None
     _present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
@@ -671,7 +748,7 @@ def init_(
         raise fail(exc) from None
     comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
                          name=name, example_input=example_input)
-    _write_text(comment + dump_network(net), output)
+    _write_text(comment + dump_network(net), output, force=force)
 
 
 def _readable(net_file: Path, *csv_files: Path | None) -> None:
@@ -685,8 +762,10 @@ def _readable(net_file: Path, *csv_files: Path | None) -> None:
             csv_stat(path)
 
 
-def _write_text(text: str, output: Path | None) -> None:
-    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`)."""
+def _write_text(text: str, output: Path | None, *, force: bool,
+                option: str = "--output") -> None:
+    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`); without
+    ``force`` a file that another process created at ``output`` meanwhile is kept."""
     if output is None:
         sys.stdout.write(text)
         return
@@ -694,11 +773,21 @@ def _write_text(text: str, output: Path | None) -> None:
     from backprop_cli.errors import OutputError
 
     try:
-        write_atomic(output, text)
+        write_atomic(output, text, replace=force)
+    except FileExistsError:
+        raise fail(_created_meanwhile(option, output)) from None
     except OSError as exc:
         if exc.errno == errno.EPIPE and own_stream(output) is not None:  # -o /dev/stdout | head
             raise SystemExit(EXIT_CLOSED_PIPE) from None
         raise fail(OutputError(f"{output}: cannot write: {exc.strerror}")) from None
+
+
+def _created_meanwhile(option: str, output: object) -> BackpropError:
+    """An output that another process created after the checks (without --force)."""
+    from backprop_cli.errors import OutputError
+
+    return OutputError(f"{option} {output} was created by another process while this one "
+                       "ran; it was kept, and nothing was written: add --force to overwrite it")
 
 
 class SchemaKind(str, Enum):
@@ -730,7 +819,7 @@ def schema(
     except BackpropError as exc:
         raise fail(exc) from None
     _write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
-                output)
+                output, force=force)
 
 
 # --- train, evaluate, predict ---------------------------------------------------------------
@@ -861,7 +950,7 @@ def train(
                 f"the {data.info['train_rows']} training rows; its weights were learned on "
                 "the stored one")
         trainer = Trainer.for_data(net, data, options)
-        log_stream = _Log(log)
+        log_stream = _Log(log, force)
     except BackpropError as exc:
         raise fail(exc) from None
 
@@ -895,11 +984,14 @@ def train(
         except BackpropError as exc:
             signals.restore()
             raise fail(exc) from None
-        _write_text(text, out)
+        _write_text(text, out, force=force, option="--out")
     costs = series(records) if records else None
     if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
         try:
-            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch")
+            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
+                            replace=force)
+        except FileExistsError:
+            raise fail(_created_meanwhile("--plot", plot)) from None
         except OSError as exc:
             raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
     # With --log - (or /dev/stdout), stdout is NDJSON: the summary is one more JSON line,
@@ -957,8 +1049,9 @@ class _StopSignals:
         self._previous.clear()
 
 
-def _open_log(log: str | None) -> TextIO | None:
-    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows)."""
+def _open_log(log: str | None, force: bool = False) -> TextIO | None:
+    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows);
+    without ``force`` a file that appeared since the checks is refused, not truncated."""
     if log is None:
         return None
     if log == "-":
@@ -967,7 +1060,9 @@ def _open_log(log: str | None) -> TextIO | None:
     from backprop_cli.errors import OutputError
 
     try:
-        return open_stream(Path(log))  # /dev/stdout …: the open stream, never truncated
+        return open_stream(Path(log), exclusive=not force)  # /dev/stdout …: never truncated
+    except FileExistsError:
+        raise _created_meanwhile("--log", log) from None
     except OSError as exc:
         raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
 
@@ -977,9 +1072,9 @@ class _Log:
     (a full disk, a closed pipe) ends the log, not the training: one warning on stderr (none
     for a closed pipe, whose reader has gone) and --out is still written."""
 
-    def __init__(self, log: str | None) -> None:
+    def __init__(self, log: str | None, force: bool = False) -> None:
         self.name = log
-        self.stream = _open_log(log)
+        self.stream = _open_log(log, force)
 
     def write(self, line: str) -> None:
         if self.stream is None:
@@ -990,7 +1085,8 @@ class _Log:
         except (OSError, _StdoutFailed) as exc:
             error = exc.error if isinstance(exc, _StdoutFailed) else exc
             self.close()
-            if error.errno != errno.EPIPE:
+            # on stdout, the summary after it fails too: that is the one message
+            if error.errno != errno.EPIPE and not isinstance(exc, _StdoutFailed):
                 say(f"backprop: warning: --log {self.name}: cannot write: {error.strerror}; "
                     "training goes on without the log")
 
@@ -1132,7 +1228,7 @@ def graph(
     except BackpropError as exc:
         raise fail(exc) from None
     _present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
-             output=output)
+             output=output, force=force)
 
 
 @app.command(
@@ -1189,4 +1285,4 @@ def report(
         raise fail(exc) from None
     html = render_html(result, source=str(net_file), costs=costs,
                        limit=None if limit == 0 else limit, max_neurons=max_neurons)
-    _write_text(html, output)
+    _write_text(html, output, force=force)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 ECHO_LIMIT = 60
 
 
@@ -10,6 +12,30 @@ def echo(value: object, limit: int = ECHO_LIMIT) -> str:
     error (a CSV line read as YAML, a long key) must not flood the terminal."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# C0 and C1 control characters (ESC, CR, BEL, backspace …) and the bidirectional overrides.
+_CONTROL = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL_KEPT_LINES = re.compile(f"[{_CONTROL}]")
+_CONTROL_ALL = re.compile(f"[{_CONTROL}\t\n]")
+QUOTE_LIMIT = 80
+# A quoted value: its opening quote not after a letter (not the apostrophe of "file's").
+_LONG_QUOTE = re.compile(f"(?<!\\w)(['\"])([^'\"\n]{{{QUOTE_LIMIT + 1},}})\\1(?!\\w)")
+
+
+def printable(text: str, *, lines: bool = True) -> str:
+    """``text`` (from a file: a network's name, a CSV header, a class label) with its control
+    characters written as escapes (ESC as ``\\x1b``): on a terminal they would move the
+    cursor, recolour or hide what follows. ``lines`` False: newlines and tabs too (one line)."""
+    pattern = _CONTROL_KEPT_LINES if lines else _CONTROL_ALL
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def clip_quoted(message: str) -> str:
+    """``message`` with every quoted value longer than :data:`QUOTE_LIMIT` characters cut
+    to that many and "… (N characters)": a 100 kB CSV cell must not flood the terminal."""
+    return _LONG_QUOTE.sub(lambda m: f"{m[1]}{m[2][:QUOTE_LIMIT]}…{m[1]} "
+                                     f"({len(m[2])} characters)", message)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

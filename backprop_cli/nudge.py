@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.engine import backprop, costs, forward
-from backprop_cli.errors import UsageError, plural
+from backprop_cli.errors import NumericalError, UsageError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.report import SCHEMA_VERSION, Param, check_example
 
@@ -159,9 +159,10 @@ def _nudged(net: Network, p: Param, delta: float) -> Network:
 
 
 def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
-          example: int | None = None) -> NudgeReport:
+          example: int | None = None, file: str | None = None) -> NudgeReport:
     """Nudge ``p`` by ``delta``; inputs (m, n_0), targets (m, n_L). ``example``: follow only
-    that example and its C0 (default: every example and C, their mean)."""
+    that example and its C0 (default: every example and C, their mean). An overflow is
+    blamed on the network ``file`` when its own numbers overflow, else on ``delta``."""
     m = inputs.shape[0]
     if not np.isfinite(delta) or delta == 0:
         raise UsageError(f"--by {delta}: expected a finite nudge other than 0 (e.g. 0.001)")
@@ -171,9 +172,19 @@ def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
     x = np.asarray(inputs, dtype=np.float64)
     y = np.asarray(targets, dtype=np.float64)
     after_net = _nudged(net, p, delta)
-    trace = backprop(net, x, y)  # before the nudge: its z, a and C0 too
-    zs2, acts2 = forward(after_net, x)
-    c_before, c_after = trace.cost_per_example, costs(after_net, x, y)
+    try:
+        trace = backprop(net, x, y)  # before the nudge: its z, a and C0 too
+    except NumericalError as exc:
+        raise NumericalError(f"{file or 'the network'}: before any nudge, {exc.message}",
+                             example=exc.example, advice=exc.advice) from None
+    try:
+        zs2, acts2 = forward(after_net, x)
+        c_before, c_after = trace.cost_per_example, costs(after_net, x, y)
+    except NumericalError as exc:
+        name = f"{p.kind}{p.layer}.{p.j}" + ("" if p.k is None else f".{p.k}")
+        raise NumericalError(
+            f"--by {delta:g}: after the nudge of {name}, {exc.message}", example=exc.example,
+            advice="the network's own numbers are finite: choose a smaller --by") from None
 
     l = p.layer  # noqa: E741
     t = trace.layers[l - 1]

@@ -43,6 +43,8 @@ GENERATORS: dict[str, Callable[[], dict[str, bytes]]] = {
     # beyond Python's 4,300-digit limit of int()
     "huge_seed": lambda: {"n.yaml": b"input_size: 1\ninit: {seed: 1" + b"0" * 5000
                           + b"}\nlayers: [{size: 1}]\n"},
+    # one 130,000-character cell: echoed cut to 80 characters in the error
+    "long_cell": lambda: {"d.csv": b"x1,x2,y\n0,1,1\n" + b"a" * 130_000 + b",0,1\n"},
 }
 
 

@@ -401,7 +401,7 @@ def test_a_log_that_cannot_be_written_ends_the_log_not_the_run(
             return len(text)
 
     log = Full()
-    monkeypatch.setattr(cli, "_open_log", lambda name: log)
+    monkeypatch.setattr(cli, "_open_log", lambda name, force=False: log)
     net, data, _ = _inputs(tmp_path)
     out = tmp_path / "trained.yaml"
     result = invoke("train", net, data, "--out", out, "--epochs", "5", "--log",

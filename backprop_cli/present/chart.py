@@ -135,8 +135,9 @@ def have_matplotlib() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def write_png(s: CostSeries, path: Path, title: str) -> None:
-    """The chart as a PNG at ``path``, written atomically. Needs matplotlib (the [plot] extra)."""
+def write_png(s: CostSeries, path: Path, title: str, *, replace: bool = True) -> None:
+    """The chart as a PNG at ``path``, written atomically (``replace`` False: FileExistsError
+    for a file there). Needs matplotlib (the [plot] extra)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,4 +159,4 @@ def write_png(s: CostSeries, path: Path, title: str) -> None:
         fig.savefig(png, format="png")
     finally:
         plt.close(fig)
-    write_atomic(path, png.getvalue())
+    write_atomic(path, png.getvalue(), replace=replace)

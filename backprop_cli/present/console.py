@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.segment import Segment
 
+from backprop_cli.errors import printable
 from backprop_cli.present import Options
 from backprop_cli.present.notation import AsciiWriter
 
@@ -40,6 +43,17 @@ class TrimmedWriter:
         return getattr(self.out, name)
 
 
+class PrintableConsole(Console):
+    """A console whose text is written with its control characters as escapes: a network's
+    name, a CSV header or a class label holding ESC … is shown, never obeyed, by the
+    terminal. Rich's own colour codes are added after, from the styles."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text), segment.style)
+            for segment in buffer)
+
+
 def make_console(out: TextIO, options: Options) -> Console:
     """A console on ``out``; with ``options.ascii`` everything is written as plain ASCII, and
     where ``out`` is not a terminal without trailing blanks."""
@@ -47,4 +61,5 @@ def make_console(out: TextIO, options: Options) -> Console:
     if options.ascii:
         file = AsciiWriter(file)
     # markup=False: formulas such as −Σj [yj ln aj …] are text, not rich markup.
-    return Console(file=file, width=options.width, highlight=False, emoji=False, markup=False)
+    return PrintableConsole(file=file, width=options.width, highlight=False, emoji=False,
+                            markup=False)

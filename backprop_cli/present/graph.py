@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from backprop_cli.errors import printable
 from backprop_cli.network import Array, Network
 from backprop_cli.present import Options
 from backprop_cli.present.notation import sym
@@ -132,7 +133,10 @@ def layout(net: Network, values: Sequence[Array], show: str,
     finite = [np.abs(v)[np.isfinite(v)] for v in values]
     max_abs = max((float(f.max()) for f in finite if f.size), default=0.0)
     width = LEFT * 2 + (len(sizes) - 1) * COLUMN
-    return Graph(net.name or "network", sizes, tuple(layer.activation for layer in net.layers),
+    # The name is from the file: one line without control characters in every format (a
+    # newline would end a Mermaid comment, an ESC reach the terminal).
+    return Graph(printable(net.name or "network", lines=False), sizes,
+                 tuple(layer.activation for layer in net.layers),
                  show, tuple(nodes), tuple(markers), tuple(edges), max_abs, max(width, 460),
                  height)
 
@@ -269,7 +273,8 @@ def _mermaid_str(text: str) -> str:
 
 
 def render_mermaid(g: Graph, *, ascii: bool = False) -> str:
-    out = ["flowchart LR", f"  %% {g.name}: {legend(g, ascii)}"]
+    # "%%" would open a directive (%%{init: …}%%) inside the comment
+    out = ["flowchart LR", f"  %% {g.name.replace('%', '#37;')}: {legend(g, ascii)}"]
     for n in g.nodes:
         out.append(f'  {_id(n.layer, n.j)}(("{sym("a", n.layer, n.j, ascii=ascii)}"))')
     for m in g.markers:
