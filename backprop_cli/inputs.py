@@ -129,7 +129,7 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     if stat.S_ISREG(st.st_mode):
         return Input(name, os.fspath(path))
     lines = LineLimit(name)
-    copy = tempfile.NamedTemporaryFile(prefix="backprop-", suffix=".csv")  # noqa: SIM115
+    copy, copy_path = _unnamed_copy()
     try:
         with open_bytes(path, error) as stream:
             size = 0
@@ -150,7 +150,17 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     except BaseException:
         copy.close()
         raise
-    return Input(name, copy.name, copy)
+    return Input(name, copy_path, copy)
+
+
+def _unnamed_copy() -> tuple[IO[bytes], str]:
+    """A temporary file and a path that reopens it. Where /proc/self/fd exists the file has no
+    name at all, so a SIGKILL leaves nothing behind; elsewhere it is a named temporary file."""
+    if os.path.isdir("/proc/self/fd"):
+        copy = tempfile.TemporaryFile(prefix="backprop-", suffix=".csv")  # noqa: SIM115
+        return copy, f"/proc/self/fd/{copy.fileno()}"
+    named = tempfile.NamedTemporaryFile(prefix="backprop-", suffix=".csv")  # noqa: SIM115
+    return named, named.name
 
 
 def _kind(st: os.stat_result) -> str:
