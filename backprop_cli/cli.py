@@ -387,7 +387,7 @@ def analyze(
             if example is not None:
                 raise UsageError("--example picks one of the network's examples; with --data "
                                  "the analysis is the mean over every row (leave --example out)")
-            if fmt.value in ("markdown", "latex"):
+            if fmt.value in ("text", "markdown", "latex"):
                 raise UsageError(
                     f"--format {fmt.value} with --data: a worked derivation substitutes one "
                     "example's numbers, and the means over the rows do not satisfy its "

@@ -312,10 +312,10 @@ class Derivation:
         """A line's operands ``args`` as ``write`` writes them, with ``self.num``'s digits or as
         many more as it takes for ``f`` of the operands as shown to round to ``value`` as shown:
         a saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0, 2(0.539 − 1) is −0.922
-        where a = 0.5385 gives −0.923. Whether the value is only ≈ (no digits do, or a sum of
-        more than MAX_TERMS ``terms`` is elided) is the second item."""
-        if terms > MAX_TERMS:
-            return write(self.num), True
+        where a = 0.5385 gives −0.923. Whether the value is only ≈ (no digits do) is the
+        second item; a sum of more than MAX_TERMS ``terms`` is elided and keeps the digits."""
+        if terms > MAX_TERMS:  # "… 4 more" cannot be checked by hand: = as before
+            return write(self.num), False
         goal = self.num(value)
         with np.errstate(all="ignore"):  # a(1 − a) of a = 0 in a cross-entropy: inf, as shown
             for digits in range(self.num.digits, 18):

@@ -1,0 +1,216 @@
+"""Every worked line of the derivations is true as written: the printed operands, evaluated as
+printed (by this test's own reading of the text, markdown and latex output) and rounded to the
+precision, give the printed result — for every shipped config and for generated networks of
+every activation × cost (issue 11)."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable
+
+import pytest
+from conftest import CONFIGS, networks, valid_pairs
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from backprop_cli.config import load_network
+from backprop_cli.errors import BackpropError
+from backprop_cli.network import Network
+from backprop_cli.present import Options, presenter
+from backprop_cli.report import analyze
+
+FORMATS = ("text", "markdown", "latex")
+PRECISION = 3
+SHIPPED = sorted(CONFIGS.glob("*.yaml"))
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def _softplus(z: float) -> float:
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+NAMESPACE: dict[str, object] = {
+    "__builtins__": {}, "sig": _sigmoid, "tanh": math.tanh, "relu": lambda z: max(z, 0.0),
+    "lrelu": lambda z: z if z > 0 else 0.01 * z, "ident": lambda z: z, "softplus": _softplus,
+    "E": math.e, "inf": math.inf,
+}
+
+
+def _frac(m: re.Match[str]) -> str:
+    return f"(({m[1]})/({m[2]}))"
+
+
+def python_of_latex(step: str) -> str:
+    """A numeric LaTeX step as Python: 0.7 \\cdot (-0.851) → 0.7 * (-0.851)."""
+    s = re.sub(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}", r"\1e\2", step)
+    s = re.sub(r"e\^\{([^{}]*)\}", r"E**(\1)", s)
+    s = re.sub(r"\\left\[1 \\text\{ if \} (\S+) > 0,\\ (\S+) \\text\{ if \} \S+ \\le 0\\right\]",
+               r"(1 if \1 > 0 else \2)", s)
+    for tex, py in ((r"\cdot", "*"), (r"\left", ""), (r"\right", ""), (r"\sigma", "sig"),
+                    (r"\tanh", "tanh"), (r"\operatorname{ReLU}", "relu"),
+                    (r"\operatorname{LReLU}", "lrelu"), (r"\operatorname{id}", "ident"),
+                    (r"\operatorname{softplus}", "softplus"), (r"\infty", "inf")):
+        s = s.replace(tex, py)
+    while r"\frac" in s:
+        s, n = re.subn(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", _frac, s)
+        if not n:
+            break
+    return s.replace("{", "(").replace("}", ")").replace("^", "**")
+
+
+def python_of_text(step: str) -> str:
+    """A numeric text step as Python: 0.7 · (-0.851) → 0.7 * (-0.851), σ(0.45) → sig(0.45)."""
+    s = re.sub(r"\be\^", "E**", step)
+    s = re.sub(r"\[1 if (\S+) > 0, (\S+) if \S+ ≤ 0\]", r"(1 if \1 > 0 else \2)", s)
+    for text, py in (("·", "*"), ("²", "**2"), ("^", "**"), ("σ", "sig"), ("LReLU", "lrelu"),
+                     ("ReLU", "relu"), ("id(", "ident("), ("∞", "inf")):
+        s = s.replace(text, py)
+    return s
+
+
+def evaluate(expression: str) -> float | None:
+    """The value of a numeric step, or None for a symbolic one (a⁽²⁾₀, ∂C₀/∂w …)."""
+    # implicit products as printed: 2(0.5 - 1), 0.54(1 - 0.54), (1/2)(…)
+    expression = re.sub(r"((?<![\w.])[\d.]+(?:e[-+]\d+)?|\))\s*\(", r"\1*(", expression)
+    try:
+        value = eval(expression, NAMESPACE)  # noqa: S307 - numbers and NAMESPACE only
+    except (SyntaxError, NameError, TypeError):
+        return None
+    except (ZeroDivisionError, OverflowError):
+        return math.inf
+    return float(value) if isinstance(value, int | float) else None
+
+
+def shown(x: float, digits: int = PRECISION) -> str:
+    """x as the derivation writes a result (Numbers), in the tables' e-notation."""
+    text = f"{x:.{digits}g}"
+    return "0" if text == "-0" else text
+
+
+def result_of(step: str) -> str | None:
+    """The printed result as the tables would write it, or None if ``step`` is no number."""
+    step = re.sub(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}",
+                  lambda m: f"{m[1]}e{int(m[2]):+03d}", step.strip())
+    return step if re.fullmatch(r"-?[\d.]+(?:e[-+]\d+)?|-?inf", step) else None
+
+
+def equations(text: str, fmt: str) -> list[list[tuple[str, str]]]:
+    """Every equation as [(relation, step), …]; the first relation is ''."""
+    if fmt == "markdown":
+        bodies = re.findall(r"^\$\$\n(.*?)\n\$\$$", text, re.M | re.S)
+    elif fmt == "latex":
+        bodies = [b.replace("&", "").replace("\\\\\n", " ")
+                  for b in re.findall(r"\\begin\{align\*\}\n(.*?)\n\\end\{align\*\}", text, re.S)]
+    else:  # an equation starts at the left margin; a continuation line is indented
+        bodies = []
+        for line in text.splitlines():
+            if line.startswith(" ") and bodies:
+                bodies[-1] += " " + line.strip()
+            elif re.match(r"\S+ [=≈] ", line):
+                bodies.append(line)
+    relation = r" (=|≈|\\approx) " if fmt == "text" else r" (=|\\approx) "
+    out = []
+    for body in bodies:
+        parts = re.split(relation, " ".join(body.split()))
+        out.append([("", parts[0]), *zip(parts[1::2], parts[2::2], strict=True)])
+    return out
+
+
+def check(text: str, fmt: str, digits: int = PRECISION) -> tuple[int, list[str]]:
+    """(lines recomputed, the lines whose printed result their printed operands do not give,
+    and those written ≈)."""
+    python: Callable[[str], str] = python_of_text if fmt == "text" else python_of_latex
+    checked, wrong = 0, []
+    for eq in equations(text, fmt):
+        (_, operands), (relation, result) = eq[-2], eq[-1]
+        printed = result_of(result)
+        if relation != "=":
+            wrong.append(f"{operands} {relation} {result}")
+            continue
+        if printed is None or "…" in operands or "dots" in operands:
+            continue
+        value = evaluate(python(operands))
+        if value is None:
+            continue
+        checked += 1
+        if shown(value, digits) != printed:
+            wrong.append(f"{operands} = {result} (by hand: {value:.6g})")
+    return checked, wrong
+
+
+def render(net: Network, fmt: str, digits: int | None = None, **options: object) -> str:
+    out = io.StringIO()
+    presenter("analyze", fmt)(analyze(net), out, Options(limit=None, precision=digits,
+                                                         **options))  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def test_the_check_flags_a_wrong_line() -> None:
+    # the issue's lines as the tool printed them, and their true forms
+    text = ("∂C₀/∂a⁽³⁾₀ = 2(a⁽³⁾₀ - y₀) = 2(0.539 - 1) = -0.923\n"
+            "∂C₀/∂w⁽³⁾₀₀ = 1.5 · 0.249 · (-0.923) = -0.344\n"
+            "a = σ(z) = σ(0.45) = 0.611\n")
+    assert check(text, "text") == (3, ["2(0.539 - 1) = -0.923 (by hand: -0.922)",
+                                       "1.5 · 0.249 · (-0.923) = -0.344 (by hand: "
+                                       "-0.344741)"])
+    latex = ("$$\n\\frac{\\partial C_0}{\\partial a} = 0.7 \\cdot 0.244 \\cdot (-0.851) + "
+             "(-0.2) \\cdot 0.236 \\cdot 1.23 = -0.204\n$$\n\n"
+             "$$\nx = \\frac{0.5385 - 1}{0.5385(1 - 0.5385)} = -1.85\n$$\n")
+    checked, wrong = check(latex, "markdown")
+    assert checked == 2 and len(wrong) == 2
+    assert check("$$\nx = 2(0.5385 - 1) = -0.923\n$$\n", "markdown") == (1, [])
+
+
+@pytest.mark.parametrize("config", SHIPPED, ids=lambda p: p.stem)
+def test_every_line_of_the_shipped_configs_is_true_as_written(config: object) -> None:
+    net = load_network(config)  # type: ignore[arg-type]
+    try:
+        net.require_examples(None)
+    except BackpropError:
+        pytest.skip("no examples")
+    counts = {}
+    for fmt in FORMATS:
+        checked, wrong = check(render(net, fmt), fmt)
+        assert not wrong, (fmt, wrong)
+        counts[fmt] = checked
+    # the three formats show the same lines
+    assert counts["text"] == counts["markdown"] == counts["latex"] > 0
+
+
+@pytest.mark.parametrize(("activation", "cost"), valid_pairs())
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_line_of_generated_networks_is_true_as_written(activation: str, cost: str,
+                                                              data: st.DataObject) -> None:
+    net = data.draw(networks(activation, cost, max_layers=3, max_size=4, max_examples=2))
+    digits = data.draw(st.sampled_from([2, 3, 4]))
+    try:
+        texts = {fmt: render(net, fmt, digits) for fmt in FORMATS}
+    except BackpropError:  # a forward pass that overflows: analyze refuses it
+        assume(False)
+    counts = []
+    for fmt, text in texts.items():
+        checked, wrong = check(text, fmt, digits)
+        assert not wrong, (fmt, wrong)
+        counts.append(checked)
+    assert counts[0] == counts[1] == counts[2] > 0
+
+
+def test_the_count_of_lines_recomputed_by_hand() -> None:
+    """Over the shipped configs, in all three formats: many lines, each recomputed."""
+    total = 0
+    for config in SHIPPED:
+        net = load_network(config)
+        if net.examples is None:
+            continue
+        for fmt in FORMATS:
+            checked, wrong = check(render(net, fmt), fmt)
+            assert not wrong
+            total += checked
+    print(f"derivation lines recomputed by hand: {total}")
+    assert total >= 1000
