@@ -24,8 +24,9 @@ _SUBSCRIPTABLE = set("0123456789jki,")
 # x \times 10^{n}, as Numbers writes a power of ten: the tables' 4.54e-05
 _POWER = re.compile(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}")
 _NUMBER = re.compile(r"-?[\d.]+")
-# Where a line may break: before a relation or an operator between spaces
-_BREAK = re.compile(r"(?= (?:=|≈|~|\+|-|·|\*) )")
+# Where a line may break: before a relation, a + or a − between spaces; else before a ·
+_BREAK = re.compile(r"(?= (?:=|≈|~|\+|-) )")
+_PRODUCT = re.compile(r"(?= [·*] )")
 # command → (text, ascii)
 _WORDS = {
     "cdot": ("·", "*"), ",": ("·", "*"), " ": (" ", " "), "sigma": ("σ", "sigma"),
@@ -153,18 +154,26 @@ def text_width(out: TextIO) -> int:
 
 
 def wrap_equation(text: str, lhs: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width``, broken before an operator between spaces; a
-    continuation line starts under the first = (a relation) or two further (an operator)."""
+    """``text`` in lines of at most ``width``, broken before an = or a + or − between spaces
+    (before a · only where a term is wider than a line); a continuation line starts under the
+    first = (a relation) or two further (an operator)."""
     indent = len(lhs) + 1 if len(lhs) + 1 <= width // 2 else 4
     lines = [""]
-    for atom in _BREAK.split(text):
+
+    def put(atom: str) -> None:
         if lines[-1] and len(lines[-1]) + len(atom) > width:
-            relation = atom[1] in "=≈~"
-            lines.append(" " * (indent if relation else indent + 2) + atom.lstrip())
+            lines.append(" " * (indent if atom[1] in "=≈~" else indent + 2) + atom.lstrip())
         else:
             lines[-1] += atom
+
+    for atom in _BREAK.split(text):
+        if len(atom) > width - indent - 2 and len(lines[-1]) + len(atom) > width:
+            for piece in _PRODUCT.split(atom):
+                put(piece)
+        else:
+            put(atom)
     out: list[str] = []
-    for line in lines:  # an atom wider than the line on its own: cut
+    for line in lines:  # a factor wider than the line on its own: cut
         while len(line) > width:
             cut = width - 1
             out.append(line[:cut] + "\\")
