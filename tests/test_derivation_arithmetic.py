@@ -257,7 +257,14 @@ def test_a_line_no_digits_make_true_is_written_approximately() -> None:
         return n(0.1234567) + " + 0"
 
     assert derivation.worked(write, lambda x: x, [0.1234567], 0.1234567) == ("0.123 + 0", False)
-    assert derivation.worked(write, lambda x: x, [0.1234567], 0.2) == ("0.123 + 0", True)
+    assert derivation.worked(write, lambda x: x, [0.1234567], 0.2) == ("0.1234567 + 0", True)
+    # a sum that cancels to 0 by hand, 2e-17 after float round-off: the operands to the digits
+    # that come within round-off of it
+    terms = [0.26, -0.02512345678901, 0.26, 0.02512345678901]
+    line, approx = derivation.worked(
+        lambda n: " + ".join(n(x) for x in terms), lambda a, b, c, d: a * b + c * d, terms,
+        2.1e-17)
+    assert approx and line == "0.26 + -0.0251 + 0.26 + 0.0251"  # 0 by hand ≈ 2.1e-17
     # more digits where three do not give the value: 0.5386 − 1 ≠ 0.539 − 1 to three digits
     assert derivation.worked(lambda n: f"2({n(0.538597)} - 1)", lambda a: 2 * (a - 1),
                              [0.538597], 2 * (0.538597 - 1)) == ("2(0.5386 - 1)", False)

@@ -312,17 +312,23 @@ class Derivation:
         """A line's operands ``args`` as ``write`` writes them, with ``self.num``'s digits or as
         many more as it takes for ``f`` of the operands as shown to round to ``value`` as shown:
         a saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0, 2(0.539 − 1) is −0.922
-        where a = 0.5385 gives −0.923. Whether the value is only ≈ (no digits do) is the
-        second item; a sum of more than MAX_TERMS ``terms`` is elided and keeps the digits."""
-        if terms > MAX_TERMS:  # "… 4 more" cannot be checked by hand: = as before
+        where a = 0.5385 gives −0.923. The second item says the value is only ≈: where no digits
+        give it (float round-off of a sum that cancels to 0, a subnormal), the operands get the
+        digits that come within round-off of it. A sum of more than MAX_TERMS ``terms`` is
+        elided and keeps the digits."""
+        if terms > MAX_TERMS or value is None:  # "… 4 more" cannot be checked by hand
             return write(self.num), False
         goal = self.num(value)
+        tolerance = 1e-12 * max((abs(x) for x in args), default=0.0)
+        close: int | None = None
         with np.errstate(all="ignore"):  # a(1 − a) of a = 0 in a cross-entropy: inf, as shown
             for digits in range(self.num.digits, 18):
-                shown = [np.float64(f"{x:.{digits}g}") for x in args]
-                if self.num(float(f(*shown))) == goal:
+                got = float(f(*(np.float64(f"{x:.{digits}g}") for x in args)))
+                if self.num(got) == goal:
                     return write(Numbers(digits)), False
-        return write(self.num), True
+                if close is None and abs(got - value) <= tolerance:
+                    close = digits
+        return write(Numbers(close or 17)), True
 
     def neurons(self, l: int) -> list[int]:  # noqa: E741
         """The neurons j of layer l whose ∂C0/∂a(l)j the chosen parameters need."""
