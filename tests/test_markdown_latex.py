@@ -224,3 +224,11 @@ def test_unsaturated_output_keeps_the_product(tmp_path: Path) -> None:
     assert r"\frac{0.622 - 0}{0.622(1 - 0.622)} \cdot 0.235 \cdot 1 = 0.622" in text
     assert "the stable form of cross entropy with sigmoid" in text and "infty" not in text
     assert "stable form" not in analyze(str(CONFIGS / "chain.yaml"), "--format", "markdown")
+
+
+def test_help_says_what_each_derivation_format_is_for() -> None:
+    result = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    flat = " ".join(result.stdout.replace("│", " ").split())
+    assert "text (for the terminal, wrapped to COLUMNS)" in flat
+    assert "markdown (for a Markdown viewer with math" in flat
+    assert "latex (a document for pdflatex)" in flat

@@ -24,9 +24,6 @@ _SUBSCRIPTABLE = set("0123456789jki,")
 # x \times 10^{n}, as Numbers writes a power of ten: the tables' 4.54e-05
 _POWER = re.compile(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}")
 _NUMBER = re.compile(r"-?[\d.]+")
-# Where a line may break: before a relation, a + or a − between spaces; else before a ·
-_BREAK = re.compile(r"(?= (?:=|≈|~|\+|-) )")
-_PRODUCT = re.compile(r"(?= [·*] )")
 # command → (text, ascii)
 _WORDS = {
     "cdot": ("·", "*"), ",": ("·", "*"), " ": (" ", " "), "sigma": ("σ", "sigma"),
@@ -153,11 +150,25 @@ def text_width(out: TextIO) -> int:
     return NOT_A_TERMINAL
 
 
+def _split(text: str, operators: str, outside: bool = True) -> list[str]:
+    """``text`` cut before every " o " with o in ``operators`` (``outside``: only outside
+    parentheses and brackets)."""
+    atoms, start, depth = [], 0, 0
+    for i, c in enumerate(text):
+        depth += (c in "([") - (c in ")]")
+        if (c == " " and i > start and text[i + 1:i + 2] in operators
+                and text[i + 2:i + 3] == " " and (depth == 0 or not outside)):
+            atoms.append(text[start:i])
+            start = i
+    return [*atoms, text[start:]]
+
+
 def wrap_equation(text: str, lhs: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width``, broken before an = or a + or − between spaces
-    (before a · only where a term is wider than a line); a continuation line starts under the
-    first = (a relation) or two further (an operator)."""
+    """``text`` in lines of at most ``width``, broken before an =, + or − outside parentheses
+    (before a ·, or inside parentheses, only where a term is wider than a line); a continuation
+    line starts under the first = (a relation) or two further (an operator)."""
     indent = len(lhs) + 1 if len(lhs) + 1 <= width // 2 else 4
+    room = width - indent - 2
     lines = [""]
 
     def put(atom: str) -> None:
@@ -166,14 +177,18 @@ def wrap_equation(text: str, lhs: str, width: int) -> list[str]:
         else:
             lines[-1] += atom
 
-    for atom in _BREAK.split(text):
-        if len(atom) > width - indent - 2 and len(lines[-1]) + len(atom) > width:
-            for piece in _PRODUCT.split(atom):
-                put(piece)
-        else:
+    def fill(atom: str, splits: list[tuple[str, bool]]) -> None:
+        if len(atom) <= room or len(lines[-1]) + len(atom) <= width or not splits:
             put(atom)
+            return
+        pieces = _split(atom, *splits[0])
+        for piece in pieces if len(pieces) > 1 else [atom]:
+            fill(piece, splits[1:])
+
+    for atom in _split(text, "=≈~+-"):
+        fill(atom, [("·*", True), ("+-·*", False)])
     out: list[str] = []
-    for line in lines:  # a factor wider than the line on its own: cut
+    for line in lines:  # a number wider than the line on its own: cut
         while len(line) > width:
             cut = width - 1
             out.append(line[:cut] + "\\")
