@@ -111,7 +111,8 @@ def test_backward_step_sums_the_paths() -> None:
                    "w1.0.1", "--example", "0")
     assert (r"\frac{\partial C_0}{\partial a^{(1)}_{0}} = \sum_j w^{(2)}_{j0} \, \frac{\partial "
             r"a^{(2)}_{j}}{\partial z^{(2)}_{j}} \, \frac{\partial C_0}{\partial a^{(2)}_{j}} "
-            r"= 0.7 \cdot 0.2444 \cdot (-0.8505) + (-0.2) \cdot 0.2363 \cdot 1.234 = -0.204") in text
+            r"= 0.7 \cdot 0.2444 \cdot (-0.8505) + (-0.2) \cdot 0.2363 \cdot 1.234 "
+            r"= -0.204") in text
     assert r"= (-0.2038) \cdot 0.2378 \cdot 0.5 = -0.0242" in text
 
 
