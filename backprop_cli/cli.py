@@ -389,7 +389,12 @@ NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network f
 )
 def analyze(
     net_file: NetFile,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format("table"),
+    fmt: Annotated[Format, typer.Option(
+        "--format", "-f",
+        help="Output format: table (every factor); json, ndjson, csv (for programs); the "
+        "worked derivation as text (for the terminal, wrapped to COLUMNS), markdown (for a "
+        "Markdown viewer with math, e.g. GitHub) or latex (a document for pdflatex).",
+    )] = Format("table"),
     example: Annotated[
         int | None,
         typer.Option(help="Show only example N (0-based); the full-cost gradient is always shown.",
@@ -464,7 +469,7 @@ def analyze(
             if example is not None:
                 raise UsageError("--example picks one of the network's examples; with --data "
                                  "the analysis is the mean over every row (leave --example out)")
-            if fmt.value in ("markdown", "latex"):
+            if fmt.value in ("text", "markdown", "latex"):
                 raise UsageError(
                     f"--format {fmt.value} with --data: a worked derivation substitutes one "
                     "example's numbers, and the means over the rows do not satisfy its "

@@ -41,6 +41,7 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
         "json": ("json", "render_json"),
         "ndjson": ("json", "render_ndjson"),
         "csv": ("json", "render_csv"),
+        "text": ("text", "render_text"),
         "markdown": ("markdown", "render_markdown"),
         "latex": ("latex", "render_latex"),
     },

@@ -6,7 +6,7 @@ from the report and is only formatted; the substituted products are the report's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from string import Template
 
@@ -41,10 +41,18 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Equation:
-    """``lhs = steps[0] = steps[1] = …``: LaTeX aligns the steps on their = signs."""
+    """``lhs = steps[0] = steps[1] = …``: LaTeX aligns the steps on their = signs. ``approx``:
+    the last step is ≈ the one before (its operands as shown do not give it to its digits)."""
 
     lhs: str
     steps: tuple[str, ...]
+    approx: bool = False
+
+    def relations(self, equals: str, approx: str) -> list[tuple[str, str]]:
+        """(relation, step) of every step: ``equals``, and ``approx`` before an ≈ last step."""
+        last = len(self.steps) - 1
+        return [(approx if self.approx and i == last else equals, step)
+                for i, step in enumerate(self.steps)]
 
 
 Block = Heading | Paragraph | Equation
@@ -72,6 +80,11 @@ _FUSED = {
     ("cross_entropy", "softmax"): "\\left({a} - y_{{{j}}}\\right) - \\sum_{{i \\ne {j}}} "
                                   "\\frac{{{a}\\left(a^{{({l})}}_i - y_i\\right)}}"
                                   "{{1 - a^{{({l})}}_i}}",
+}
+# The value of a _FUSED formula without a sum, of (a(L)j, yj)
+_FUSED_VALUE: dict[tuple[str, str], Callable[[float, float], float]] = {
+    ("cross_entropy", "sigmoid"): lambda a, y: a - y,
+    ("categorical_cross_entropy", "sigmoid"): lambda a, y: y * (a - 1),
 }
 
 
@@ -124,8 +137,19 @@ def _sum(terms: list[str]) -> str:
     return out
 
 
+def _scalar(f: Callable[..., Array], *args: float) -> float:
+    """``f`` of (1, 1) arrays (an activation's σ or σ') at ``args``."""
+    return float(f(*(np.array([[x]]) for x in args))[0, 0])
+
+
 class Derivation:
-    """The blocks of one report's worked derivation; ``limit`` equations per section."""
+    """The blocks of one report's worked derivation; ``limit`` equations per section.
+
+    A line that works out a value from numbers (``2(0.5385 - 1) = -0.923``) is true as
+    written: its operands are shown with as many digits as it takes for them, evaluated as
+    shown, to give the value to the digits it is shown with (:meth:`worked`); the value itself
+    is the report's, rounded, as in the tables and JSON.
+    """
 
     def __init__(self, report: AnalyzeReport, digits: int | None, limit: int | None) -> None:
         self.report = report
@@ -192,56 +216,119 @@ class Derivation:
             yield from self.backward(e, l)
 
     def forward(self, e: int) -> Iterator[Block]:
-        r, num = self.report, self.num
         for l, layer in enumerate(self.net.layers, start=1):  # noqa: E741
-            t = r.trace.layers[l - 1]
             shown = self.cap(layer.size)
             for j in range(shown):
-                z, a = sym("z", l, j), sym("a", l, j)
-                terms = [f"{num.factor(float(layer.weights[j, k]))} \\cdot "
-                         f"{num.factor(float(t.dz_dw[e, k]))}"
-                         for k in range(layer.weights.shape[1])]
-                n_prev = layer.weights.shape[1]
-                general = (f"{sym('w', l, j, 0)} {sym('a', l - 1, 0)} + {sym('b', l, j)}"
-                           if n_prev == 1 else
-                           rf"\sum_k {sym('w', l, j, 'k')} {sym('a', l - 1, 'k')} + "
-                           f"{sym('b', l, j)}")
-                yield Equation(z, (general,
-                                   _sum([*terms, num.factor(float(layer.biases[j]))]),
-                                   num(float(t.z[e, j]))))
-                sigma = _SIGMA.get(layer.activation)
-                if sigma is None:  # softmax: every a(L)j depends on every z(L)i
-                    yield Equation(a, (rf"\frac{{e^{{{z}}}}}{{\sum_i e^{{{sym('z', l, 'i')}}}}}",
-                                       num(float(t.a[e, j]))))
-                else:
-                    z_value, a_value = float(t.z[e, j]), float(t.a[e, j])
-                    given = self._digits_for(layer.sigma.fn, (z_value,), a_value)
-                    yield Equation(a, (rf"{sigma}\left({z}\right)",
-                                       rf"{sigma}\left({given(z_value)}\right)",
-                                       num(a_value)))
+                yield self.weighted_input(e, l, j)
+                yield self.activation(e, l, j)
             yield from self.more(shown, layer.size)
+        yield self.cost(e)
+
+    def weighted_input(self, e: int, l: int, j: int) -> Equation:  # noqa: E741
+        """z(l)j = Σk w(l)jk a(l−1)k + b(l)j, with its terms."""
+        layer, t = self.net.layers[l - 1], self.report.trace.layers[l - 1]
+        n_prev = layer.weights.shape[1]
+        args = (*(float(w) for w in layer.weights[j]), *(float(x) for x in t.dz_dw[e]),
+                float(layer.biases[j]))
+
+        def written(n: Numbers) -> str:
+            return _sum([*(rf"{n.factor(args[k])} \cdot {n.factor(args[n_prev + k])}"
+                           for k in range(n_prev)), n.factor(args[-1])])
+
+        def value(*v: float) -> float:
+            return sum(v[k] * v[n_prev + k] for k in range(n_prev)) + v[-1]
+
+        line, approx = self.worked(written, value, args, float(t.z[e, j]), terms=n_prev + 1)
+        general = (f"{sym('w', l, j, 0)} {sym('a', l - 1, 0)} + {sym('b', l, j)}"
+                   if n_prev == 1 else
+                   rf"\sum_k {sym('w', l, j, 'k')} {sym('a', l - 1, 'k')} + {sym('b', l, j)}")
+        return Equation(sym("z", l, j), (general, line, self.num(float(t.z[e, j]))), approx)
+
+    def activation(self, e: int, l: int, j: int) -> Equation:  # noqa: E741
+        """a(l)j = σ(z(l)j), with its number."""
+        layer, t = self.net.layers[l - 1], self.report.trace.layers[l - 1]
+        z, a = sym("z", l, j), sym("a", l, j)
+        a_value = self.num(float(t.a[e, j]))
+        sigma = _SIGMA.get(layer.activation)
+        if sigma is None:  # softmax: every a(L)j depends on every z(L)i
+            return Equation(a, (rf"\frac{{e^{{{z}}}}}{{\sum_i e^{{{sym('z', l, 'i')}}}}}",
+                                a_value))
+        z_value, fn = float(t.z[e, j]), layer.sigma.fn
+        line, approx = self.worked(lambda n: rf"{sigma}\left({n(z_value)}\right)",
+                                   lambda x: _scalar(fn, x), (z_value,), float(t.a[e, j]))
+        return Equation(a, (rf"{sigma}\left({z}\right)", line, a_value), approx)
+
+    def cost(self, e: int) -> Equation:
+        """C0 of example e (squared error: with its terms)."""
+        r = self.report
         c0 = float(r.trace.cost_per_example[e])
         steps = [_COST.get(self.net.cost, rf"\text{{{self.net.cost}}}")]
+        approx = False
         if self.net.cost == "squared_error":
-            out = r.trace.layers[-1]
-            steps.append(_sum([
-                f"({num(float(out.a[e, j]))} - {num.factor(float(r.targets[e, j]))})^2"
-                for j in range(out.a.shape[1])]))
-        steps.append(num(c0))
-        yield Equation("C_0", tuple(steps))
+            n_out = self.net.sizes[-1]
+            args = (*(float(x) for x in r.trace.layers[-1].a[e]),
+                    *(float(y) for y in r.targets[e]))
 
-    def output_dC_da(self, e: int, j: int) -> str:
-        """∂C0/∂a(L)j with a(L)j and yj substituted into the cost's derivative."""
-        L, num = self.net.depth, self.num
-        a = num(float(self.report.trace.layers[-1].a[e, j]))
-        y = num.factor(float(self.report.targets[e, j]))
+            def written(n: Numbers) -> str:
+                return _sum([f"({n(args[j])} - {n.factor(args[n_out + j])})^2"
+                             for j in range(n_out)])
+
+            def value(*v: float) -> float:
+                return sum((v[j] - v[n_out + j]) ** 2 for j in range(n_out))
+
+            line, approx = self.worked(written, value, args, c0, terms=n_out)
+            steps.append(line)
+        return Equation("C_0", (*steps, self.num(c0)), approx)
+
+    def output_dC_da(self, e: int, j: int) -> tuple[Callable[[Numbers, float, float], str],
+                                                    Callable[[float, float], float]]:
+        """∂C0/∂a(L)j with a(L)j and yj substituted into the cost's derivative: how to write it
+        with given numbers, and its value, both of (a(L)j, yj)."""
         if self.net.cost == "squared_error":
-            return f"2({a} - {y})"
+            return (lambda n, a, y: f"2({n(a)} - {n.factor(y)})", lambda a, y: 2 * (a - y))
         if self.net.cost == "cross_entropy":
-            return rf"\frac{{{a} - {y}}}{{{a}(1 - {a})}}"
+            return (lambda n, a, y: rf"\frac{{{n(a)} - {n.factor(y)}}}{{{n(a)}(1 - {n(a)})}}",
+                    lambda a, y: (a - y) / (a * (1 - a)))
         if self.net.cost == "categorical_cross_entropy":
-            return rf"-\frac{{{y}}}{{{a}}}"
-        return num.factor(float(self.report.trace.layers[L - 1].dC_da[e, j]))
+            return (lambda n, a, y: rf"-\frac{{{n.factor(y)}}}{{{n(a)}}}", lambda a, y: -y / a)
+        value = float(self.report.trace.layers[-1].dC_da[e, j])
+        return (lambda n, a, y: n.factor(value), lambda a, y: value)
+
+    def output_line(self, e: int, j: int) -> Equation:
+        """∂C0/∂a(L)j = its formula = with numbers = its value."""
+        a = sym("a", self.net.depth, j)
+        formula = {"squared_error": f"2({a} - {sym('y', None, j)})",
+                   "cross_entropy": rf"\frac{{{a} - y_{j}}}{{{a}(1 - {a})}}",
+                   "categorical_cross_entropy": rf"-\frac{{y_{j}}}{{{a}}}"}
+        write, value = self.output_dC_da(e, j)
+        args = (float(self.report.trace.layers[-1].a[e, j]), float(self.report.targets[e, j]))
+        dC_da = float(self.report.trace.layers[-1].dC_da[e, j])
+        line, approx = self.worked(lambda n: write(n, *args), value, args, dC_da)
+        steps = [formula[self.net.cost]] if self.net.cost in formula else []
+        return Equation(d("C_0", a), (*steps, line, self.num(dC_da)), approx)
+
+    def worked(self, write: Callable[[Numbers], str], f: Callable[..., float],
+               args: Sequence[float], value: float | None, terms: int = 1) -> tuple[str, bool]:
+        """A line's operands ``args`` as ``write`` writes them, with ``self.num``'s digits or as
+        many more as it takes for ``f`` of the operands as shown to round to ``value`` as shown:
+        a saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0, 2(0.539 − 1) is −0.922
+        where a = 0.5385 gives −0.923. The second item says the value is only ≈: where no digits
+        give it (float round-off of a sum that cancels to 0, a subnormal), the operands get the
+        digits that come within round-off of it. A sum of more than MAX_TERMS ``terms`` is
+        elided and keeps the digits."""
+        if terms > MAX_TERMS or value is None:  # "… 4 more" cannot be checked by hand
+            return write(self.num), False
+        goal = self.num(value)
+        tolerance = 1e-12 * max((abs(x) for x in args), default=0.0)
+        close: int | None = None
+        with np.errstate(all="ignore"):  # a(1 − a) of a = 0 in a cross-entropy: inf, as shown
+            for digits in range(self.num.digits, 18):
+                got = float(f(*(np.float64(f"{x:.{digits}g}") for x in args)))
+                if self.num(got) == goal:
+                    return write(Numbers(digits)), False
+                if close is None and abs(got - value) <= tolerance:
+                    close = digits
+        return write(Numbers(close or 17)), True
 
     def neurons(self, l: int) -> list[int]:  # noqa: E741
         """The neurons j of layer l whose ∂C0/∂a(l)j the chosen parameters need."""
@@ -250,9 +337,7 @@ class Derivation:
         return list(range(self.net.sizes[l]))
 
     def backward(self, e: int, l: int) -> Iterator[Block]:  # noqa: E741
-        r, num = self.report, self.num
-        L = self.net.depth
-        t = r.trace.layers[l - 1]
+        r, L = self.report, self.net.depth
         params = [p for p in self.params if p.layer == l]
         neurons = self.neurons(l)
         if not params and not neurons:
@@ -260,17 +345,11 @@ class Derivation:
         yield Heading(4, (Text(f"Layer {l}"),))
         shown = self.cap(len(neurons))
         for j in neurons[:shown]:
-            a = sym("a", l, j)
             if l == L and self.stable_delta(e, j):
                 yield self.delta(e, j)
                 continue
             if l == L:
-                formula = {"squared_error": f"2({a} - {sym('y', None, j)})",
-                           "cross_entropy": rf"\frac{{{a} - y_{j}}}{{{a}(1 - {a})}}",
-                           "categorical_cross_entropy": rf"-\frac{{y_{j}}}{{{a}}}"}
-                steps = [formula[self.net.cost]] if self.net.cost in formula else []
-                yield Equation(d("C_0", a), (*steps, self.output_dC_da(e, j),
-                                             num(float(t.dC_da[e, j]))))
+                yield self.output_line(e, j)
             else:
                 yield from self.backward_step(e, l + 1, j)
             yield self.da_dz(e, l, j) if r.is_elementwise(l) else self.softmax_delta(e, j)
@@ -308,16 +387,20 @@ class Derivation:
         """δ(L)j = ∂C0/∂z(L)j in the stable form, with a(L)j and yj substituted."""
         r, num, L = self.report, self.num, self.net.depth
         a, z = sym("a", L, j), sym("z", L, j)
-        value = num(float(r.trace.layers[-1].dC_dz[e, j]))
-        formula = _FUSED.get((self.net.cost, self.net.layers[-1].activation))
+        value = float(r.trace.layers[-1].dC_dz[e, j])
+        key = (self.net.cost, self.net.layers[-1].activation)
+        formula = _FUSED.get(key)
         if formula is None:
-            return Equation(d("C_0", z), (value,))
+            return Equation(d("C_0", z), (num(value),))
         steps = [formula.format(a=a, j=j, l=L)]
-        if "\\sum" not in formula:  # the sums are written out only in general
-            aj = num.factor(float(r.trace.layers[-1].a[e, j]))
-            steps.append(formula.format(a=aj, j=j, l=L).replace(
-                f"y_{{{j}}}", num.factor(float(r.targets[e, j]))))
-        return Equation(d("C_0", z), (*steps, value))
+        approx = False
+        if key in _FUSED_VALUE:  # the sums are written out only in general
+            args = (float(r.trace.layers[-1].a[e, j]), float(r.targets[e, j]))
+            line, approx = self.worked(
+                lambda n: formula.format(a=n.factor(args[0]), j=j, l=L).replace(
+                    f"y_{{{j}}}", n.factor(args[1])), _FUSED_VALUE[key], args, value)
+            steps.append(line)
+        return Equation(d("C_0", z), (*steps, num(value)), approx)
 
     def da_dz(self, e: int, l: int, j: int) -> Equation:  # noqa: E741
         """∂a(l)j/∂z(l)j = σ'(z(l)j), worked out with the activation's derivative formula
@@ -327,27 +410,16 @@ class Derivation:
         a, z = sym("a", l, j), sym("z", l, j)
         formula = [Template(step) for step in layer.sigma.derivative_formula]
         z_value, a_value = float(t.z[e, j]), float(t.a[e, j])
-        given = self._digits_for(layer.sigma.derivative, (z_value, a_value),
-                                 float(t.da_dz[e, j]))
+        derivative = layer.sigma.derivative
+        line, approx = self.worked(
+            lambda n: formula[-1].substitute(a=n.factor(a_value), z=n.factor(z_value)),
+            lambda x, y: _scalar(derivative, x, y), (z_value, a_value), float(t.da_dz[e, j]))
         steps = [rf"{_SIGMA[layer.activation]}'\left({z}\right)",
-                 *(step.substitute(a=a, z=z) for step in formula),
-                 formula[-1].substitute(a=given.factor(a_value), z=given.factor(z_value)),
+                 *(step.substitute(a=a, z=z) for step in formula), line,
                  num(float(t.da_dz[e, j]))]
         # σ' of linear is 1 with or without numbers: each step once
-        return Equation(d(a, z), tuple(s for i, s in enumerate(steps) if s not in steps[:i]))
-
-    def _digits_for(self, f: Callable[..., Array], args: tuple[float, ...],
-                    value: float) -> Numbers:
-        """The numbers to put into σ or σ' (``f`` of (1, 1) arrays): ``self.num``'s digits, or
-        as many more as it takes for f of the numbers shown to round to the value shown — a
-        saturated a = 0.9999546 shown as 1 would make a(1 − a) read 0, tanh(1.32) is 0.867 where
-        z = 1.3205 gives 0.868."""
-        for digits in range(self.num.digits, 18):
-            shown = (float(f"{x:.{digits}g}") for x in args)
-            got = float(f(*(np.array([[x]]) for x in shown))[0, 0])
-            if self.num(got) == self.num(value):
-                break
-        return Numbers(digits)
+        return Equation(d(a, z), tuple(s for i, s in enumerate(steps) if s not in steps[:i]),
+                        approx)
 
     def softmax_delta(self, e: int, j: int) -> Equation:
         """δ(L)j = Σi ∂C0/∂a(L)i · ∂a(L)i/∂z(L)j of a softmax output without a stable form
@@ -355,15 +427,24 @@ class Derivation:
         r, num, L = self.report, self.num, self.net.depth
         t = r.trace.layers[L - 1]
         a, ai = sym("a", L, j), sym("a", L, "i")
-        weighted = _sum([rf"{num.factor(float(t.a[e, i]))} \cdot "
-                         f"{num.factor(float(t.dC_da[e, i]))}" for i in range(t.a.shape[1])])
+        n_out = t.a.shape[1]
+        args = (*(float(x) for x in t.a[e]), *(float(x) for x in t.dC_da[e]))
+
+        def written(n: Numbers) -> str:
+            weighted = _sum([rf"{n.factor(args[i])} \cdot {n.factor(args[n_out + i])}"
+                             for i in range(n_out)])
+            return (rf"{n.factor(args[j])}\left({n.factor(args[n_out + j])} - "
+                    rf"\left({weighted}\right)\right)")
+
+        def value(*v: float) -> float:
+            return v[j] * (v[n_out + j] - sum(v[i] * v[n_out + i] for i in range(n_out)))
+
+        line, approx = self.worked(written, value, args, float(t.dC_dz[e, j]), terms=n_out)
         return Equation(d("C_0", sym("z", L, j)), (
             rf"\sum_i {d('C_0', ai)} \, {d(ai, sym('z', L, j))}",
             rf"\sum_i {d('C_0', ai)} \, {ai}\left(1_{{i = {j}}} - {a}\right)",
             rf"{a}\left({d('C_0', a)} - \sum_i {ai} \, {d('C_0', ai)}\right)",
-            rf"{num.factor(float(t.a[e, j]))}\left({num.factor(float(t.dC_da[e, j]))} - "
-            rf"\left({weighted}\right)\right)",
-            num(float(t.dC_dz[e, j]))))
+            line, num(float(t.dC_dz[e, j]))), approx)
 
     def backward_step(self, e: int, l: int, k: int) -> Iterator[Block]:  # noqa: E741
         """∂C0/∂a(l−1)k = Σj w(l)jk · ∂a(l)j/∂z(l)j · ∂C0/∂a(l)j, with its terms."""
@@ -377,34 +458,58 @@ class Derivation:
         total = "" if one else r"\sum_j "
         if elementwise:
             general = rf"{total}{w} \, {d(a, z)} \, {d('C_0', a)}"
-            values = [f"{num.factor(term.w)} \\cdot {num.factor(term.da_dz)} \\cdot "
-                      f"{num.factor(term.dC_da)}" for term in terms]
+            factors = [(term.w, term.da_dz, term.dC_da) for term in terms]
         else:
             general = rf"{total}{w} \, {d('C_0', z)}"
-            values = [f"{num.factor(term.w)} \\cdot {num.factor(term.dC_dz)}" for term in terms]
-        yield Equation(d("C_0", sym("a", l - 1, k)), (general, _sum(values), num(ps.sum)))
+            factors = [(term.w, term.dC_dz, None) for term in terms]
+        width = 3 if elementwise else 2
+        args = tuple(float(x) for fs in factors for x in fs[:width] if x is not None)
+
+        def written(n: Numbers) -> str:
+            return _sum([r" \cdot ".join(n.factor(args[i + f]) for f in range(width))
+                         for i in range(0, len(args), width)])
+
+        def value(*v: float) -> float:
+            return sum(float(np.prod(v[i:i + width])) for i in range(0, len(v), width))
+
+        line, approx = self.worked(written, value, args, ps.sum, terms=len(terms))
+        yield Equation(d("C_0", sym("a", l - 1, k)), (general, line, num(ps.sum)), approx)
 
     def chain(self, e: int, p: Param) -> Equation:
         """∂C0/∂w(l)jk = ∂C0/∂a(l)j · ∂a(l)j/∂z(l)j · ∂z(l)j/∂w(l)jk, with numbers."""
-        row = self.report.row(e, p)
-        num = self.num
+        r, num = self.report, self.num
+        row = r.row(e, p)
         l, j = p.layer, p.j  # noqa: E741
         a, z, w = sym("a", l, j), sym("z", l, j), param_sym(p)
-        dz = num.factor(row.dz_dw) if p.kind == "w" else "1"
-        first = (self.output_dC_da(e, j) if l == self.net.depth and self.net.cost in _COST
-                 else num.factor(row.dC_da))
+
+        def dz(n: Numbers) -> str:
+            return n.factor(row.dz_dw) if p.kind == "w" else "1"
+
         if row.da_dz is None or (l == self.net.depth and self.stable_delta(e, j)):
             general = rf"{d('C_0', z)} \cdot {d(z, w)}"
-            values = f"{num.factor(row.dC_dz)} \\cdot {dz}"
+            line, approx = self.worked(lambda n: rf"{n.factor(row.dC_dz)} \cdot {dz(n)}",
+                                        lambda x, y: x * y, (row.dC_dz, row.dz_dw),
+                                        row.gradient)
         else:
             general = rf"{d('C_0', a)} \cdot {d(a, z)} \cdot {d(z, w)}"
-            values = rf"{first} \cdot {num.factor(row.da_dz)} \cdot {dz}"
-        return Equation(d("C_0", w), (general, values, num(row.gradient)))
+            da_dz = row.da_dz
+            if l == self.net.depth and self.net.cost in _COST:
+                write, first = self.output_dC_da(e, j)
+                out = (float(r.trace.layers[-1].a[e, j]), float(r.targets[e, j]))
+                line, approx = self.worked(
+                    lambda n: rf"{write(n, *out)} \cdot {n.factor(da_dz)} \cdot {dz(n)}",
+                    lambda x, y, s, t: first(x, y) * s * t, (*out, da_dz, row.dz_dw),
+                    row.gradient)
+            else:
+                line, approx = self.worked(
+                    lambda n: rf"{n.factor(row.dC_da)} \cdot {n.factor(da_dz)} \cdot {dz(n)}",
+                    lambda x, s, t: x * s * t, (row.dC_da, da_dz, row.dz_dw), row.gradient)
+        return Equation(d("C_0", w), (general, line, num(row.gradient)), approx)
 
     # --- the full cost ----------------------------------------------------------------------
 
     def full_gradient(self) -> Iterator[Block]:
-        r, num = self.report, self.num
+        r = self.report
         m = r.example_count
         yield Heading(2, (Text("Gradient of the full cost "),
                           Text(f"C = \\frac{{1}}{{{m}}} \\sum_i C_{{0,i}}", math=True)))
@@ -412,8 +517,14 @@ class Derivation:
         for p in self.params[:shown]:
             rows = [r.row(e, p) for e in range(m)]
             w = param_sym(p)
-            yield Equation(d("C", w), (
-                rf"\frac{{1}}{{{m}}} \sum_i {d('C_{0,i}', w)}",
-                rf"\frac{{1}}{{{m}}}\left({_sum([num(row.gradient) for row in rows])}\right)",
-                num(rows[0].mean_gradient)))
+            yield self.mean(w, [row.gradient for row in rows], rows[0].mean_gradient)
         yield from self.more(shown, len(self.params))
+
+    def mean(self, w: str, gradients: list[float], value: float) -> Equation:
+        """∂C/∂w = the mean of the examples' ∂C0/∂w."""
+        m = len(gradients)
+        line, approx = self.worked(
+            lambda n: rf"\frac{{1}}{{{m}}}\left({_sum([n(g) for g in gradients])}\right)",
+            lambda *v: sum(v) / m, gradients, value, terms=m)
+        return Equation(d("C", w), (rf"\frac{{1}}{{{m}}} \sum_i {d('C_{0,i}', w)}", line,
+                                   self.num(value)), approx)

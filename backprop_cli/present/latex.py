@@ -37,7 +37,8 @@ def block(b: Block) -> str:
     if isinstance(b, Heading):
         return f"\\{_SECTION[b.level]}{{{inline(b.parts)}}}"
     if isinstance(b, Equation):
-        lines = [f"  {b.lhs} &= {b.steps[0]}"] + [f"  &= {s}" for s in b.steps[1:]]
+        lines = [f"  {b.lhs + ' ' if i == 0 else ''}&{rel} {step}"
+                 for i, (rel, step) in enumerate(b.relations("=", r"\approx "))]
         return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}"
     return inline(b.parts)
 

@@ -21,7 +21,8 @@ def block(b: Block) -> str:
         return "#" * b.level + " " + inline(b.parts)
     if isinstance(b, Equation):
         # One display block per equation: GitHub's renderer takes $$ … $$ on their own lines.
-        return "$$\n" + " = ".join((b.lhs, *b.steps)) + "\n$$"
+        steps = "".join(f" {rel} {step}" for rel, step in b.relations("=", r"\approx"))
+        return f"$$\n{b.lhs}{steps}\n$$"
     return inline(b.parts)
 
 
