@@ -16,7 +16,7 @@ import shlex
 import numpy as np
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
+from backprop_cli.io.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, UsageError
 from backprop_cli.network import Examples, Layer, Network

@@ -20,15 +20,15 @@ from numpy.typing import NDArray
 
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
-from backprop_cli.config import dump_network
-from backprop_cli.data import Label, TrainingData, named_row, preprocessing_of
+from backprop_cli.io.config import dump_network
+from backprop_cli.io.datasets import Label, TrainingData, named_row, preprocessing_of
 from backprop_cli.engine import OVERFLOW_ADVICE, mean_cost
 from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
-from backprop_cli.kernels import KERNELS, Scratch, output_delta
+from backprop_cli.fastpath import KERNELS, Scratch, output_delta
 from backprop_cli.network import Array, Examples, Network
-from backprop_cli.runtime import runtime
+from backprop_cli.io.blas import runtime
 
 DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")

@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backprop_cli.data import iter_csv_chunks, load_dataset
+from backprop_cli.io.datasets import iter_csv_chunks, load_dataset
 from backprop_cli.scaffold import new_network
 
 
@@ -62,7 +62,7 @@ def main() -> None:
         return load_dataset(path, net, target="label").inputs
 
     def ours_chunked() -> object:
-        from backprop_cli.data import Preprocessing
+        from backprop_cli.io.datasets import Preprocessing
 
         pre = Preprocessing((), (), classes=tuple(range(10)))
         return sum(len(x) for x, _ in iter_csv_chunks(path, net, target="label",

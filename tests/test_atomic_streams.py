@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from backprop_cli.atomic import own_stream
+from backprop_cli.io.atomic import own_stream
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 OLD = b'{"old": "content"}\n'

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from backprop_cli import config
+from backprop_cli.io import config
 from backprop_cli.cli import app
 from backprop_cli.errors import ConfigError
 

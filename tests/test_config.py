@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli import app
-from backprop_cli.config import load_network, loads_network
+from backprop_cli.io.config import load_network, loads_network
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError
 

@@ -11,8 +11,8 @@ import pytest
 from conftest import CONFIGS, invoke, write
 from test_train import NET
 
-from backprop_cli.config import load_network, loads_network
-from backprop_cli.data import (
+from backprop_cli.io.config import load_network, loads_network
+from backprop_cli.io.datasets import (
     discover_classes,
     fit_preprocessing,
     iter_csv_chunks,
@@ -149,7 +149,7 @@ def test_columns_delimiter_and_quoting(tmp_path: Path) -> None:
 
 def test_normalization_statistics() -> None:
     x = np.array([[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]])
-    from backprop_cli.data import Columns
+    from backprop_cli.io.datasets import Columns
 
     columns = Columns(("a", "b", "c", "y"), (0, 1, 2), (3,))
     standard = fit_preprocessing(x, "standard", columns, None)
@@ -191,7 +191,7 @@ def test_chunked_reader_matches_the_whole_file(tmp_path: Path) -> None:
     lines = (CONFIGS / "digits.csv").read_text().splitlines()[:101]
     path = write(tmp_path, "d.csv", "\n".join(lines) + "\n")
     whole = load_dataset(path, net)
-    from backprop_cli.data import Preprocessing
+    from backprop_cli.io.datasets import Preprocessing
 
     pre = fit_preprocessing(whole.inputs, "standard", whole.columns, whole.classes)
     chunks = list(iter_csv_chunks(path, net, preprocessing=pre, chunk_rows=30))

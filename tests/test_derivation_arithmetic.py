@@ -16,14 +16,14 @@ from conftest import CONFIGS, networks, valid_pairs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.config import load_network
+from backprop_cli.io.config import load_network
 from backprop_cli.errors import BackpropError
 from backprop_cli.network import Network
 from backprop_cli.present import Options, presenter
 from backprop_cli.present.derivation import Derivation, Equation, Numbers
 from backprop_cli.present.markdown import block as markdown_block
 from backprop_cli.present.text import TextRenderer
-from backprop_cli.report import analyze
+from backprop_cli.reports.analyze import analyze
 
 FORMATS = ("text", "markdown", "latex")
 PRECISION = 3

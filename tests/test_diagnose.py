@@ -12,7 +12,7 @@ from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.diagnose import diagnose
+from backprop_cli.reports.diagnose import diagnose
 from backprop_cli.network import Examples, Layer, Network
 
 

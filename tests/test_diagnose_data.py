@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
-from backprop_cli.config import dump_network, load_network
-from backprop_cli.dataset_report import diagnose_data
-from backprop_cli.diagnose import Diagnosis, diagnose
+from backprop_cli.io.config import dump_network, load_network
+from backprop_cli.reports.dataset import diagnose_data
+from backprop_cli.reports.diagnose import Diagnosis, diagnose
 from backprop_cli.network import Array, Layer, Network
 
 

@@ -13,7 +13,7 @@ from conftest import CONFIGS, ROOT
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.config import load_network
+from backprop_cli.io.config import load_network
 from backprop_cli.present.graph import NEGATIVE, POSITIVE, layout, shown
 
 NS = {"svg": "http://www.w3.org/2000/svg"}

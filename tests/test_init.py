@@ -11,7 +11,7 @@ from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.config import load_network, loads_network
+from backprop_cli.io.config import load_network, loads_network
 from backprop_cli.scaffold import new_network
 
 MNIST = ["--sizes", "784,16,16,10", "--activation", "sigmoid", "--init", "xavier", "--seed", "0"]

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from backprop_cli.config import load_network
+from backprop_cli.io.config import load_network
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 PREVIOUS = "previous: not a network\n"

@@ -10,8 +10,8 @@ from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.config import load_network
-from backprop_cli.nudge import nudge, param_name, parse_param
+from backprop_cli.io.config import load_network
+from backprop_cli.reports.nudge import nudge, param_name, parse_param
 
 
 def run(*args: str) -> tuple[int, str, str]:

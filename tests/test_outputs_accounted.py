@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from backprop_cli import atomic
+from backprop_cli.io import atomic
 from backprop_cli.cli import app
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -239,7 +239,7 @@ def test_a_directory_that_cannot_be_read_is_one_error(tmp_path: Path,
 
 
 def test_out_of_memory_is_one_error_naming_what_streams(monkeypatch: pytest.MonkeyPatch) -> None:
-    from backprop_cli import report
+    from backprop_cli.reports import analyze as report
 
     def huge(*args: Any, **kwargs: Any) -> Any:
         raise MemoryError
@@ -257,7 +257,7 @@ def test_out_of_memory_is_one_error_naming_what_streams(monkeypatch: pytest.Monk
 _KILLED_WRITER = textwrap.dedent('''
     import os, signal, sys
     from pathlib import Path
-    from backprop_cli import atomic
+    from backprop_cli.io import atomic
     step = sys.argv[2]
     if sys.argv[3] == "named":
         atomic._anonymous = lambda folder, mode=0o600: None

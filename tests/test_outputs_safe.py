@@ -127,7 +127,7 @@ def test_train_log_and_json_summary_are_byte_identical(tmp_path: Path) -> None:
 @pytest.mark.parametrize("data", ["text\n", b"\x89PNG\r\n"])
 def test_write_atomic_gives_the_usual_mode_to_text_and_bytes(
         tmp_path: Path, data: str | bytes) -> None:
-    from backprop_cli.atomic import write_atomic
+    from backprop_cli.io.atomic import write_atomic
 
     out = tmp_path / "out"
     umask = os.umask(0o022)
@@ -288,7 +288,7 @@ def test_a_fifo_is_written_directly_not_replaced(name: str, through_link: bool,
 
 
 def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
-    from backprop_cli.atomic import write_atomic
+    from backprop_cli.io.atomic import write_atomic
 
     out = tmp_path / "out"
     out.write_text("old")
@@ -360,7 +360,7 @@ def test_train_log_to_a_closed_pipe_still_writes_out(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=120)
     assert first.startswith(b'{"epoch": 1,')
     assert (process.returncode, stderr) == (141, b"")
-    from backprop_cli.config import load_network
+    from backprop_cli.io.config import load_network
 
     training = load_network(out).extra["training"]
     assert training["status"] == "completed" and training["epochs_run"] == 2000
@@ -385,7 +385,7 @@ def test_a_log_that_cannot_be_written_ends_the_log_not_the_run(
     import errno
     import io
 
-    from backprop_cli import cli
+    from backprop_cli.cli import commands as cli
 
     class Full(io.StringIO):
         """A disk that fills up after the first line."""

@@ -13,7 +13,7 @@ import pytest
 from conftest import CONFIGS, invoke, write
 from test_train import NET, ROWS, data_csv
 
-from backprop_cli.config import load_network
+from backprop_cli.io.config import load_network
 
 # Two features, three classes with text labels; easy to separate.
 CLASSES = """\

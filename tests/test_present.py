@@ -51,18 +51,19 @@ def loaded(*args: str | Path) -> set[str]:
 def test_start_up_stays_lean() -> None:
     help_ = loaded("--help")  # typer's help is drawn with rich: only ours are checked here
     assert {m for m in help_ if m.startswith("backprop_cli.")} <= {
-        "backprop_cli.cli", "backprop_cli.errors", "backprop_cli.atomic", "backprop_cli.choices",
-        "backprop_cli.present", "backprop_cli.present.notation"}
+        "backprop_cli.cli", "backprop_cli.cli.commands", "backprop_cli.errors", "backprop_cli.io",
+        "backprop_cli.io.atomic", "backprop_cli.choices", "backprop_cli.present",
+        "backprop_cli.present.notation"}
     assert "numpy" not in help_
     json = loaded("analyze", CONFIGS / "chain.yaml", "-f", "json")
     assert "backprop_cli.present.json" in json  # the check sees what the presenter imports
     assert not {m for m in json if m.split(".")[0] in ("rich", "matplotlib")}
-    assert not json & {"backprop_cli.train", "backprop_cli.data", "backprop_cli.present.table"}
+    assert not json & {"backprop_cli.train", "backprop_cli.io.datasets", "backprop_cli.present.table"}
 
 
 def test_json_of_a_table_report_needs_no_tables() -> None:
     modules = loaded("nudge", CONFIGS / "chain.yaml", "w1.0.0", "-f", "json")
-    assert "backprop_cli.nudge" in modules
+    assert "backprop_cli.reports.nudge" in modules
     assert not {m for m in modules if m.split(".")[0] == "rich"}
 
 
@@ -70,8 +71,8 @@ def test_json_of_a_table_report_needs_no_tables() -> None:
 def test_check_of_the_examples_loads_no_csv_reader() -> None:
     """`check NET.yaml` (no --data) needs neither the CSV reader nor the streamed report."""
     modules = loaded("check", CONFIGS / "chain.yaml", "-f", "json")
-    assert "backprop_cli.check" in modules
-    assert not modules & {"backprop_cli.data", "backprop_cli.dataset_report", "csv"}
+    assert "backprop_cli.reports.check" in modules
+    assert not modules & {"backprop_cli.io.datasets", "backprop_cli.reports.dataset", "csv"}
 
 
 @pytest.mark.parametrize("args", [
@@ -79,7 +80,7 @@ def test_check_of_the_examples_loads_no_csv_reader() -> None:
     ["analyze", "chain.yaml"],
 ])
 def test_every_json_document_starts_with_the_format_version(args: list[str]) -> None:
-    from backprop_cli.report import SCHEMA_VERSION
+    from backprop_cli.reports.analyze import SCHEMA_VERSION
 
     command, config, *rest = args
     result = CliRunner().invoke(app, [command, str(CONFIGS / config), *rest, "-f", "json"])

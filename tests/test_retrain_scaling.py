@@ -17,8 +17,8 @@ import pytest
 import yaml
 from conftest import CONFIGS, invoke
 
-from backprop_cli.config import load_network
-from backprop_cli.data import load_training_data, preprocessing_of
+from backprop_cli.io.config import load_network
+from backprop_cli.io.datasets import load_training_data, preprocessing_of
 
 DIGITS, DIGITS_CSV = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
 NET = """\

@@ -45,6 +45,6 @@ def test_the_patterns_would_catch_a_violation() -> None:
 
 
 def test_only_the_safe_loader_is_used() -> None:
-    from backprop_cli import config
+    from backprop_cli.io import config
 
     assert config._Loader.__name__ in ("CSafeLoader", "SafeLoader")

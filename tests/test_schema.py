@@ -12,8 +12,8 @@ from conftest import CONFIGS, ROOT
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.config import EXAMPLE_KEYS, INIT_KEYS, LAYER_KEYS, TOP_KEYS, parse_yaml, read_text
-from backprop_cli.schema import KINDS, network_schema, output_schema, schema_text
+from backprop_cli.io.config import EXAMPLE_KEYS, INIT_KEYS, LAYER_KEYS, TOP_KEYS, parse_yaml, read_text
+from backprop_cli.io.schema import KINDS, network_schema, output_schema, schema_text
 
 SHIPPED = sorted(CONFIGS.glob("*.yaml"))
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/network.schema.json"

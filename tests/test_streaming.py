@@ -14,8 +14,8 @@ import pytest
 from conftest import CONFIGS, networks
 from hypothesis import given, settings
 
-from backprop_cli.config import _flow_lists, _parse_yaml, dump_network, load_network, loads_network
-from backprop_cli.dataset_report import analyze_data
+from backprop_cli.io.config import _flow_lists, _parse_yaml, dump_network, load_network, loads_network
+from backprop_cli.reports.dataset import analyze_data
 from backprop_cli.errors import ConfigError
 from backprop_cli.network import Network
 from backprop_cli.present import Options
@@ -27,7 +27,7 @@ from backprop_cli.present.json import (
     render_ndjson,
     round_floats,
 )
-from backprop_cli.report import ROW_FIELDS, AnalyzeReport, Param, analyze
+from backprop_cli.reports.analyze import ROW_FIELDS, AnalyzeReport, Param, analyze
 
 
 def ndjson_by_row(report: AnalyzeReport, precision: int | None) -> str:

@@ -17,7 +17,7 @@ from conftest import CONFIGS, invoke, write
 from numpy.typing import NDArray
 from typer.testing import Result
 
-from backprop_cli.config import load_network, loads_network
+from backprop_cli.io.config import load_network, loads_network
 from backprop_cli.train import Model, Trainer, TrainOptions
 
 Array = NDArray[np.float64]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import CONFIGS, invoke
 
-from backprop_cli.log import CostSeries
+from backprop_cli.io.logs import CostSeries
 from backprop_cli.present import Options
 from backprop_cli.present.chart import terminal_chart
 from backprop_cli.present.train import (

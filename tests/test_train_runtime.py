@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from conftest import CONFIGS
 
-from backprop_cli.runtime import runtime
+from backprop_cli.io.blas import runtime
 
 
 def _train(tmp: Path, threads: str) -> tuple[bytes, dict[str, object]]:

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from backprop_cli import __version__
-from backprop_cli.atomic import check_output, own_stream
+from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.choices import (
     CHECK_MAX_WORK,
     CHUNK_ROWS,
@@ -29,9 +29,9 @@ from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
 if TYPE_CHECKING:
-    from backprop_cli.data import DataStream
+    from backprop_cli.io.datasets import DataStream
     from backprop_cli.network import Array, Network
-    from backprop_cli.report import AnalyzeReport
+    from backprop_cli.reports.analyze import AnalyzeReport
 
 
 class _App(typer.Typer):
@@ -66,7 +66,7 @@ class _WholeWrites(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        from backprop_cli.atomic import write_all
+        from backprop_cli.io.atomic import write_all
 
         return len(memoryview(data).cast("B")) if self.dropped else write_all(self.fd, data)
 
@@ -450,9 +450,9 @@ def analyze(
     with the rows): the mean of every factor and ∂C/∂w, the mean of ∂C0/∂w over the rows,
     e.g. backprop analyze configs/digits.yaml --data configs/digits.csv --top 5
     """
-    from backprop_cli.config import load_network
+    from backprop_cli.io.config import load_network
     from backprop_cli.errors import UsageError
-    from backprop_cli.report import analyze as build
+    from backprop_cli.reports.analyze import analyze as build
 
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
@@ -464,7 +464,7 @@ def analyze(
             report = build(net, example=example, layer=layer, top=top, paths=paths,
                            file=str(net_file))
         else:
-            from backprop_cli.dataset_report import analyze_data
+            from backprop_cli.reports.dataset import analyze_data
 
             if example is not None:
                 raise UsageError("--example picks one of the network's examples; with --data "
@@ -492,7 +492,7 @@ def _data_chunks(net: Network, net_file: Path, data: Path, target: str | None,
                  ) -> tuple[DataStream, dict[str, object]]:
     """The rows of --data in chunks (each iteration reads the file), and what the report
     says about them."""
-    from backprop_cli.data import stream_for_network
+    from backprop_cli.io.datasets import stream_for_network
 
     stream = stream_for_network(net, data, target=target, features=features,
                                 delimiter=delimiter, net_file=str(net_file),
@@ -505,7 +505,7 @@ def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
     from dataclasses import replace
 
     from backprop_cli.errors import UsageError
-    from backprop_cli.nudge import parse_param
+    from backprop_cli.reports.nudge import parse_param
 
     parsed = [parse_param(name, report.network) for name in names]
     for name, p in zip(names, parsed, strict=True):
@@ -518,7 +518,7 @@ def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
 
 def _examples_of(net_file: Path) -> tuple[Network, Array, Array]:
     """The network and its examples' inputs and targets, or a UsageError."""
-    from backprop_cli.config import load_network
+    from backprop_cli.io.config import load_network
 
     net = load_network(net_file)
     examples = net.require_examples(str(net_file))
@@ -576,7 +576,7 @@ def check(
     (exit 2): add --sample N or --rows N, e.g.
     backprop check configs/digits.yaml --data configs/digits.csv --sample 200
     """
-    from backprop_cli.check import CheckReport, check_data, check_gradients
+    from backprop_cli.reports.check import CheckReport, check_data, check_gradients
 
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
@@ -587,7 +587,7 @@ def check(
             report = check_gradients(net, x, y, eps=eps, tolerance=tolerance,
                                      sample=sample, seed=seed, show_all=all_)
         else:
-            from backprop_cli.config import load_network
+            from backprop_cli.io.config import load_network
 
             net = load_network(net_file)
             stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
@@ -635,8 +635,8 @@ def nudge(
     actual change (a second forward pass) next to the first-order prediction, and for the cost
     the actual ΔC against ∂C/∂w · Δ with their ratio (→ 1 as Δ → 0).
     """
-    from backprop_cli.nudge import nudge as run
-    from backprop_cli.nudge import parse_param
+    from backprop_cli.reports.nudge import nudge as run
+    from backprop_cli.reports.nudge import parse_param
 
     try:
         net, x, y = _examples_of(net_file)
@@ -671,8 +671,8 @@ def diagnose(
     the CSV in chunks, so memory does not grow with the rows, e.g.
     backprop diagnose configs/digits.yaml --data configs/digits.csv
     """
-    from backprop_cli.diagnose import Diagnosis
-    from backprop_cli.diagnose import diagnose as run
+    from backprop_cli.reports.diagnose import Diagnosis
+    from backprop_cli.reports.diagnose import diagnose as run
 
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
@@ -682,8 +682,8 @@ def diagnose(
             net, x, y = _examples_of(net_file)
             report = run(net, x, y)
         else:
-            from backprop_cli.config import load_network
-            from backprop_cli.dataset_report import diagnose_data
+            from backprop_cli.io.config import load_network
+            from backprop_cli.reports.dataset import diagnose_data
 
             net = load_network(net_file)
             chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
@@ -741,7 +741,7 @@ def init_(
     The result is a complete network file that `backprop analyze` reads as it is: it has a
     template example to analyze (--no-example-input leaves it out).
     """
-    from backprop_cli.config import dump_network
+    from backprop_cli.io.config import dump_network
     from backprop_cli.scaffold import new_network, parse_sizes, written_by
 
     try:
@@ -759,7 +759,7 @@ def init_(
 def _readable(net_file: Path, *csv_files: Path | None) -> None:
     """Name an input that cannot be read (no such file, permission, a symlink loop …) as an
     input, before the outputs are compared with the inputs."""
-    from backprop_cli.inputs import csv_stat, network_stat
+    from backprop_cli.io.inputs import csv_stat, network_stat
 
     network_stat(net_file)
     for path in csv_files:
@@ -769,12 +769,12 @@ def _readable(net_file: Path, *csv_files: Path | None) -> None:
 
 def _write_text(text: str, output: Path | None, *, force: bool,
                 option: str = "--output") -> None:
-    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.atomic`); without
+    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.io.atomic`); without
     ``force`` a file that another process created at ``output`` meanwhile is kept."""
     if output is None:
         sys.stdout.write(text)
         return
-    from backprop_cli.atomic import write_atomic
+    from backprop_cli.io.atomic import write_atomic
     from backprop_cli.errors import OutputError
 
     try:
@@ -817,7 +817,7 @@ def schema(
     Editors with the YAML language server validate and complete a network file that begins
     with: # yaml-language-server: $schema=<path or URL of network.schema.json>
     """
-    from backprop_cli.schema import schema_text
+    from backprop_cli.io.schema import schema_text
 
     try:
         check_output(output, [], force=force)
@@ -908,10 +908,10 @@ def train(
     """
     import time
 
-    from backprop_cli.config import load_network
-    from backprop_cli.data import load_training_data
+    from backprop_cli.io.config import load_network
+    from backprop_cli.io.datasets import load_training_data
     from backprop_cli.errors import Interrupted, OutputError
-    from backprop_cli.log import series
+    from backprop_cli.io.logs import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay, stream_width
     from backprop_cli.train import (
@@ -1061,7 +1061,7 @@ def _open_log(log: str | None, force: bool = False) -> TextIO | None:
         return None
     if log == "-":
         return sys.stdout
-    from backprop_cli.atomic import open_stream
+    from backprop_cli.io.atomic import open_stream
     from backprop_cli.errors import OutputError
 
     try:
@@ -1124,8 +1124,8 @@ def evaluate(
     The cost C is the mean of C0 over the rows; for class labels also the accuracy (a fraction
     in JSON) and the confusion matrix. The network's stored preprocessing is applied.
     """
-    from backprop_cli.config import load_network
-    from backprop_cli.data import load_for_network, rows_named
+    from backprop_cli.io.config import load_network
+    from backprop_cli.io.datasets import load_for_network, rows_named
     from backprop_cli.train import EvaluationReport
     from backprop_cli.train import evaluate as run
 
@@ -1162,11 +1162,11 @@ def predict(
     `evaluate` uses: the trained network's, else the data's labels in sorted order. The
     network's stored preprocessing is applied; target columns, if present, are ignored.
     """
-    from backprop_cli.config import load_network
-    from backprop_cli.data import classes_for_network, load_for_network, rows_named
+    from backprop_cli.io.config import load_network
+    from backprop_cli.io.datasets import classes_for_network, load_for_network, rows_named
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
-    from backprop_cli.inputs import as_input
+    from backprop_cli.io.inputs import as_input
     from backprop_cli.train import Predictions
 
     try:
@@ -1218,9 +1218,9 @@ def graph(
     SVG is drawn by backprop itself (no Graphviz needed); dot is for Graphviz, mermaid for
     Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value.
     """
-    from backprop_cli.config import load_network
+    from backprop_cli.io.config import load_network
     from backprop_cli.present.graph import layout
-    from backprop_cli.report import analyze as build
+    from backprop_cli.reports.analyze import analyze as build
 
     try:
         _readable(net_file)
@@ -1264,10 +1264,10 @@ def report(
     disk. Clicking or hovering an edge shows that weight's chain-rule factors and gradient;
     the tables work without JavaScript.
     """
-    from backprop_cli.config import load_network
-    from backprop_cli.log import read_log
+    from backprop_cli.io.config import load_network
+    from backprop_cli.io.logs import read_log
     from backprop_cli.present.html import render_html
-    from backprop_cli.report import analyze as build
+    from backprop_cli.reports.analyze import analyze as build
 
     try:
         _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
@@ -1280,7 +1280,7 @@ def report(
         if data is None:
             result = build(net, file=str(net_file))
         else:
-            from backprop_cli.dataset_report import analyze_data
+            from backprop_cli.reports.dataset import analyze_data
 
             chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                         chunk_rows)

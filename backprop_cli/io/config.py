@@ -19,7 +19,7 @@ import yaml
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
-from backprop_cli.inputs import BLOCK, network_stat, open_bytes
+from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
 from backprop_cli.network import Array, Examples, Layer, Network
 
 try:

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.choices import CHUNK_ROWS, DELIMITER, NORMALIZE, SPLITS
 from backprop_cli.errors import ConfigError, DataError, NumericalError, UsageError, echo, plural
-from backprop_cli.inputs import (
+from backprop_cli.io.inputs import (
     BLOCK,
     MAX_LINE_BYTES,
     FileName,
@@ -1345,7 +1345,7 @@ def stream_for_network(
     """Like :func:`load_for_network`, with memory bounded by ``chunk_rows`` instead of the
     row count. For class labels the network has no class list for (not trained yet), the
     label column is read once first, keeping only its distinct labels. A ``data`` that is
-    not a regular file is copied once (:func:`~backprop_cli.inputs.as_input`) and each
+    not a regular file is copied once (:func:`~backprop_cli.io.inputs.as_input`) and each
     iteration reads the copy."""
     data = as_input(data)
     file = str(data)

@@ -1,6 +1,6 @@
 """The cost per epoch, seen: a terminal chart, an inline SVG chart and (with matplotlib) a PNG.
 
-The series come from :mod:`backprop_cli.log` (training's per-epoch records or a ``train --log``
+The series come from :mod:`backprop_cli.io.logs` (training's per-epoch records or a ``train --log``
 file); no math and no parsing here.
 """
 
@@ -11,10 +11,10 @@ import math
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from backprop_cli.atomic import write_atomic
-from backprop_cli.log import CostSeries as CostSeries
-from backprop_cli.log import parse_log as parse_log  # re-exported: where it used to be
-from backprop_cli.log import series as series
+from backprop_cli.io.atomic import write_atomic
+from backprop_cli.io.logs import CostSeries as CostSeries
+from backprop_cli.io.logs import parse_log as parse_log  # re-exported: where it used to be
+from backprop_cli.io.logs import series as series
 
 LOG_SPAN = 10  # the terminal chart's y axis is logarithmic when the costs span more than 10×
 PLOT_HINT = "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib"

@@ -14,7 +14,7 @@ import numpy as np
 
 from backprop_cli.network import Array
 from backprop_cli.present.notation import indices
-from backprop_cli.report import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport, Param
 
 DEFAULT_PRECISION = 3
 MAX_TERMS = 6  # terms of a sum written out; the rest is elided as "… n more terms"

@@ -16,7 +16,7 @@ from backprop_cli.errors import plural
 from backprop_cli.present.chart import CostSeries, svg_chart
 from backprop_cli.present.graph import layout, render_svg
 from backprop_cli.present.notation import number, sym
-from backprop_cli.report import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport, Param
 
 DIGITS = 6
 ROW_LIMIT = 200

@@ -7,7 +7,7 @@ from typing import TextIO
 
 from backprop_cli.present import Options
 from backprop_cli.present.derivation import Block, Derivation, Equation, Heading, Text
-from backprop_cli.report import AnalyzeReport
+from backprop_cli.reports.analyze import AnalyzeReport
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>#|$])")
 

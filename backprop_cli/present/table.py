@@ -14,7 +14,7 @@ from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
 from backprop_cli.present.notation import cost0, number, partial, sym, to_ascii
-from backprop_cli.report import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport, Param
 
 DEFAULT_PRECISION = 6
 MAX_EXAMPLE_COLUMNS = 5

@@ -15,7 +15,7 @@ from typing import TextIO
 from backprop_cli.present import Options
 from backprop_cli.present.derivation import Block, Derivation, Equation, Heading, Text
 from backprop_cli.present.notation import partial, sym, to_ascii
-from backprop_cli.report import AnalyzeReport
+from backprop_cli.reports.analyze import AnalyzeReport
 
 MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) is ignored, as for the tables
 NOT_A_TERMINAL = 80

@@ -17,9 +17,9 @@ from backprop_cli.present.console import make_console
 from backprop_cli.present.table import _add_rows, _Fmt, _table, show
 
 if TYPE_CHECKING:  # each command imports only its own report's module
-    from backprop_cli.check import CheckReport, ParamCheck
-    from backprop_cli.diagnose import Diagnosis
-    from backprop_cli.nudge import NudgeReport
+    from backprop_cli.reports.check import CheckReport, ParamCheck
+    from backprop_cli.reports.diagnose import Diagnosis
+    from backprop_cli.reports.nudge import NudgeReport
 
 DIAGNOSE_PRECISION = 3
 

@@ -37,10 +37,10 @@ from backprop_cli.choices import CHECK_MAX_WORK
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import DataError, UsageError, plural
 from backprop_cli.network import Array, Network
-from backprop_cli.report import SCHEMA_VERSION, Param, all_params
+from backprop_cli.reports.analyze import SCHEMA_VERSION, Param, all_params
 
 if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
-    from backprop_cli.dataset_report import Chunk
+    from backprop_cli.reports.dataset import Chunk
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -372,15 +372,15 @@ def check_data(
 ) -> CheckReport:
     """Check ∂C/∂θ of the full cost C over a data set: ``chunks`` yields (inputs (m_c, n_0),
     targets (m_c, n_L)) and is iterated twice (a
-    :class:`~backprop_cli.data.DataStream` reads its file anew each time); only the first
+    :class:`~backprop_cli.io.datasets.DataStream` reads its file anew each time); only the first
     ``max_rows`` rows are used when given. ``data`` describes the rows (file …) and is
     completed with their count.
 
     Memory is bounded by the chunk size. Refused (UsageError) as soon as the rows read make the
     numeric side more than ``max_work`` multiply-adds (0 or inf: no limit).
     """
-    from backprop_cli.data import rows_named
-    from backprop_cli.dataset_report import Accumulator
+    from backprop_cli.io.datasets import rows_named
+    from backprop_cli.reports.dataset import Accumulator
 
     _check_options(eps, tolerance, sample)
     if max_rows is not None and max_rows < 1:

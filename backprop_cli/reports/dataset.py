@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.data import rows_named
-from backprop_cli.diagnose import (
+from backprop_cli.io.datasets import rows_named
+from backprop_cli.reports.diagnose import (
     Diagnosis,
     LayerMeasures,
     Stats,
@@ -32,7 +32,7 @@ from backprop_cli.diagnose import (
 from backprop_cli.engine import LayerTrace, Trace, backprop
 from backprop_cli.errors import DataError, plural
 from backprop_cli.network import Array, Network
-from backprop_cli.report import (
+from backprop_cli.reports.analyze import (
     AnalyzeReport,
     Param,
     ParamRow,
@@ -169,7 +169,7 @@ class Accumulator:
         return DatasetMeans(n, self.chunks, self.input / n, self.target / n, trace)
 
     def diagnosis(self, data: dict[str, Any] | None = None) -> Diagnosis:
-        """The diagnosis over every row added (see :mod:`backprop_cli.diagnose`)."""
+        """The diagnosis over every row added (see :mod:`backprop_cli.reports.diagnose`)."""
         layers = self._sums()
         n = self.rows
         measures = []

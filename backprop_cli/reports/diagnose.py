@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from backprop_cli.engine import LayerTrace
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Layer, Network
-from backprop_cli.report import SCHEMA_VERSION
+from backprop_cli.reports.analyze import SCHEMA_VERSION
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
 VANISHING = 1e-2  # grad_ratio below this: vanishing
@@ -167,7 +167,7 @@ def saturated_units(layer: Layer, t: LayerTrace) -> NDArray[np.bool_]:
 def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
     """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L): the streamed diagnosis of
     ``diagnose --data`` over one chunk."""
-    from backprop_cli.dataset_report import Accumulator  # it builds on this module
+    from backprop_cli.reports.dataset import Accumulator  # it builds on this module
 
     acc = Accumulator(net)
     acc.add(np.asarray(inputs, dtype=np.float64), np.asarray(targets, dtype=np.float64))

@@ -1,0 +1,3 @@
+"""The command line (see commands.py)."""
+
+from backprop_cli.cli.commands import app as app
