@@ -145,7 +145,7 @@ def costs(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) -> Ar
 
 
 def _cost(net: Network, z: Array, a: Array, y: Array) -> Array:
-    cost = net.c
+    cost = net.cost_fn
     fused = cost.fused.get(net.layers[-1].activation)
     with np.errstate(over="ignore", invalid="ignore"):
         c0 = fused.cost(z, y) if fused else cost.fn(a, y)
@@ -157,7 +157,7 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
     """The forward and backward pass for x (m, n_0) and targets y (m, n_L)."""
     y = np.asarray(y, dtype=dtype)
     zs, activations = forward(net, x, dtype)
-    cost = net.c
+    cost = net.cost_fn
     output = net.layers[-1]
     fused = cost.fused.get(output.activation)
 

@@ -159,7 +159,7 @@ class CheckFailed(BackpropError):
     exit_code = 1
 
 
-class Findings(BackpropError):
+class WarningsFound(BackpropError):
     """``diagnose --strict``: a finding is a warning (exit 1)."""
 
     exit_code = 1

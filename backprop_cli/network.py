@@ -75,7 +75,7 @@ class Network:
         return self.layers[-1].size
 
     @property
-    def c(self) -> Cost:
+    def cost_fn(self) -> Cost:
         return COSTS[self.cost]
 
     @property
@@ -154,7 +154,7 @@ def validate(net: Network) -> None:
         _check_finite(layer.biases, f"{path}.biases")
         previous = n
     output = net.layers[-1].activation
-    if net.c.probability_targets and output not in PROBABILITY_ACTIVATIONS:
+    if net.cost_fn.probability_targets and output not in PROBABILITY_ACTIVATIONS:
         raise ConfigError(
             f"cost {net.cost} takes ln a(L), so the output layer needs activations in (0, 1): "
             f"use {' or '.join(PROBABILITY_ACTIVATIONS)} on layer {len(net.layers)}, "
@@ -187,7 +187,7 @@ def validate_examples(net: Network, examples: Examples, path: str = "examples") 
             i, j = (int(v) for v in bad[0])
             raise ConfigError(f"expected a finite number, got {float(values[i, j])!r}",
                               path=f"{path}[{i}].{name}[{j}]")
-    if net.c.probability_targets:
+    if net.cost_fn.probability_targets:
         bad = np.argwhere((examples.targets < 0) | (examples.targets > 1))
         if bad.size:
             i, j = (int(v) for v in bad[0])
@@ -196,3 +196,13 @@ def validate_examples(net: Network, examples: Examples, path: str = "examples") 
                 f"got {float(examples.targets[i, j])!r}",
                 path=f"{path}[{i}].target[{j}]",
             )
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: w(l)jk (``kind`` "w") or b(l)j (``kind`` "b", ``k`` None)."""
+
+    layer: int
+    kind: str
+    j: int
+    k: int | None

@@ -16,9 +16,9 @@ import shlex
 import numpy as np
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.io.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, UsageError
+from backprop_cli.io.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
 from backprop_cli.network import Examples, Layer, Network
 
 
@@ -39,7 +39,7 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
+def _allowed(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     if value not in allowed:
         raise UsageError(f"{option} {value!r}: expected one of: {', '.join(allowed)}")
     return value
@@ -58,10 +58,10 @@ def new_network(
     example_input: bool = True,
 ) -> Network:
     """Layers 1 … L with ``activation`` (``output_activation`` on layer L, default the same)."""
-    _choice("--activation", activation, [a for a, s in ACTIVATIONS.items() if not s.output_only])
-    output = _choice("--output-activation", output_activation or activation, list(ACTIVATIONS))
-    _choice("--cost", cost, list(COSTS))
-    _choice("--init", method, INIT_METHODS)
+    _allowed("--activation", activation, [a for a, s in ACTIVATIONS.items() if not s.output_only])
+    output = _allowed("--output-activation", output_activation or activation, list(ACTIVATIONS))
+    _allowed("--cost", cost, list(COSTS))
+    _allowed("--init", method, INIT_METHODS)
     if seed < 0:
         raise UsageError(f"--seed {seed}: expected a whole number ≥ 0")
     if scale is not None and not (np.isfinite(scale) and scale > 0):

@@ -20,15 +20,15 @@ from numpy.typing import NDArray
 
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
-from backprop_cli.io.config import dump_network
-from backprop_cli.io.datasets import Label, TrainingData, named_row, preprocessing_of
 from backprop_cli.engine import OVERFLOW_ADVICE, mean_cost
 from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError, UsageError
 from backprop_cli.fastpath import KERNELS, Scratch, output_delta
-from backprop_cli.network import Array, Examples, Network
 from backprop_cli.io.blas import runtime
+from backprop_cli.io.config import dump_network
+from backprop_cli.io.datasets import Label, TrainingData, named_row, preprocessing_of
+from backprop_cli.network import Array, Examples, Network
 
 DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
@@ -140,12 +140,12 @@ class Model:
     def __init__(self, net: Network, dtype: type[np.floating] = np.float64) -> None:
         self.net = net
         self.dtype = dtype
-        self.p = [np.vstack([np.asarray(layer.weights, dtype=dtype).T,
+        self.packed = [np.vstack([np.asarray(layer.weights, dtype=dtype).T,
                              np.asarray(layer.biases, dtype=dtype)[None, :]])
                   for layer in net.layers]
-        self.g = [np.zeros_like(p) for p in self.p]
-        self.w = [p[:-1].T for p in self.p]
-        self.b = [p[-1] for p in self.p]
+        self.packed_grads = [np.zeros_like(p) for p in self.packed]
+        self.w = [p[:-1].T for p in self.packed]
+        self.b = [p[-1] for p in self.packed]
         self.sigmas = [layer.sigma for layer in net.layers]
         self._forward = [KERNELS[layer.activation][0] for layer in net.layers]
         self._backward = [KERNELS[layer.activation][1] for layer in net.layers]
@@ -158,7 +158,7 @@ class Model:
         acts = [x]
         zs = []
         a = x
-        for p, sigma in zip(self.p, self.sigmas, strict=True):
+        for p, sigma in zip(self.packed, self.sigmas, strict=True):
             z = a @ p[:-1]
             z += p[-1]
             a = sigma.fn(z)
@@ -191,7 +191,7 @@ class Model:
         if not with_ones:
             np.copyto(x1[:, :-1], x)
             x = x1
-        p, g = self.p, self.g
+        p, g = self.packed, self.packed_grads
         np.matmul(x, p[0], out=zs[0])
         self._forward[0](zs[0], acts[0], scratch[0])
         for i in range(1, len(p)):
@@ -220,13 +220,13 @@ class Model:
             self._ones.clear()
         # One order for every (m, n) buffer of a layer: element-wise loops on mixed or
         # strided layouts go through numpy's ufunc buffers (allocating, and 2–5× slower).
-        sizes = [p.shape[1] for p in self.p]
+        sizes = [p.shape[1] for p in self.packed]
         buffers = (
             [np.empty((m, n), self.dtype) for n in sizes],
             [np.empty((m, n), self.dtype) for n in sizes],
             [np.empty((m, n), self.dtype) for n in sizes],
             [Scratch.empty(m, n, self.dtype) for n in sizes],
-            np.ones((m, self.p[0].shape[0]), self.dtype),
+            np.ones((m, self.packed[0].shape[0]), self.dtype),
         )
         self._buffers[m] = buffers
         self._ones[m] = np.ones((1, m), self.dtype)
@@ -234,11 +234,11 @@ class Model:
 
     def params(self) -> list[Array]:
         """[w(l)ᵀ; b(l)ᵀ] per layer: every parameter once, in contiguous arrays."""
-        return self.p
+        return self.packed
 
     def grads(self) -> list[Array]:
         """The gradients in the layout of :meth:`params`."""
-        return self.g
+        return self.packed_grads
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.params()]
@@ -259,8 +259,8 @@ class Model:
 
 def _cost0(net: Network, z: Array, a: Array, y: Array) -> Array:
     """C0 per example (m,) from z(L), a(L) and y (m, n_L): the fused form where there is one."""
-    fused = net.c.fused.get(net.layers[-1].activation)
-    return fused.cost(z, y) if fused is not None else net.c.fn(a, y)
+    fused = net.cost_fn.fused.get(net.layers[-1].activation)
+    return fused.cost(z, y) if fused is not None else net.cost_fn.fn(a, y)
 
 
 # --- optimizers -----------------------------------------------------------------------------
@@ -592,7 +592,7 @@ class Trainer:
         limit = self._limit
         a = z = self._x_bound
         with np.errstate(over="ignore", invalid="ignore"):
-            for p in self.model.p:
+            for p in self.model.packed:
                 z = a * float(np.abs(p).sum(axis=0, dtype=np.float64).max())
                 if not z <= limit:  # inf and NaN too
                     return False
@@ -601,7 +601,7 @@ class Trainer:
         # 1000: the squared error Σ(a − y)²; the cross-entropies' ln terms are ≤ 745 or
         # ≤ 2|z| + ln n_L, times |y| or |1 − y|.
         b = a + z + self._y_bound + 1e3
-        return self.model.p[-1].shape[1] * b * b * (1.0 + self._y_bound) <= limit
+        return self.model.packed[-1].shape[1] * b * b * (1.0 + self._y_bound) <= limit
 
     def network(self) -> Network:
         return self.model.network()

@@ -17,10 +17,10 @@ from conftest import CONFIGS, SATURATED
 from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
-from backprop_cli.io.config import load_network
 from backprop_cli.engine import Trace, backprop
+from backprop_cli.io.config import load_network
 from backprop_cli.network import Network
-from backprop_cli.reports.analyze import ROW_FIELDS
+from backprop_cli.reports.rows import ROW_FIELDS
 
 WIDTH = "200"
 ANSI = re.compile(r"\x1b\[")

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from backprop_cli.io import config
 from backprop_cli.cli import app
 from backprop_cli.errors import ConfigError
+from backprop_cli.io import config
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
 CONFIGS = HERE.parent.parent / "configs"

@@ -12,9 +12,9 @@ from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.reports.check import GRADIENT_FLOOR, all_params, check_gradients
 from backprop_cli.cli import app
 from backprop_cli.io.config import load_network, loads_network
+from backprop_cli.reports.check import GRADIENT_FLOOR, all_params, check_gradients
 
 SHIPPED = sorted(CONFIGS.glob("*.yaml"))
 FULL_CHECK_LIMIT = 2000  # parameters; larger networks are sampled

@@ -13,11 +13,11 @@ import pytest
 from conftest import CONFIGS, invoke
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.reports.check import GRADIENT_FLOOR, CheckReport, check_data, check_gradients
-from backprop_cli.io.config import load_network, loads_network
-from backprop_cli.io.datasets import stream_for_network
 from backprop_cli.engine import costs
 from backprop_cli.errors import DataError, UsageError
+from backprop_cli.io.config import load_network, loads_network
+from backprop_cli.io.datasets import stream_for_network
+from backprop_cli.reports.check import GRADIENT_FLOOR, CheckReport, check_data, check_gradients
 
 DIGITS, DIGITS_CSV = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
 XOR, XOR_CSV = CONFIGS / "xor.yaml", CONFIGS / "xor.csv"

@@ -11,9 +11,9 @@ from typer.testing import CliRunner, Result
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli import app
-from backprop_cli.io.config import load_network, loads_network
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError
+from backprop_cli.io.config import load_network, loads_network
 
 # Line numbers below refer to this text.
 BASE = """\

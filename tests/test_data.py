@@ -11,6 +11,7 @@ import pytest
 from conftest import CONFIGS, invoke, write
 from test_train import NET
 
+from backprop_cli.errors import DataError, UsageError
 from backprop_cli.io.config import load_network, loads_network
 from backprop_cli.io.datasets import (
     discover_classes,
@@ -20,7 +21,6 @@ from backprop_cli.io.datasets import (
     load_training_data,
     split_rows,
 )
-from backprop_cli.errors import DataError, UsageError
 
 CLASSIFIER = """\
 input_size: 2

@@ -11,10 +11,10 @@ import pytest
 from conftest import CONFIGS, invoke
 
 from backprop_cli import engine
+from backprop_cli.errors import NumericalError
 from backprop_cli.io.config import load_network
 from backprop_cli.io.datasets import stream_for_network
 from backprop_cli.reports.dataset import analyze_data
-from backprop_cli.errors import NumericalError
 
 XOR = CONFIGS / "xor.yaml"  # z(1)1 = −0.78 x1 + 0.98 x2: (−1.7e308, 1.7e308) overflows
 ROWS = ["0,0,0", "0,1,1", "1,0,1", "1,1,0"] * 5

@@ -14,12 +14,12 @@ from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
 from backprop_cli.io.config import load_network
-from backprop_cli.reports.dataset import analyze_data, diagnose_data
-from backprop_cli.reports.diagnose import Finding, diagnose
+from backprop_cli.io.schema import output_schema
 from backprop_cli.network import Array, Layer, Network
 from backprop_cli.present import Options
 from backprop_cli.present.train import render_summary
-from backprop_cli.io.schema import output_schema
+from backprop_cli.reports.dataset import analyze_data, diagnose_data
+from backprop_cli.reports.diagnose import Finding, diagnose
 from backprop_cli.train import TrainReport, TrainSummary
 
 TINY = np.finfo(np.float64).tiny

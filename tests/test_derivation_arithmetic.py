@@ -16,8 +16,8 @@ from conftest import CONFIGS, networks, valid_pairs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from backprop_cli.io.config import load_network
 from backprop_cli.errors import BackpropError
+from backprop_cli.io.config import load_network
 from backprop_cli.network import Network
 from backprop_cli.present import Options, presenter
 from backprop_cli.present.derivation import Derivation, Equation, Numbers

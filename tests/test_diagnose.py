@@ -12,8 +12,8 @@ from conftest import CONFIGS
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.reports.diagnose import diagnose
 from backprop_cli.network import Examples, Layer, Network
+from backprop_cli.reports.diagnose import diagnose
 
 
 def diagnose_json(config: str) -> dict[str, Any]:

@@ -15,9 +15,9 @@ from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
 from backprop_cli.io.config import dump_network, load_network
+from backprop_cli.network import Array, Layer, Network
 from backprop_cli.reports.dataset import diagnose_data
 from backprop_cli.reports.diagnose import Diagnosis, diagnose
-from backprop_cli.network import Array, Layer, Network
 
 
 def invoke(*args: str) -> Result:

@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from backprop_cli.io import inputs
 from backprop_cli.cli import app
+from backprop_cli.errors import ConfigError
+from backprop_cli.io import inputs
 from backprop_cli.io.config import loads_network
 from backprop_cli.io.datasets import Columns, fit_preprocessing
-from backprop_cli.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 XOR = str(CONFIGS / "xor.yaml")

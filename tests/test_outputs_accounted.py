@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from backprop_cli.io import atomic
 from backprop_cli.cli import app
+from backprop_cli.io import atomic
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 BIG = CONFIGS / "mnist-784-16-16-10.yaml"

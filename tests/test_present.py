@@ -58,7 +58,8 @@ def test_start_up_stays_lean() -> None:
     json = loaded("analyze", CONFIGS / "chain.yaml", "-f", "json")
     assert "backprop_cli.present.json" in json  # the check sees what the presenter imports
     assert not {m for m in json if m.split(".")[0] in ("rich", "matplotlib")}
-    assert not json & {"backprop_cli.train", "backprop_cli.io.datasets", "backprop_cli.present.table"}
+    assert not json & {"backprop_cli.train", "backprop_cli.io.datasets",
+                        "backprop_cli.present.table"}
 
 
 def test_json_of_a_table_report_needs_no_tables() -> None:
@@ -80,7 +81,7 @@ def test_check_of_the_examples_loads_no_csv_reader() -> None:
     ["analyze", "chain.yaml"],
 ])
 def test_every_json_document_starts_with_the_format_version(args: list[str]) -> None:
-    from backprop_cli.reports.analyze import SCHEMA_VERSION
+    from backprop_cli.reports import SCHEMA_VERSION
 
     command, config, *rest = args
     result = CliRunner().invoke(app, [command, str(CONFIGS / config), *rest, "-f", "json"])

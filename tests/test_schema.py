@@ -12,7 +12,14 @@ from conftest import CONFIGS, ROOT
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.io.config import EXAMPLE_KEYS, INIT_KEYS, LAYER_KEYS, TOP_KEYS, parse_yaml, read_text
+from backprop_cli.io.config import (
+    EXAMPLE_KEYS,
+    INIT_KEYS,
+    LAYER_KEYS,
+    TOP_KEYS,
+    parse_yaml,
+    read_text,
+)
 from backprop_cli.io.schema import KINDS, network_schema, output_schema, schema_text
 
 SHIPPED = sorted(CONFIGS.glob("*.yaml"))

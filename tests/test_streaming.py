@@ -14,10 +14,15 @@ import pytest
 from conftest import CONFIGS, networks
 from hypothesis import given, settings
 
-from backprop_cli.io.config import _flow_lists, _parse_yaml, dump_network, load_network, loads_network
-from backprop_cli.reports.dataset import analyze_data
 from backprop_cli.errors import ConfigError
-from backprop_cli.network import Network
+from backprop_cli.io.config import (
+    _flow_lists,
+    _parse_yaml,
+    dump_network,
+    load_network,
+    loads_network,
+)
+from backprop_cli.network import Network, Param
 from backprop_cli.present import Options
 from backprop_cli.present.json import (
     _orjson,
@@ -27,7 +32,9 @@ from backprop_cli.present.json import (
     render_ndjson,
     round_floats,
 )
-from backprop_cli.reports.analyze import ROW_FIELDS, AnalyzeReport, Param, analyze
+from backprop_cli.reports.analyze import AnalyzeReport, analyze
+from backprop_cli.reports.dataset import analyze_data
+from backprop_cli.reports.rows import ROW_FIELDS
 
 
 def ndjson_by_row(report: AnalyzeReport, precision: int | None) -> str:

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from backprop_cli.io.config import loads_network
+from backprop_cli.network import Param
 from backprop_cli.present import Options
 from backprop_cli.present.json import render_csv, render_ndjson
-from backprop_cli.reports.analyze import AnalyzeReport, Param, all_params, analyze, top_order
+from backprop_cli.reports.analyze import AnalyzeReport, all_params, analyze
+from backprop_cli.reports.rows import top_order
 
 # Every weight 0.5 and every bias 0: the three hidden neurons are alike, so ∂C/∂w(1)j0 and
 # ∂C/∂b(1)j are one value (input 0 is 1.0), ∂C/∂w(1)j1 are 0.0 (input 1 is 0.0), and each

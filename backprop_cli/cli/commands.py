@@ -14,7 +14,6 @@ import typer
 from typer.core import TyperGroup
 
 from backprop_cli import __version__
-from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.choices import (
     CHECK_MAX_WORK,
     CHUNK_ROWS,
@@ -25,6 +24,7 @@ from backprop_cli.choices import (
     SPLITS,
 )
 from backprop_cli.errors import BackpropError, clip_quoted, plural, printable
+from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
@@ -207,18 +207,18 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     DType: TypeAlias = Choice
     Split: TypeAlias = Choice
 else:
-    def _choice(name: str, names: tuple[str, ...]) -> type[Choice]:
+    def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
         return Choice(name, [(n, n) for n in names])
 
-    Format = _choice("Format", formats("analyze"))
+    Format = _enum("Format", formats("analyze"))
     # check, nudge, diagnose, train and evaluate (a test checks that they agree)
-    DocFormat = _choice("DocFormat", formats("check"))
-    PredictFormat = _choice("PredictFormat", formats("predict"))
-    GraphFormat = _choice("GraphFormat", formats("graph"))
-    Optimizer = _choice("Optimizer", OPTIMIZERS)
-    Normalize = _choice("Normalize", NORMALIZE)
-    DType = _choice("DType", DTYPES)
-    Split = _choice("Split", SPLITS)
+    DocFormat = _enum("DocFormat", formats("check"))
+    PredictFormat = _enum("PredictFormat", formats("predict"))
+    GraphFormat = _enum("GraphFormat", formats("graph"))
+    Optimizer = _enum("Optimizer", OPTIMIZERS)
+    Normalize = _enum("Normalize", NORMALIZE)
+    DType = _enum("DType", DTYPES)
+    Split = _enum("Split", SPLITS)
 
 # --- options shared by several commands -----------------------------------------------------
 
@@ -450,8 +450,8 @@ def analyze(
     with the rows): the mean of every factor and ∂C/∂w, the mean of ∂C0/∂w over the rows,
     e.g. backprop analyze configs/digits.yaml --data configs/digits.csv --top 5
     """
-    from backprop_cli.io.config import load_network
     from backprop_cli.errors import UsageError
+    from backprop_cli.io.config import load_network
     from backprop_cli.reports.analyze import analyze as build
 
     try:
@@ -694,9 +694,9 @@ def diagnose(
     _present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
     warnings = [f for f in report.findings if f.severity == "warning"]
     if strict and warnings:
-        from backprop_cli.errors import Findings
+        from backprop_cli.errors import WarningsFound
 
-        raise fail(Findings(
+        raise fail(WarningsFound(
             f"diagnose --strict: {plural(len(warnings), 'warning')} "
             f"({', '.join(dict.fromkeys(f.code for f in warnings))})"))
 
@@ -774,8 +774,8 @@ def _write_text(text: str, output: Path | None, *, force: bool,
     if output is None:
         sys.stdout.write(text)
         return
-    from backprop_cli.io.atomic import write_atomic
     from backprop_cli.errors import OutputError
+    from backprop_cli.io.atomic import write_atomic
 
     try:
         write_atomic(output, text, replace=force)
@@ -908,9 +908,9 @@ def train(
     """
     import time
 
+    from backprop_cli.errors import Interrupted, OutputError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import load_training_data
-    from backprop_cli.errors import Interrupted, OutputError
     from backprop_cli.io.logs import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay, stream_width
@@ -1061,8 +1061,8 @@ def _open_log(log: str | None, force: bool = False) -> TextIO | None:
         return None
     if log == "-":
         return sys.stdout
-    from backprop_cli.io.atomic import open_stream
     from backprop_cli.errors import OutputError
+    from backprop_cli.io.atomic import open_stream
 
     try:
         return open_stream(Path(log), exclusive=not force)  # /dev/stdout …: never truncated
@@ -1162,10 +1162,10 @@ def predict(
     `evaluate` uses: the trained network's, else the data's labels in sorted order. The
     network's stored preprocessing is applied; target columns, if present, are ignored.
     """
-    from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import classes_for_network, load_for_network, rows_named
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
+    from backprop_cli.io.config import load_network
+    from backprop_cli.io.datasets import classes_for_network, load_for_network, rows_named
     from backprop_cli.io.inputs import as_input
     from backprop_cli.train import Predictions
 

@@ -443,7 +443,7 @@ def _typo_of(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
     return None
 
 
-def _choice(doc: Document, value: Any, path: str, allowed: tuple[str, ...] | list[str],
+def _one_of(doc: Document, value: Any, path: str, allowed: tuple[str, ...] | list[str],
             what: str) -> str:
     if not isinstance(value, str) or value not in allowed:
         shown = repr(value) if isinstance(value, str) else _type_name(value)
@@ -465,7 +465,7 @@ def network_from_document(doc: Document) -> Network:
     if name is not None and not isinstance(name, str | int | float):
         raise doc.error(f"expected text, got {_type_name(name)}", "name")
     input_size = _int(doc, top["input_size"], "input_size", maximum=MAX_PARAMETERS)
-    cost = _choice(doc, top.get("cost", DEFAULT_COST), "cost", list(COSTS), "cost")
+    cost = _one_of(doc, top.get("cost", DEFAULT_COST), "cost", list(COSTS), "cost")
     layers_raw = top["layers"]
     if not isinstance(layers_raw, list) or not layers_raw:
         got = "an empty list" if layers_raw == [] else _type_name(layers_raw)
@@ -486,7 +486,7 @@ def network_from_document(doc: Document) -> Network:
             raise doc.error(f"missing required key 'size' (the number of neurons in layer {l})",
                             path)
         n = _int(doc, spec["size"], f"{path}.size", maximum=MAX_PARAMETERS)
-        activation = _choice(doc, spec.get("activation", DEFAULT_ACTIVATION),
+        activation = _one_of(doc, spec.get("activation", DEFAULT_ACTIVATION),
                              f"{path}.activation", list(ACTIVATIONS), "activation")
         if ACTIVATIONS[activation].output_only and index != last:
             raise doc.error(
@@ -637,7 +637,7 @@ def _init(doc: Document, value: Any) -> tuple[str, int, float | None] | None:
     if value is None:
         return None
     spec = _mapping(doc, value, "init", INIT_KEYS, "an init block")
-    method = _choice(doc, spec.get("method", "xavier"), "init.method", INIT_METHODS,
+    method = _one_of(doc, spec.get("method", "xavier"), "init.method", INIT_METHODS,
                      "init method")
     seed = _int(doc, spec.get("seed", 0), "init.seed", minimum=0)
     scale = _number(doc, spec["scale"], "init.scale") if "scale" in spec else None

@@ -661,7 +661,7 @@ def _check_fit(net: Network, columns: Columns, file: str) -> None:
 
 def _check_probabilities(net: Network, targets: Array, lines: Sequence[int],
                          columns: Columns, file: str) -> None:
-    if not net.c.probability_targets:
+    if not net.cost_fn.probability_targets:
         return
     bad = np.argwhere((targets < 0) | (targets > 1))
     if bad.size:

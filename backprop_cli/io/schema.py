@@ -12,10 +12,11 @@ from typing import Any
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.choices import NORMALIZE
-from backprop_cli.io.config import EXAMPLE_KEYS, INIT_METHODS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import UsageError
-from backprop_cli.reports.analyze import ROW_FIELDS, SCHEMA_VERSION
+from backprop_cli.io.config import EXAMPLE_KEYS, INIT_METHODS
+from backprop_cli.reports import SCHEMA_VERSION
+from backprop_cli.reports.rows import ROW_FIELDS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("network", "output")

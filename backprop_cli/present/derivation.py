@@ -12,9 +12,9 @@ from string import Template
 
 import numpy as np
 
-from backprop_cli.network import Array
+from backprop_cli.network import Array, Param
 from backprop_cli.present.notation import indices
-from backprop_cli.reports.analyze import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport
 
 DEFAULT_PRECISION = 3
 MAX_TERMS = 6  # terms of a sum written out; the rest is elided as "… n more terms"

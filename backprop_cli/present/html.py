@@ -13,10 +13,11 @@ from html import escape
 from importlib import resources
 
 from backprop_cli.errors import plural
+from backprop_cli.network import Param
 from backprop_cli.present.chart import CostSeries, svg_chart
 from backprop_cli.present.graph import layout, render_svg
 from backprop_cli.present.notation import number, sym
-from backprop_cli.reports.analyze import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport
 
 DIGITS = 6
 ROW_LIMIT = 200
@@ -86,8 +87,9 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                      for j in range(t.z.shape[1])]
         note = f" {report.forward_note}" if report.forward_note else ""
         out.append(_table(f"Forward pass: z⁽ˡ⁾ⱼ = Σₖ w⁽ˡ⁾ⱼₖ a⁽ˡ⁻¹⁾ₖ + b⁽ˡ⁾ⱼ, a⁽ˡ⁾ⱼ = σ(z⁽ˡ⁾ⱼ); "
-                          f"{net.c.formula}.{note}", ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"],
-                          rows, len(rows), limit, "forward"))
+                          f"{net.cost_fn.formula}.{note}",
+                          ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"], rows, len(rows), limit,
+                          "forward"))
         for kind, name in (("w", "Weights"), ("b", "Biases")):
             params = [p for p in report.params() if p.kind == kind]
             what = "w⁽ˡ⁾ⱼₖ" if kind == "w" else "b⁽ˡ⁾ⱼ"
@@ -142,7 +144,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         f"<style>{CSS}</style></head><body>",
         f"<h1>backprop report: {escape(name)} ({'-'.join(map(str, net.sizes))})</h1>",
         f'<p>From <code>{escape(source)}</code>. Cost {escape(net.cost)} '
-        f"({escape(net.c.formula)}); the full cost C is the mean of C₀ over "
+        f"({escape(net.cost_fn.formula)}); the full cost C is the mean of C₀ over "
         f"{escape(report.scope)}: <strong class=\"cost\">C = {num(report.trace.cost)}"
         "</strong></p>",
     ]

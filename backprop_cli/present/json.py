@@ -22,7 +22,8 @@ import numpy as np
 from backprop_cli.network import Array
 from backprop_cli.present import Options
 from backprop_cli.present.floatrepr import U8, U64, repr_matrix
-from backprop_cli.reports.analyze import ROW_FIELDS, AnalyzeReport, RowBlock
+from backprop_cli.reports.analyze import AnalyzeReport
+from backprop_cli.reports.rows import ROW_FIELDS, RowBlock
 
 try:
     import orjson

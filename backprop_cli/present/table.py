@@ -11,10 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.errors import plural
+from backprop_cli.network import Param
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
 from backprop_cli.present.notation import cost0, number, partial, sym, to_ascii
-from backprop_cli.reports.analyze import AnalyzeReport, Param
+from backprop_cli.reports.analyze import AnalyzeReport
 
 DEFAULT_PRECISION = 6
 MAX_EXAMPLE_COLUMNS = 5
@@ -92,7 +93,7 @@ def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None
     limit = options.limit
     header = (
         f"{net.name or 'network'}: sizes {'-'.join(map(str, net.sizes))}, cost {net.cost} "
-        f"({net.c.formula}), {report.scope}; "
+        f"({net.cost_fn.formula}), {report.scope}; "
         f"C = mean of {f.c0} = {f.num(report.trace.cost)}"
     )
     console.print(Text(header, style="bold"))
@@ -111,7 +112,7 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
     net = report.network
     L = net.depth
     c0 = f.num(float(report.trace.cost_per_example[e]))
-    caption = f"{f.c0} = {net.c.formula.split('=', 1)[1].strip()} = {c0}"
+    caption = f"{f.c0} = {net.cost_fn.formula.split('=', 1)[1].strip()} = {c0}"
     if report.forward_note:
         caption = f"C = mean of {f.c0} over the rows = {c0}\n{report.forward_note}"
     table = _table(

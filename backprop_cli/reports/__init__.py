@@ -1,2 +1,14 @@
 """What the engine's numbers mean to a reader: one report type per command, no printing, no
 files. A presenter renders a report; the command line builds one."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+SCHEMA_VERSION = 1  # of the JSON documents: a contract, keys are kept and new ones only added
+
+
+def finite_or_none(x: object) -> float | None:
+    """``x`` as a float when it is a finite number, else None (JSON has no inf or NaN)."""
+    return float(x) if isinstance(x, numbers.Real) and math.isfinite(x) else None

@@ -36,8 +36,9 @@ import numpy as np
 from backprop_cli.choices import CHECK_MAX_WORK
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import DataError, UsageError, plural
-from backprop_cli.network import Array, Network
-from backprop_cli.reports.analyze import SCHEMA_VERSION, Param, all_params
+from backprop_cli.network import Array, Network, Param
+from backprop_cli.reports import SCHEMA_VERSION
+from backprop_cli.reports.analyze import all_params
 
 if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
     from backprop_cli.reports.dataset import Chunk

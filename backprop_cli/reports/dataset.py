@@ -21,7 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from backprop_cli.engine import LayerTrace, Trace, backprop
+from backprop_cli.errors import DataError, plural
 from backprop_cli.io.datasets import rows_named
+from backprop_cli.network import Array, Network, Param
+from backprop_cli.reports.analyze import AnalyzeReport, check_selection
 from backprop_cli.reports.diagnose import (
     Diagnosis,
     LayerMeasures,
@@ -29,17 +33,7 @@ from backprop_cli.reports.diagnose import (
     diagnosis_of,
     saturated_units,
 )
-from backprop_cli.engine import LayerTrace, Trace, backprop
-from backprop_cli.errors import DataError, plural
-from backprop_cli.network import Array, Network
-from backprop_cli.reports.analyze import (
-    AnalyzeReport,
-    Param,
-    ParamRow,
-    PathSum,
-    RowBlock,
-    check_selection,
-)
+from backprop_cli.reports.rows import ParamRow, PathSum, RowBlock
 
 Chunk = tuple[Array, Array]
 FACTORS = ("z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_da_prev")

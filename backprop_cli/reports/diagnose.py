@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from backprop_cli.engine import LayerTrace
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Layer, Network
-from backprop_cli.reports.analyze import SCHEMA_VERSION
+from backprop_cli.reports import SCHEMA_VERSION
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
 VANISHING = 1e-2  # grad_ratio below this: vanishing
@@ -208,7 +208,7 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> 
     L = net.depth
     # δ(L) of a fused cost is a − y (or a·Σy − y): no σ' in it, so a saturated output layer
     # still learns (a confident right answer is saturated and should be).
-    fused = net.c.fused.get(net.layers[-1].activation)
+    fused = net.cost_fn.fused.get(net.layers[-1].activation)
     rows = plural(m, unit)
     if layers[-1].grad_norm == 0:
         found.append(Finding(

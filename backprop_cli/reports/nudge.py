@@ -21,8 +21,9 @@ import numpy as np
 
 from backprop_cli.engine import backprop, costs, forward
 from backprop_cli.errors import NumericalError, UsageError, plural
-from backprop_cli.network import Array, Network
-from backprop_cli.reports.analyze import SCHEMA_VERSION, Param, check_example
+from backprop_cli.network import Array, Network, Param
+from backprop_cli.reports import SCHEMA_VERSION
+from backprop_cli.reports.analyze import check_example
 
 PARAM_SYNTAX = "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j, e.g. w2.0.1 or b3.0"
 _PARAM = re.compile(r"([wb])([0-9]+)\.([0-9]+)(?:\.([0-9]+))?")  # \d takes any Unicode digit
