@@ -62,7 +62,7 @@ def main() -> None:
         return load_dataset(path, net, target="label").inputs
 
     def ours_chunked() -> object:
-        from backprop_cli.io.datasets import Preprocessing
+        from backprop_cli.network import Preprocessing
 
         pre = Preprocessing((), (), classes=tuple(range(10)))
         return sum(len(x) for x, _ in iter_csv_chunks(path, net, target="label",

@@ -19,7 +19,7 @@ from backprop_cli.io.config import load_network
 from backprop_cli.io.schema import schema
 from backprop_cli.present.notation import ASCII, number, to_ascii
 from backprop_cli.reports.analyze import analyze
-from backprop_cli.train import evaluate
+from backprop_cli.reports.train import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -191,7 +191,7 @@ def test_chunked_reader_matches_the_whole_file(tmp_path: Path) -> None:
     lines = (CONFIGS / "digits.csv").read_text().splitlines()[:101]
     path = write(tmp_path, "d.csv", "\n".join(lines) + "\n")
     whole = load_dataset(path, net)
-    from backprop_cli.io.datasets import Preprocessing
+    from backprop_cli.network import Preprocessing
 
     pre = fit_preprocessing(whole.inputs, "standard", whole.columns, whole.classes)
     chunks = list(iter_csv_chunks(path, net, preprocessing=pre, chunk_rows=30))

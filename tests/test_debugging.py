@@ -20,7 +20,7 @@ from backprop_cli.present import Options
 from backprop_cli.present.train import render_summary
 from backprop_cli.reports.dataset import analyze_data, diagnose_data
 from backprop_cli.reports.diagnose import Finding, diagnose
-from backprop_cli.train import TrainReport, TrainSummary
+from backprop_cli.reports.train import TrainReport, TrainSummary
 
 TINY = np.finfo(np.float64).tiny
 

@@ -19,11 +19,11 @@ from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.engine import backprop
 from backprop_cli.errors import DataError, NumericalError
-from backprop_cli.fastpath import KERNELS
+from backprop_cli.fastpath import KERNELS, Model
 from backprop_cli.io import datasets as data
 from backprop_cli.io.config import loads_network
 from backprop_cli.network import Examples, Layer, Network
-from backprop_cli.train import Model, Trainer, TrainOptions
+from backprop_cli.train import Trainer, TrainOptions
 
 
 def random_network(hidden: str, output: str, cost: str, m: int = 6, seed: int = 0,

@@ -20,7 +20,8 @@ from backprop_cli.network import Examples, Layer, Network
 from backprop_cli.reports.analyze import analyze
 from backprop_cli.reports.check import check_gradients
 from backprop_cli.reports.diagnose import diagnose
-from backprop_cli.train import Trainer, TrainOptions, evaluate
+from backprop_cli.reports.train import evaluate
+from backprop_cli.train import Trainer, TrainOptions
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -17,8 +17,9 @@ from conftest import CONFIGS, invoke, write
 from numpy.typing import NDArray
 from typer.testing import Result
 
+from backprop_cli.fastpath import Model
 from backprop_cli.io.config import load_network, loads_network
-from backprop_cli.train import Model, Trainer, TrainOptions
+from backprop_cli.train import Trainer, TrainOptions
 
 Array = NDArray[np.float64]
 

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 from conftest import CONFIGS, invoke
 
-from backprop_cli.io.logs import CostSeries
 from backprop_cli.present import Options
 from backprop_cli.present.chart import terminal_chart
 from backprop_cli.present.train import (
@@ -28,7 +27,8 @@ from backprop_cli.present.train import (
     render_evaluation,
     render_summary,
 )
-from backprop_cli.train import (
+from backprop_cli.reports.train import (
+    CostSeries,
     EpochRecord,
     Evaluation,
     EvaluationReport,

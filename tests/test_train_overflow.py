@@ -19,11 +19,12 @@ from conftest import invoke
 
 import backprop_cli.train as train_module
 from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.cli.training import ending_error
 from backprop_cli.engine import OVERFLOW_ADVICE, costs
 from backprop_cli.errors import NumericalError
 from backprop_cli.io.config import load_network
 from backprop_cli.network import Layer, Network
-from backprop_cli.train import Trainer, TrainOptions, ending_error
+from backprop_cli.train import Trainer, TrainOptions
 
 # 1-1-1: relu, then sigmoid with cross_entropy (fused: C0 = ln(1 + e^z) − y z, finite for
 # z → −∞). For x = 100, y = 0: z(1) = z(2) = 100, a(2) = σ(100) = 1, δ(2) = a − y = 1, so

@@ -908,19 +908,14 @@ def train(
     """
     import time
 
+    from backprop_cli.cli.training import ending_error, start_trainer, trained_document
     from backprop_cli.errors import Interrupted, OutputError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import load_training_data
-    from backprop_cli.io.logs import series
     from backprop_cli.present.json import dumps
     from backprop_cli.present.train import TrainDisplay, stream_width
-    from backprop_cli.train import (
-        Trainer,
-        TrainOptions,
-        TrainReport,
-        ending_error,
-        trained_document,
-    )
+    from backprop_cli.reports.train import TrainReport, series
+    from backprop_cli.train import TrainOptions
 
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
@@ -954,7 +949,7 @@ def train(
                 f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
                 f"the {data.info['train_rows']} training rows; its weights were learned on "
                 "the stored one")
-        trainer = Trainer.for_data(net, data, options)
+        trainer = start_trainer(net, data, options)
         log_stream = _Log(log, force)
     except BackpropError as exc:
         raise fail(exc) from None
@@ -1126,8 +1121,8 @@ def evaluate(
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import load_for_network, rows_named
-    from backprop_cli.train import EvaluationReport
-    from backprop_cli.train import evaluate as run
+    from backprop_cli.reports.train import EvaluationReport
+    from backprop_cli.reports.train import evaluate as run
 
     try:
         net = load_network(net_file)
@@ -1167,7 +1162,7 @@ def predict(
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import classes_for_network, load_for_network, rows_named
     from backprop_cli.io.inputs import as_input
-    from backprop_cli.train import Predictions
+    from backprop_cli.reports.train import Predictions
 
     try:
         net = load_network(net_file)

@@ -39,10 +39,7 @@ from backprop_cli.io.inputs import (
     open_bytes,
     too_long,
 )
-from backprop_cli.network import Array, Network
-
-Label = str | int | float
-
+from backprop_cli.network import Array, Label, Network, Preprocessing
 
 # --- reading ----------------------------------------------------------------------------
 
@@ -412,73 +409,6 @@ def _one_hot(index: NDArray[np.intp], k: int, dtype: type[np.floating]) -> Array
 
 # --- preprocessing ----------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False)
-class Preprocessing:
-    """What is done to a CSV row before the network sees it, stored in the trained YAML.
-
-    Inputs become (x − shift) / scale, per feature column (n_0,); for ``standard`` shift is
-    the mean and scale the standard deviation, for ``minmax`` the minimum and max − min (a
-    constant column, whose spread is within rounding of zero, gets scale 1). ``classes``: the
-    labels behind the K output neurons.
-    """
-
-    features: tuple[str, ...]
-    targets: tuple[str, ...]
-    normalize: str = "none"
-    shift: Array | None = None
-    scale: Array | None = None
-    classes: tuple[Label, ...] | None = None
-
-    def apply(self, inputs: Array, *, file: str | None = None,
-              lines: NDArray[np.intp] | None = None) -> Array:
-        """(m, n_0) raw features → (m, n_0) network inputs, in the inputs' dtype. ``file``
-        and ``lines`` (m,): where the rows came from, for the message when one overflows."""
-        if self.shift is None or self.scale is None:
-            return inputs
-        shift = self.shift.astype(inputs.dtype, copy=False)
-        scale = self.scale.astype(inputs.dtype, copy=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = (inputs - shift) / scale
-        if not np.isfinite(out).all():
-            i, k = (int(v) for v in np.argwhere(~np.isfinite(out))[0])
-            name = repr(self.features[k]) if k < len(self.features) else str(k)
-            what = (f"(x − shift) / scale overflows {out.dtype}"
-                    f" (shift {float(self.shift[k]):g}, scale {float(self.scale[k]):g})")
-            if file is None:
-                raise ConfigError(f"{what} for feature {name}", path="preprocessing.scale")
-            raise DataError(
-                f"feature {name} = {float(inputs[i, k])!r}: {what} of the network's "
-                "preprocessing: the value is far outside the range the network was trained on",
-                file=file, row=None if lines is None else int(lines[i]))
-        return out
-
-    def undo(self, inputs: Array) -> Array:
-        """(m, n_0) network inputs → the raw features x = x′ · scale + shift they came from."""
-        if self.shift is None or self.scale is None:
-            return inputs
-        return inputs * self.scale + self.shift
-
-    def same_scaling(self, other: Preprocessing) -> bool:
-        """True if ``other`` turns every row into the same network inputs (same method and
-        the same shift and scale, bit for bit)."""
-        def same(a: Array | None, b: Array | None) -> bool:
-            return a is b or (a is not None and b is not None and np.array_equal(a, b))
-
-        return (self.normalize == other.normalize and same(self.shift, other.shift)
-                and same(self.scale, other.scale))
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "features": list(self.features),
-            "targets": list(self.targets),
-            "normalize": self.normalize,
-        }
-        if self.shift is not None and self.scale is not None:
-            out["shift"] = self.shift.tolist()
-            out["scale"] = self.scale.tolist()
-        if self.classes is not None:
-            out["classes"] = list(self.classes)
-        return out
 
 
 def _mean_std(x: Array) -> tuple[Array, Array]:

@@ -7,42 +7,11 @@ A ``train --log`` file holds one JSON object per line (EpochRecord.to_dict); a
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backprop_cli.errors import DataError, UsageError
-
-
-@dataclass(frozen=True)
-class CostSeries:
-    """``train[i]``/``val[i]``: the costs after epoch ``epochs[i]`` (None: not measured or not
-    finite)."""
-
-    epochs: tuple[int, ...]
-    train: tuple[float | None, ...]
-    val: tuple[float | None, ...]
-
-    @property
-    def has_val(self) -> bool:
-        return any(v is not None for v in self.val)
-
-    def values(self) -> list[float]:
-        return [v for v in (*self.train, *self.val) if v is not None]
-
-
-def _finite(x: Any) -> float | None:
-    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
-
-
-def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
-    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
-    rows = list(records)
-    return CostSeries(tuple(int(r["epoch"]) for r in rows),
-                      tuple(_finite(r.get("train_cost")) for r in rows),
-                      tuple(_finite(r.get("val_cost")) for r in rows))
+from backprop_cli.reports.train import CostSeries, series
 
 
 def parse_log(text: str, source: str) -> CostSeries:

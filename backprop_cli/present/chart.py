@@ -12,9 +12,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from backprop_cli.io.atomic import write_atomic
-from backprop_cli.io.logs import CostSeries as CostSeries
 from backprop_cli.io.logs import parse_log as parse_log  # re-exported: where it used to be
-from backprop_cli.io.logs import series as series
+from backprop_cli.reports.train import CostSeries as CostSeries
+from backprop_cli.reports.train import series as series
 
 LOG_SPAN = 10  # the terminal chart's y axis is logarithmic when the costs span more than 10×
 PLOT_HINT = "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib"

@@ -9,7 +9,7 @@ from backprop_cli.present import Options
 from backprop_cli.present.json import dumps
 
 if TYPE_CHECKING:
-    from backprop_cli.train import Predictions
+    from backprop_cli.reports.train import Predictions
 
 
 def render_csv(report: Predictions, out: TextIO, options: Options) -> None:

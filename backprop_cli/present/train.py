@@ -31,7 +31,7 @@ from backprop_cli.present.console import make_console
 from backprop_cli.present.notation import number, to_ascii, unicode_ok
 
 if TYPE_CHECKING:
-    from backprop_cli.train import EpochRecord, EvaluationReport, TrainReport
+    from backprop_cli.reports.train import EpochRecord, EvaluationReport, TrainReport
 
 REFRESH_SECONDS = 0.1
 # Without --verbose, per-epoch lines for at most this many evenly spaced epochs (the first and

@@ -37,7 +37,7 @@ from backprop_cli.choices import CHECK_MAX_WORK
 from backprop_cli.engine import backprop, costs
 from backprop_cli.errors import DataError, UsageError, plural
 from backprop_cli.network import Array, Network, Param
-from backprop_cli.reports import SCHEMA_VERSION
+from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 from backprop_cli.reports.analyze import all_params
 
 if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
@@ -84,10 +84,10 @@ class ParamCheck:
             "value": self.value,
             "analytic": _finite_list(self.analytic[:m]),
             "numeric": _finite_list(self.numeric[:m]),
-            "full_analytic": _finite(self.analytic[m]),
-            "full_numeric": _finite(self.numeric[m]),
-            "max_abs_error": _finite(self.max_abs),
-            "max_rel_error": _finite(self.max_rel),
+            "full_analytic": finite_or_none(self.analytic[m]),
+            "full_numeric": finite_or_none(self.numeric[m]),
+            "max_abs_error": finite_or_none(self.max_abs),
+            "max_rel_error": finite_or_none(self.max_rel),
         }
 
 
@@ -95,12 +95,8 @@ def _nan_is_worst(values: Array) -> Array:
     return np.where(np.isnan(values), np.inf, values)
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
 def _finite_list(values: Array) -> list[float | None]:
-    return [_finite(v) for v in values.tolist()]
+    return [finite_or_none(v) for v in values.tolist()]
 
 
 @dataclass(frozen=True)
@@ -177,8 +173,8 @@ class CheckReport:
                     "checked": lc.checked,
                     "total": lc.total,
                     "failed": lc.failed,
-                    "max_abs_error": _finite(lc.max_abs),
-                    "max_rel_error": _finite(lc.max_rel),
+                    "max_abs_error": finite_or_none(lc.max_abs),
+                    "max_rel_error": finite_or_none(lc.max_rel),
                     "worst": None if lc.worst is None else {
                         **lc.worst.as_dict(m),
                         "example": None if lc.worst.worst == m else lc.worst.worst,

@@ -1,0 +1,227 @@
+"""What training, evaluation and prediction report: the per-epoch records, the summary, the
+evaluation of a trained network on rows and the predicted classes; the cost per epoch as a
+series (from the records or a ``train --log`` file). No printing, no files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.engine import OVERFLOW_ADVICE, mean_cost
+from backprop_cli.engine import forward as engine_forward
+from backprop_cli.errors import NumericalError
+from backprop_cli.fastpath import _cost0
+from backprop_cli.network import Array, Label, Network
+from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
+
+STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch. ``train_cost``: the mean of C0 over the rows it trained on (each at the
+    weights of its batch); ``val_cost``/``val_accuracy`` at the weights after the epoch
+    (None without validation rows, or accuracy without class labels). ``batches`` run of
+    ``batch_count``; fewer when the epoch was interrupted or diverged."""
+
+    epoch: int
+    epochs: int
+    batches: int
+    batch_count: int
+    train_cost: float
+    val_cost: float | None
+    val_accuracy: float | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``seconds``: times vary from run to run, so they go to stderr only and the
+        --log records of the same command are byte-identical."""
+        out = asdict(self)
+        del out["seconds"]
+        return out
+
+
+def predicted_classes(outputs: Array) -> NDArray[np.intp]:
+    """outputs (m, n_L) → (m,): the class of each row's largest output."""
+    return np.argmax(outputs, axis=1)
+
+
+def accuracy(outputs: Array, labels: NDArray[np.intp]) -> float:
+    """The fraction of rows whose largest output is the labelled class."""
+    return float(np.mean(predicted_classes(outputs) == labels))
+
+
+@dataclass(frozen=True)
+class TrainSummary:
+    """How training ended (``status``, one of :data:`STATUSES`) and the cost C and accuracy of
+    the weights kept; None where not finite or not applicable. ``stopped_at`` = (epoch,
+    batches run in it) when interrupted or diverged."""
+
+    status: str
+    epochs_run: int
+    epochs: int
+    best_epoch: int | None
+    stopped_at: tuple[int, int] | None
+    train_rows: int
+    val_rows: int
+    train_cost: float | None
+    train_accuracy: float | None
+    val_cost: float | None
+    val_accuracy: float | None
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:  # the JSON summary's "status" is one of these
+            raise ValueError(f"status {self.status!r}: expected one of {STATUSES}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Without ``seconds`` (shown in the table only), so that the JSON is reproducible."""
+        out = asdict(self)
+        del out["seconds"]
+        out["stopped_at"] = None if self.stopped_at is None else {
+            "epoch": self.stopped_at[0], "batches": self.stopped_at[1]}
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The cost C (mean of C0) of ``net`` on m rows; for classifiers the accuracy (0–1) and
+    ``confusion`` (K, K) with ``[i, j]`` = rows of class i predicted as class j, ``correct``
+    the rows predicted right and ``recall`` (K,) per class the share of its rows predicted
+    right (None for a class without rows)."""
+
+    rows: int
+    cost: float
+    accuracy: float | None
+    confusion: NDArray[np.int64] | None
+    correct: int | None = None
+    recall: tuple[float | None, ...] | None = None
+
+
+def first_overflow(c0: Array, a: Array) -> int | None:
+    """The first row whose cost C0 (m,) or output a(L) (m, n_L) is not finite; None if none."""
+    if np.isfinite(c0).all() and np.isfinite(a).all():
+        return None
+    return int(np.flatnonzero(~np.isfinite(c0) | ~np.isfinite(a).all(axis=1))[0])
+
+
+def evaluate(net: Network, inputs: Array, targets: Array,
+             labels: NDArray[np.intp] | None = None) -> Evaluation:
+    """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices. A
+    forward pass that overflows is refused as ``analyze`` refuses it (:class:`NumericalError`
+    naming the layer, the neuron and the row), even where the cost would stay finite."""
+    zs, acts = engine_forward(net, inputs)
+    a = acts[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        c0 = _cost0(net, zs[-1], a, np.asarray(targets, dtype=np.float64))
+    e = first_overflow(c0, a)
+    if e is not None:
+        raise NumericalError("the cost C0 overflows float64", example=e,
+                             advice=OVERFLOW_ADVICE)
+    if labels is None:
+        return Evaluation(len(c0), mean_cost(c0), None, None)
+    k = net.output_size
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted_classes(a)), 1)
+    correct = int(np.trace(confusion))
+    recall = tuple(None if total == 0 else right / total
+                   for right, total in zip(np.diagonal(confusion).tolist(),
+                                           confusion.sum(axis=1).tolist(), strict=True))
+    return Evaluation(len(c0), mean_cost(c0), correct / len(c0), confusion, correct,
+                      recall)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """``train``'s report: how training ended, the cost function and where the weights went."""
+
+    summary: TrainSummary
+    cost_function: str
+    out: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": SCHEMA_VERSION, **self.summary.to_dict(),
+                "cost_function": self.cost_function, "out": self.out}
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationReport:
+    """``evaluate``'s report: ``evaluation`` of the network file ``network`` on the CSV file
+    ``data``; ``classes`` the labels in the confusion matrix's order (None: numeric targets)."""
+
+    evaluation: Evaluation
+    classes: tuple[Label, ...] | None
+    network: str
+    data: str
+    cost_function: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """``accuracy`` is a fraction 0–1; ``confusion[i][j]`` counts rows of class i predicted
+        as class j (classes in ``classes`` order); both None for numeric targets."""
+        ev = self.evaluation
+        return {
+            "version": SCHEMA_VERSION,
+            "network": self.network,
+            "data": self.data,
+            "rows": ev.rows,
+            "cost_function": self.cost_function,
+            "cost": ev.cost,
+            "accuracy": ev.accuracy,
+            "classes": None if self.classes is None else list(self.classes),
+            "confusion": None if ev.confusion is None else ev.confusion.tolist(),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """``predict``'s report: ``outputs`` (m, n_L) a(L) per row, in the data's row order; with
+    ``classes``, also each row's predicted label (the class of its largest output)."""
+
+    outputs: Array
+    classes: tuple[Label, ...] | None
+
+    @property
+    def labels(self) -> list[Label] | None:
+        if self.classes is None:
+            return None
+        return [self.classes[j] for j in predicted_classes(self.outputs).tolist()]
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "version": SCHEMA_VERSION,
+            "classes": None if self.classes is None else list(self.classes),
+            "outputs": self.outputs.tolist(),
+        }
+        labels = self.labels
+        if labels is not None:
+            doc["labels"] = labels
+        return doc
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    """``train[i]``/``val[i]``: the costs after epoch ``epochs[i]`` (None: not measured or not
+    finite)."""
+
+    epochs: tuple[int, ...]
+    train: tuple[float | None, ...]
+    val: tuple[float | None, ...]
+
+    @property
+    def has_val(self) -> bool:
+        return any(v is not None for v in self.val)
+
+    def values(self) -> list[float]:
+        return [v for v in (*self.train, *self.val) if v is not None]
+
+
+def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
+    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
+    rows = list(records)
+    return CostSeries(tuple(int(r["epoch"]) for r in rows),
+                      tuple(finite_or_none(r.get("train_cost")) for r in rows),
+                      tuple(finite_or_none(r.get("val_cost")) for r in rows))
