@@ -1,7 +1,7 @@
 """A new network from its sizes, with drawn weights (``backprop init``). Pure.
 
 The weights are drawn exactly as a file's ``init: {method, seed, scale}`` block draws them
-(:func:`config.draw_parameters`, layer by layer from one generator), so ``backprop init --init
+(:func:`draw_parameters`, layer by layer from one generator), so ``backprop init --init
 xavier --seed 0`` writes the numbers that such a block would give.
 
 The template example (``example_input``) is an all-zero input with the one-hot target of
@@ -11,15 +11,18 @@ class 0 (1 for output neuron 0, 0 for the others), valid for every cost; edit bo
 from __future__ import annotations
 
 import itertools
+import math
 import shlex
 
 import numpy as np
 
 from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.choices import MAX_LAYERS, MAX_PARAMETERS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, UsageError
-from backprop_cli.io.config import INIT_METHODS, MAX_LAYERS, MAX_PARAMETERS, draw_parameters
-from backprop_cli.network import Examples, Layer, Network
+from backprop_cli.network import Array, Examples, Layer, Network
+
+INIT_METHODS = ("xavier", "he", "normal", "uniform", "zeros")
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -98,3 +101,29 @@ def written_by(net: Network, *, activation: str, method: str, seed: int,
     )
     # A quoted name may span lines: every line of the command stays a YAML comment.
     return "# Written by: " + "\n# ".join(command.splitlines()) + "\n"
+
+
+def draw_parameters(
+    method: str, scale: float | None, rng: np.random.Generator, n: int, n_prev: int
+) -> tuple[Array, Array]:
+    """Weights (n, n_prev) and biases (n,) for one layer, drawn from ``rng`` by ``method``
+    (one of INIT_METHODS). Layers are drawn in order from one generator seeded with the init
+    seed, whether or not the file gives their values, so that a layer's values do not depend
+    on what the other layers give explicitly."""
+    if method == "xavier":  # Glorot uniform
+        limit = (scale or 1.0) * math.sqrt(6.0 / (n_prev + n))
+        w = rng.uniform(-limit, limit, size=(n, n_prev))
+        b = np.zeros(n)
+    elif method == "he":
+        w = rng.normal(0.0, (scale or 1.0) * math.sqrt(2.0 / n_prev), size=(n, n_prev))
+        b = np.zeros(n)
+    elif method == "normal":
+        w = rng.normal(0.0, scale or 1.0, size=(n, n_prev))
+        b = rng.normal(0.0, scale or 1.0, size=n)
+    elif method == "uniform":
+        w = rng.uniform(-(scale or 1.0), scale or 1.0, size=(n, n_prev))
+        b = rng.uniform(-(scale or 1.0), scale or 1.0, size=n)
+    else:
+        w = np.zeros((n, n_prev))
+        b = np.zeros(n)
+    return w, b

@@ -144,7 +144,7 @@ def test_write_png_gets_the_usual_mode(tmp_path: Path, monkeypatch: pytest.Monke
     """A stand-in for matplotlib (not a test dependency) whose figure saves fixed bytes."""
     import types
 
-    from backprop_cli.present import chart
+    from backprop_cli.io import plot as chart
 
     def savefig(target: Any, format: str) -> None:
         if isinstance(target, str | Path):
@@ -303,11 +303,12 @@ def test_write_atomic_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> 
 
 def test_errors_are_printed_only_through_fail() -> None:
     """One error path (ASCII where stderr is not UTF-8, the exit code from the error): no
-    message written to stderr or exit code chosen anywhere else in cli.py."""
+    message written to stderr or exit code chosen anywhere else in the command line (cli/)."""
     import re
 
-    source = (Path(__file__).resolve().parent.parent / "backprop_cli" / "cli.py").read_text(
-        encoding="utf-8")
+    cli = Path(__file__).resolve().parent.parent / "backprop_cli" / "cli"
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(cli.glob("*.py")))
+    assert "BackpropError" in source  # the sources read are the command line's
     assert re.findall(r"stderr\.write\(\s*f?\"backprop", source) == []
     assert re.findall(r"typer\.Exit\(\d", source) == []
 

@@ -13,7 +13,10 @@ from conftest import CONFIGS, SATURATED
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
-from backprop_cli.present.chart import have_matplotlib, parse_log, series, terminal_chart
+from backprop_cli.io.logs import parse_log
+from backprop_cli.io.plot import have_matplotlib
+from backprop_cli.present.chart import terminal_chart
+from backprop_cli.reports.train import series
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

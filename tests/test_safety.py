@@ -22,7 +22,7 @@ FORBIDDEN = {
 
 
 def test_the_sources_are_found() -> None:
-    assert PACKAGE / "config.py" in SOURCES and len(SOURCES) > 10
+    assert PACKAGE / "io" / "config.py" in SOURCES and len(SOURCES) > 10
 
 
 @pytest.mark.parametrize("what", sorted(FORBIDDEN))

@@ -922,14 +922,15 @@ def train(
         momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, shuffle=shuffle, seed=seed,
         patience=patience, dtype=dtype.value,
     )
+    from backprop_cli.io import plot as png
     from backprop_cli.present import chart
 
     try:
-        if plot is not None and not chart.have_matplotlib():
+        if plot is not None and not png.have_matplotlib():
             from backprop_cli.errors import UsageError
 
             raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
-                             f"installed; install it with: {chart.PLOT_HINT}")
+                             f"installed; install it with: {png.PLOT_HINT}")
         _readable(net_file, data_file, val)
         inputs = [net_file, data_file, *([val] if val else [])]
         check_output(out, inputs, "--out", force=force)
@@ -988,7 +989,7 @@ def train(
     costs = series(records) if records else None
     if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
         try:
-            chart.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
+            png.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
                             replace=force)
         except FileExistsError:
             raise fail(_created_meanwhile("--plot", plot)) from None

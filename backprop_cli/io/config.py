@@ -17,10 +17,12 @@ import numpy as np
 import yaml
 
 from backprop_cli.activations import ACTIVATIONS
+from backprop_cli.choices import MAX_LAYERS, MAX_PARAMETERS
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
 from backprop_cli.network import Array, Examples, Layer, Network
+from backprop_cli.scaffold import INIT_METHODS, draw_parameters
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -32,14 +34,12 @@ TOP_KEYS = ("name", "input_size", "cost", "layers", "examples", "init", "trainin
 LAYER_KEYS = ("size", "activation", "weights", "biases")
 EXAMPLE_KEYS = ("input", "target")
 INIT_KEYS = ("method", "seed", "scale")
-INIT_METHODS = ("xavier", "he", "normal", "uniform", "zeros")
 DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_COST = "squared_error"
 # Limits (README, "Safety and limits"); each is checked before anything is allocated.
 MAX_FILE_BYTES = 32 * 1024 * 1024  # about 1.3 million parameters written out in full
 MAX_NODES = 10_000_000  # values in the document, aliases expanded ("billion laughs")
-MAX_LAYERS = 1_000
-MAX_PARAMETERS = 10_000_000  # weights and biases, whether given or drawn by init:
+# MAX_LAYERS, MAX_PARAMETERS: choices.py (scaffold checks them too)
 
 # YAML 1.1 (PyYAML) reads 1e-05 and 1e5 as strings; YAML 1.2, JSON and Python read them as
 # numbers. Plain scalars of this form are taken as numbers.
@@ -642,32 +642,6 @@ def _init(doc: Document, value: Any) -> tuple[str, int, float | None] | None:
     seed = _int(doc, spec.get("seed", 0), "init.seed", minimum=0)
     scale = _number(doc, spec["scale"], "init.scale") if "scale" in spec else None
     return method, seed, scale
-
-
-def draw_parameters(
-    method: str, scale: float | None, rng: np.random.Generator, n: int, n_prev: int
-) -> tuple[Array, Array]:
-    """Weights (n, n_prev) and biases (n,) for one layer, drawn from ``rng`` by ``method``
-    (one of INIT_METHODS). Layers are drawn in order from one generator seeded with the init
-    seed, whether or not the file gives their values, so that a layer's values do not depend
-    on what the other layers give explicitly."""
-    if method == "xavier":  # Glorot uniform
-        limit = (scale or 1.0) * math.sqrt(6.0 / (n_prev + n))
-        w = rng.uniform(-limit, limit, size=(n, n_prev))
-        b = np.zeros(n)
-    elif method == "he":
-        w = rng.normal(0.0, (scale or 1.0) * math.sqrt(2.0 / n_prev), size=(n, n_prev))
-        b = np.zeros(n)
-    elif method == "normal":
-        w = rng.normal(0.0, scale or 1.0, size=(n, n_prev))
-        b = rng.normal(0.0, scale or 1.0, size=n)
-    elif method == "uniform":
-        w = rng.uniform(-(scale or 1.0), scale or 1.0, size=(n, n_prev))
-        b = rng.uniform(-(scale or 1.0), scale or 1.0, size=n)
-    else:
-        w = np.zeros((n, n_prev))
-        b = np.zeros(n)
-    return w, b
 
 
 # --- writing ----------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.choices import NORMALIZE
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import UsageError
-from backprop_cli.io.config import EXAMPLE_KEYS, INIT_METHODS
+from backprop_cli.io.config import EXAMPLE_KEYS
 from backprop_cli.reports import SCHEMA_VERSION
 from backprop_cli.reports.rows import ROW_FIELDS
+from backprop_cli.scaffold import INIT_METHODS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 KINDS = ("network", "output")

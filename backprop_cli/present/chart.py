@@ -1,23 +1,17 @@
-"""The cost per epoch, seen: a terminal chart, an inline SVG chart and (with matplotlib) a PNG.
+"""The cost per epoch, seen: a terminal chart and an inline SVG chart (the PNG: io/plot.py).
 
-The series come from :mod:`backprop_cli.io.logs` (training's per-epoch records or a ``train --log``
-file); no math and no parsing here.
+The series come from :mod:`backprop_cli.reports.train` (training's per-epoch records) or
+:mod:`backprop_cli.io.logs` (a ``train --log`` file); no math and no parsing here.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from backprop_cli.io.atomic import write_atomic
-from backprop_cli.io.logs import parse_log as parse_log  # re-exported: where it used to be
-from backprop_cli.reports.train import CostSeries as CostSeries
-from backprop_cli.reports.train import series as series
+from backprop_cli.reports.train import CostSeries
 
 LOG_SPAN = 10  # the terminal chart's y axis is logarithmic when the costs span more than 10×
-PLOT_HINT = "pip install '.[plot]' in the backprop_cli checkout, or install matplotlib"
 
 
 # --- the terminal chart -------------------------------------------------------------------
@@ -125,38 +119,3 @@ def svg_chart(s: CostSeries, *, width: int = 560, height: int = 260) -> str:
         out.append(f'<text x="{x0 + 30}" y="{legend_y}">{escape(name)} cost</text>')
     out.append("</svg>")
     return "\n".join(out)
-
-
-# --- the PNG (matplotlib, optional) -------------------------------------------------------
-
-def have_matplotlib() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-def write_png(s: CostSeries, path: Path, title: str, *, replace: bool = True) -> None:
-    """The chart as a PNG at ``path``, written atomically (``replace`` False: FileExistsError
-    for a file there). Needs matplotlib (the [plot] extra)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
-    for name, data in (("train", s.train), ("validation", s.val)):
-        points = [(e, v) for e, v in zip(s.epochs, data, strict=True) if v is not None]
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
-                    label=f"{name} cost")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("cost C")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    png = io.BytesIO()
-    try:
-        fig.savefig(png, format="png")
-    finally:
-        plt.close(fig)
-    write_atomic(path, png.getvalue(), replace=replace)

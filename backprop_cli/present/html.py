@@ -14,10 +14,11 @@ from importlib import resources
 
 from backprop_cli.errors import plural
 from backprop_cli.network import Param
-from backprop_cli.present.chart import CostSeries, svg_chart
+from backprop_cli.present.chart import svg_chart
 from backprop_cli.present.graph import layout, render_svg
 from backprop_cli.present.notation import number, sym
 from backprop_cli.reports.analyze import AnalyzeReport
+from backprop_cli.reports.train import CostSeries
 
 DIGITS = 6
 ROW_LIMIT = 200
