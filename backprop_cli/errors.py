@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 ECHO_LIMIT = 60
 
@@ -180,3 +183,24 @@ class Interrupted(BackpropError):
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+@runtime_checkable
+class RowSource(Protocol):
+    """Rows read from a file (a CSV's :class:`io.datasets.Dataset` or ``DataStream``), which
+    can name the file and line of the row a :class:`NumericalError` is about."""
+
+    def name_row(self, exc: NumericalError) -> NumericalError: ...
+
+
+@contextmanager
+def name_row_errors(rows: object) -> Iterator[None]:
+    """Around the work on ``rows``: a :class:`NumericalError` of one of them is raised naming
+    its file and line where ``rows`` is a :class:`RowSource`; else as it is."""
+    try:
+        yield
+    except NumericalError as exc:
+        named = rows.name_row(exc) if isinstance(rows, RowSource) else exc
+        if named is exc:
+            raise
+        raise named from None

@@ -23,7 +23,7 @@ from backprop_cli.choices import (
     OPTIMIZERS,
     SPLITS,
 )
-from backprop_cli.errors import BackpropError, clip_quoted, plural, printable
+from backprop_cli.errors import BackpropError, clip_quoted, name_row_errors, plural, printable
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.present import formats
 from backprop_cli.present.notation import to_ascii, unicode_ok
@@ -1121,7 +1121,7 @@ def evaluate(
     in JSON) and the confusion matrix. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import load_for_network, rows_named
+    from backprop_cli.io.datasets import load_for_network
     from backprop_cli.reports.train import EvaluationReport
     from backprop_cli.reports.train import evaluate as run
 
@@ -1131,7 +1131,7 @@ def evaluate(
                                  delimiter=delimiter, split=split.value,
                                  net_file=str(net_file))
         assert ds.targets is not None
-        with rows_named(ds):
+        with name_row_errors(ds):
             result = run(net, ds.inputs, ds.targets, ds.labels)
     except BackpropError as exc:
         raise fail(exc) from None
@@ -1161,7 +1161,7 @@ def predict(
     from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import classes_for_network, load_for_network, rows_named
+    from backprop_cli.io.datasets import classes_for_network, load_for_network
     from backprop_cli.io.inputs import as_input
     from backprop_cli.reports.train import Predictions
 
@@ -1171,7 +1171,7 @@ def predict(
         ds, _ = load_for_network(net, source, target=target, features=features,
                                  delimiter=delimiter, need_target=False,
                                  net_file=str(net_file))
-        with rows_named(ds):
+        with name_row_errors(ds):
             outputs = forward(net, ds.inputs)
         try:
             classes = classes_for_network(net, source, target=target, features=features,

@@ -20,7 +20,6 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, NamedTuple
 
@@ -566,6 +565,10 @@ class Dataset:
     def line_of(self, row: int) -> int | None:
         """The file line (1-based; the header is line 1) of row ``row`` (0-based)."""
         return None if self.lines is None else int(self.lines[row])
+
+    def name_row(self, exc: NumericalError) -> NumericalError:
+        """``exc`` naming the file and line of its row (:class:`errors.RowSource`)."""
+        return _on_line(exc, self.file, self.line_of)
 
 
 def _is_classifier(net: Network, columns: Columns) -> bool:
@@ -1181,6 +1184,11 @@ class DataStream:
         yielded last."""
         return int(self._lines[0][row])
 
+    def name_row(self, exc: NumericalError) -> NumericalError:
+        """``exc`` naming the file and line of its row in the chunk yielded last
+        (:class:`errors.RowSource`)."""
+        return _on_line(exc, self.file, self.line_of)
+
     def describe(self) -> dict[str, Any]:
         """file, features, targets, normalize (and classes) — for a report's "data" key."""
         pre = self.preprocessing
@@ -1195,29 +1203,23 @@ class DataStream:
         return out
 
 
+def _on_line(exc: NumericalError, file: str, line_of: Callable[[int], int | None]
+             ) -> NumericalError:
+    """``exc``, about row ``exc.example`` of rows read from ``file``, naming that row's file and
+    line instead of its index (``exc`` itself if it names no row, a line already, or the row's
+    line is not known)."""
+    if exc.example is None or exc.line is not None:
+        return exc
+    line = line_of(exc.example)
+    return exc if line is None else exc.on_line(file, line)
+
+
 def named_row(exc: NumericalError, rows: Dataset | Iterable[tuple[Array, Array]]
               ) -> NumericalError:
     """``exc``, about row ``exc.example`` of ``rows`` (a :class:`Dataset`, or the chunk just
     taken from a :class:`DataStream`), naming that row's file and line instead of its index
     when ``rows`` were read from a CSV file; else ``exc`` itself."""
-    if (not isinstance(rows, DataStream | Dataset) or exc.example is None
-            or exc.line is not None):
-        return exc
-    line = rows.line_of(exc.example)
-    return exc if line is None else exc.on_line(rows.file, line)
-
-
-@contextmanager
-def rows_named(rows: Dataset | Iterable[tuple[Array, Array]]) -> Iterator[None]:
-    """Around the work on ``rows``: a :class:`NumericalError` of one of them is raised as
-    :func:`named_row` names it."""
-    try:
-        yield
-    except NumericalError as exc:
-        named = named_row(exc, rows)
-        if named is exc:
-            raise
-        raise named from None
+    return rows.name_row(exc) if isinstance(rows, Dataset | DataStream) else exc
 
 
 def _label_classes(reader: _Reader, net: Network, columns: Columns, file: str

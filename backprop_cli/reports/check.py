@@ -35,7 +35,7 @@ import numpy as np
 
 from backprop_cli.choices import CHECK_MAX_WORK
 from backprop_cli.engine import backprop, costs
-from backprop_cli.errors import DataError, UsageError, plural
+from backprop_cli.errors import DataError, UsageError, name_row_errors, plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 from backprop_cli.reports.analyze import all_params
@@ -376,7 +376,6 @@ def check_data(
     Memory is bounded by the chunk size. Refused (UsageError) as soon as the rows read make the
     numeric side more than ``max_work`` multiply-adds (0 or inf: no limit).
     """
-    from backprop_cli.io.datasets import rows_named
     from backprop_cli.reports.dataset import Accumulator
 
     _check_options(eps, tolerance, sample)
@@ -392,7 +391,7 @@ def check_data(
     for x, y in _first(chunks, max_rows):
         if within is not None and acc.rows + len(x) > within:
             raise UsageError(_too_much(net, len(chosen), within, data["file"], max_work))
-        with rows_named(chunks):
+        with name_row_errors(chunks):
             acc.add(x, y)
     means = acc.means()
     n = means.rows
@@ -403,7 +402,7 @@ def check_data(
     seen = 0
     for x, y in _first(chunks, max_rows):
         x = np.ascontiguousarray(x)  # a column selection's view; read 2 × P times
-        with rows_named(chunks):
+        with name_row_errors(chunks):
             for i, p in enumerate(chosen):
                 diff, steps[i] = _differences(probe, p, eps, x, y)
                 diff_sums[i] += np.sum(diff)

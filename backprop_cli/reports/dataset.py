@@ -22,8 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.engine import LayerTrace, Trace, backprop
-from backprop_cli.errors import DataError, plural
-from backprop_cli.io.datasets import rows_named
+from backprop_cli.errors import DataError, name_row_errors, plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.reports.analyze import AnalyzeReport, check_selection
 from backprop_cli.reports.diagnose import (
@@ -196,7 +195,7 @@ def accumulate(net: Network, chunks: Iterable[Chunk]) -> Accumulator:
     """Feed every chunk to a new :class:`Accumulator`."""
     acc = Accumulator(net)
     for inputs, targets in chunks:
-        with rows_named(chunks):
+        with name_row_errors(chunks):
             acc.add(inputs, targets)
     return acc
 
