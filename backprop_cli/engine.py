@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike
 
-from backprop_cli.errors import NumericalError
+from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
 from backprop_cli.network import Array, Network
 
 
@@ -102,10 +102,6 @@ def forward(
         zs.append(z)
         activations.append(a)
     return zs, activations
-
-
-OVERFLOW_ADVICE = ("the weights, biases or inputs are too large for the numbers to be "
-                   "computed; scale them down")
 
 
 def _finite(values: Array, what: str, dtype: DTypeLike, per_example: bool = True) -> None:

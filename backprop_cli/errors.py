@@ -8,6 +8,9 @@ from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 ECHO_LIMIT = 60
+# The advice of a NumericalError about a forward pass or cost that overflows.
+OVERFLOW_ADVICE = ("the weights, biases or inputs are too large for the numbers to be "
+                   "computed; scale them down")
 
 
 def echo(value: object, limit: int = ECHO_LIMIT) -> str:

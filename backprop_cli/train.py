@@ -24,7 +24,6 @@ from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import mean_cost
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.fastpath import Model
-from backprop_cli.io.blas import runtime
 from backprop_cli.network import Array, Network
 from backprop_cli.reports import finite_or_none
 from backprop_cli.reports.train import EpochRecord, TrainSummary, accuracy
@@ -455,8 +454,8 @@ def training_block(options: TrainOptions, summary: TrainSummary,
                    info: dict[str, Any]) -> dict[str, Any]:
     """The ``training:`` block of the trained network file: where the data came from, the
     options (with the seed), how it ended, the final costs and the numpy and BLAS a rerun needs
-    for the same bytes (:func:`runtime.runtime`). No times, so that the same command on the same
-    machine writes the same file."""
+    for the same bytes (``runtime``, which the caller adds last: :func:`io.blas.runtime`). No
+    times, so that the same command on the same machine writes the same file."""
     block: dict[str, Any] = {**info, "options": options.to_dict()}
     block["status"] = summary.status
     block["epochs_run"] = summary.epochs_run
@@ -466,6 +465,4 @@ def training_block(options: TrainOptions, summary: TrainSummary,
         value = getattr(summary, key)
         if value is not None:
             block[key] = value
-    # The weights' last bits depend on these too (the BLAS's threads split its products)
-    block["runtime"] = dict(runtime())
     return block

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from conftest import invoke, write
 
-from backprop_cli.engine import OVERFLOW_ADVICE
-from backprop_cli.errors import NumericalError
+from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
 from backprop_cli.io.config import load_network
 from backprop_cli.io.datasets import load_for_network, named_row
 

@@ -20,8 +20,8 @@ from conftest import invoke
 import backprop_cli.train as train_module
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli.training import ending_error
-from backprop_cli.engine import OVERFLOW_ADVICE, costs
-from backprop_cli.errors import NumericalError
+from backprop_cli.engine import costs
+from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
 from backprop_cli.io.config import load_network
 from backprop_cli.network import Layer, Network
 from backprop_cli.train import Trainer, TrainOptions

@@ -1158,12 +1158,11 @@ def predict(
     `evaluate` uses: the trained network's, else the data's labels in sorted order. The
     network's stored preprocessing is applied; target columns, if present, are ignored.
     """
-    from backprop_cli.engine import predict as forward
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import classes_for_network, load_for_network
     from backprop_cli.io.inputs import as_input
-    from backprop_cli.reports.train import Predictions
+    from backprop_cli.reports.train import Predictions, predict_rows
 
     try:
         net = load_network(net_file)
@@ -1172,7 +1171,7 @@ def predict(
                                  delimiter=delimiter, need_target=False,
                                  net_file=str(net_file))
         with name_row_errors(ds):
-            outputs = forward(net, ds.inputs)
+            outputs = predict_rows(net, ds.inputs)
         try:
             classes = classes_for_network(net, source, target=target, features=features,
                                           delimiter=delimiter, net_file=str(net_file))

@@ -4,8 +4,14 @@ the error a stopped training ends with."""
 
 from __future__ import annotations
 
-from backprop_cli.engine import OVERFLOW_ADVICE
-from backprop_cli.errors import BackpropError, Diverged, Interrupted, NumericalError
+from backprop_cli.errors import (
+    OVERFLOW_ADVICE,
+    BackpropError,
+    Diverged,
+    Interrupted,
+    NumericalError,
+)
+from backprop_cli.io.blas import runtime
 from backprop_cli.io.config import dump_network
 from backprop_cli.io.datasets import TrainingData, named_row, preprocessing_of
 from backprop_cli.network import Examples, Network
@@ -40,7 +46,9 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
     trained = trainer.network().with_examples(
         stored_examples(net, data, examples, net_file))
     return dump_network(trained, {
-        "training": training_block(trainer.options, summary, data.info),
+        # The weights' last bits depend on the runtime too (the BLAS's threads split products)
+        "training": {**training_block(trainer.options, summary, data.info),
+                     "runtime": dict(runtime())},
         "preprocessing": data.preprocessing.to_dict(),
     })
 

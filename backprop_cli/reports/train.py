@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.engine import OVERFLOW_ADVICE, mean_cost
 from backprop_cli.engine import forward as engine_forward
-from backprop_cli.errors import NumericalError
+from backprop_cli.engine import mean_cost, predict
+from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
 from backprop_cli.fastpath import _cost0
 from backprop_cli.network import Array, Label, Network
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
@@ -174,6 +174,11 @@ class EvaluationReport:
             "classes": None if self.classes is None else list(self.classes),
             "confusion": None if ev.confusion is None else ev.confusion.tolist(),
         }
+
+
+def predict_rows(net: Network, inputs: Array) -> Array:
+    """The outputs a(L) (m, n_L) of ``net`` for the rows ``inputs`` (m, n_0)."""
+    return predict(net, inputs)
 
 
 @dataclass(frozen=True, eq=False)
