@@ -1,4 +1,4 @@
-"""The names the core accepts where the command line offers a choice: cli.py builds its
+"""The names the core accepts where the command line offers a choice: cli/ builds its
 choices from these, the core checks against them; and the defaults both share. No numpy here, so
 the CLI starts fast."""
 

@@ -1,4 +1,5 @@
-"""Domain errors. Raised in the core, printed once by cli.py, mapped to exit codes."""
+"""Domain errors. Raised in the core, printed once by the command line (cli/), mapped to exit
+codes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""In-place forms of the activations and costs, for the training hot path. Pure numpy.
+"""The training hot path: :class:`Model` (a network's parameters packed in one dtype, its
+gradient buffers preallocated) and the in-place forms of the activations and costs. Pure numpy.
 
 The same math as :mod:`activations` and :mod:`costs` (tests/test_hot_path.py checks every
 activation × cost against :func:`engine.backprop`), written into preallocated buffers with

@@ -67,7 +67,7 @@ def dumps_fast(doc: Any, precision: int | None = None) -> str:
     """:func:`dumps` with indent 2, by orjson when it is installed: the same JSON values (floats
     with the same shortest digits; orjson writes 1e-05 as 1e-5; non-ASCII text is escaped as
     json.dumps escapes it), about 15× faster for documents of large matrices. The reports
-    hold no NaN or inf (the engine refuses them; :func:`report._list` writes null)."""
+    hold no NaN or inf (the engine refuses them; :func:`reports.analyze._list` writes null)."""
     if _orjson is None:
         return dumps(doc, precision)
     if precision is not None:
