@@ -1,4 +1,5 @@
-"""The cost per epoch: from training's per-epoch records or a ``train --log`` file. No printing.
+"""The cost per epoch read from a ``train --log`` file (the series type and the series of
+training's own records: :mod:`backprop_cli.reports.train`). No printing.
 
 A ``train --log`` file holds one JSON object per line (EpochRecord.to_dict); a
 :class:`DataError` names the line that is not one.
