@@ -45,7 +45,7 @@ class AsciiConsole(Console):
     """A console that writes text in ASCII before it wraps it, so that a line stays within the
     width after Σ becomes "sum " and … becomes "..." (its stream rewrites whatever is left)."""
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def print(self, *objects: Any, **kwargs: Any) -> None:
         super().print(*(_ascii(o) for o in objects), **kwargs)
 
 

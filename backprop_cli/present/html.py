@@ -153,7 +153,8 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     parts += [
         "<h2>Network: edges coloured by ∂C/∂w</h2>",
         f'<div class="diagram">{svg}',
-        f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Click or hover an edge (a weight) to see its chain-rule factors '
+        f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Click or hover an edge '
+        "(a weight) to see its chain-rule factors "
         "and its gradient. (This needs JavaScript; the tables below do not.)</p></aside></div>",
     ]
     if costs is not None:

@@ -90,7 +90,8 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
     layers = [0, *report.layers] if 1 in report.layers else list(report.layers)
     for l in layers:  # noqa: E741
         if l == 0:
-            rows.extend([f.sym("a", 0, k), "", float(x), ""] for k, x in enumerate(report.inputs[e]))
+            rows.extend([f.sym("a", 0, k), "", float(x), ""]
+                        for k, x in enumerate(report.inputs[e]))
             continue
         t = report.trace.layers[l - 1]
         for j in range(t.z.shape[1]):
@@ -111,7 +112,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
     a_prev = f.sym("a", "l-1", "k")
     dz = Col(f"{f.d(z, what)} = {a_prev}", a_prev, f"{a_prev} = {f.d(z, what)}") if is_w else \
         Col(f"{f.d(z, what)} = 1", f.d("z", kind))
-    columns = [
+    columns: list[Col | str] = [
         "param", "value", Col(f.d(f.c0, a), f.d(f.c0, "a")), Col(f.d(a, z), f.d("a", "z")),
         Col(f.d(f.c0, z), "δ", f"δ = {f.d(f.c0, z)}"), dz, Col(f.d(f.c0, what), f.d(f.c0, kind)),
     ]
