@@ -36,7 +36,8 @@ Cell = str | float | None  # a float (or None, "—") is a number, printed at th
 @dataclass(frozen=True)
 class Col:
     """A column: its ``header``, and a ``short`` one for narrow consoles whose meaning the
-    caption then gives as ``legend`` (default ``short = header``)."""
+    caption then gives as ``legend`` (default ``short = header``; "": the caption already
+    says)."""
 
     header: str
     short: str | None = None
@@ -45,11 +46,13 @@ class Col:
 
 @dataclass
 class Grid:
-    """A table before layout: the first column names the row (left), the others are right."""
+    """A table before layout: the first column names the row (left), the others are right.
+    ``short_note`` ends the caption's legend of short headers."""
 
     title: str
     columns: Sequence[Col | str]
     caption: str | None = None
+    short_note: str | None = None
     rows: list[list[Cell]] = field(default_factory=list)
 
     def add_row(self, *cells: Cell) -> None:
@@ -139,8 +142,12 @@ def show(console: Console, grid: Grid, *, digits: int, fixed: bool, ascii: bool)
 
     caption = grid.caption or ""
     if chosen.short:
-        legend = "; ".join(c.legend or f"{c.short} = {c.header}" for c in cols if c.short)
-        caption = f"Columns: {legend}.\n{caption}" if caption else f"Columns: {legend}."
+        legend = [c.legend or f"{c.short} = {c.header}" for c in cols
+                  if c.short and c.legend != ""]
+        if grid.short_note:
+            legend.append(grid.short_note)
+        if legend:
+            caption = "\n".join(filter(None, [f"Columns: {'; '.join(legend)}.", caption]))
     for n, part in enumerate(parts or [everything]):
         title = grid.title if n == 0 else f"{grid.title} (continued)"
         console.print(Text(text(title), style="table.title"))

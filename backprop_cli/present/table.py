@@ -111,10 +111,12 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
     a, z = f.sym("a", "l", "j"), f.sym("z", "l", "j")
     a_prev = f.sym("a", "l-1", "k")
     dz = Col(f"{f.d(z, what)} = {a_prev}", a_prev, f"{a_prev} = {f.d(z, what)}") if is_w else \
-        Col(f"{f.d(z, what)} = 1", f.d("z", kind))
+        Col(f"{f.d(z, what)} = 1", f.d("z", kind), "")
+    # short headers: the formula under the table has them in full; the row names the indices
     columns: list[Col | str] = [
-        "param", "value", Col(f.d(f.c0, a), f.d(f.c0, "a")), Col(f.d(a, z), f.d("a", "z")),
-        Col(f.d(f.c0, z), "δ", f"δ = {f.d(f.c0, z)}"), dz, Col(f.d(f.c0, what), f.d(f.c0, kind)),
+        "param", "value", Col(f.d(f.c0, a), f.d(f.c0, "a"), ""), Col(f.d(a, z), f.d("a", "z"), ""),
+        Col(f.d(f.c0, z), "δ", f"δ = {f.d(f.c0, z)}"), dz,
+        Col(f.d(f.c0, what), f.d(f.c0, kind), ""),
     ]
     softmax_layers = sorted({p.layer for p in params if not report.is_elementwise(p.layer)})
     notes = [f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"]
@@ -137,7 +139,8 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
             r = report.row(e, p)
             yield [f.param(p), r.value, r.dC_da, r.da_dz, r.dC_dz, r.dz_dw, r.gradient]
 
-    grid = Grid(title, columns, "\n".join(notes))
+    grid = Grid(title, columns, "\n".join(notes),
+                short_note="the layer and indices are those of the row's parameter")
     grid.add_rows(rows(), len(params), limit)
     show(console, f, grid)
 
@@ -171,13 +174,14 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
     per_example = m <= MAX_EXAMPLE_COLUMNS
     columns: list[Col | str] = ["param"]
     if per_example:
-        columns += [Col(f"{f.d(f.c0, 'param')}, example {e}", f"example {e}")
+        columns += [Col(f"{f.d(f.c0, 'param')} example {e}", f"example {e}", "")
                     for e in range(m)]
-    columns.append(Col(f"{f.d('C', 'param')}, mean over {m}", f"mean over {m}"))
+    columns.append(Col(f"{f.d('C', 'param')} mean over {plural(m, 'example')}",
+                       f"mean over {m}", ""))
     caption = f"C = (1/{m}) Σ {f.c0} over {plural(m, 'example')}"
     if per_example:
-        caption += (f"; example e: {f.d(f.c0, 'param')} of that example alone; mean over {m}: "
-                    f"{f.d('C', 'param')}, the mean of those over the {plural(m, 'example')}")
+        caption += (f"; example e: {f.d(f.c0, 'param')} of that example alone; mean over "
+                    f"{m}: {f.d('C', 'param')}, their mean")
     grid = Grid("Gradient of the full cost", columns, caption=caption)
     params = report.params()
 
