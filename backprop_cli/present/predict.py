@@ -13,6 +13,7 @@ from backprop_cli.present.fit import Col, Grid
 from backprop_cli.present.json import dumps
 from backprop_cli.present.notation import number
 from backprop_cli.present.table import _Fmt, show
+from backprop_cli.present.train import _pct
 
 if TYPE_CHECKING:
     from backprop_cli.train import EvaluationReport, Predictions
@@ -35,10 +36,6 @@ def render_ndjson(report: Predictions, out: TextIO, options: Options) -> None:
         if labels is not None:
             item["label"] = labels[i]
         out.write(dumps(item, indent=None) + "\n")
-
-
-def _pct(x: float | None) -> str:
-    return number(None) if x is None else f"{100 * x:.2f}%"
 
 
 def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from rich.padding import Padding
 from rich.text import Text
 
 from backprop_cli.errors import plural
@@ -149,5 +150,5 @@ def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
     for finding in report.findings:
         where = f" (layer {finding.layer})" if finding.layer is not None else ""
         console.print(Text(f"{finding.severity}{where}: {finding.message}"))
-        console.print(Text(f"  suggestion: {finding.suggestion}"))
+        console.print(Padding(Text(f"suggestion: {finding.suggestion}"), (0, 0, 0, 2)))
 
