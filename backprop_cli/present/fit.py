@@ -6,7 +6,7 @@ A presenter fills a :class:`Grid` (title, columns, rows of text and numbers, cap
 1. the full headers, at the presenter's digits;
 2. the short headers (each short one's full form once, in the caption);
 3. fewer significant digits, down to :data:`MIN_DIGITS` (never when --precision was given);
-4. the same with a blank only on the left of each cell;
+4. the same with a blank only on the left of each cell, then with none;
 5. the columns split over stacked tables, each repeating the first column;
 6. one block of ``header: value`` lines per row.
 
@@ -77,10 +77,9 @@ def _col(c: Col | str) -> Col:
     return c if isinstance(c, Col) else Col(c)
 
 
-def _table_width(widths: Sequence[int], compact: bool) -> int:
-    # every column has one blank each side (compact: left only) and a rule on its right; one
-    # more rule on the left
-    return sum(widths) + (2 if compact else 3) * len(widths) + 1
+def _table_width(widths: Sequence[int], pad: int) -> int:
+    # every column has ``pad`` blanks and a rule on its right; one more rule on the left
+    return sum(widths) + (pad + 1) * len(widths) + 1
 
 
 @dataclass(frozen=True)
@@ -88,14 +87,14 @@ class _Layout:
     headers: list[str]
     cells: list[list[str]]
     short: bool
-    compact: bool = False
+    pad: int = 2  # blanks per cell: 2 (one each side), 1 (left only), 0
 
     def widths(self, columns: Sequence[int]) -> list[int]:
         return [max([cell_len(self.headers[i]), *(cell_len(r[i]) for r in self.cells)])
                 for i in columns]
 
     def fits(self, columns: Sequence[int], width: int) -> bool:
-        return _table_width(self.widths(columns), self.compact) <= width
+        return _table_width(self.widths(columns), self.pad) <= width
 
     def stack(self, width: int) -> list[list[int]] | None:
         """The columns split into parts that each fit with the first column, or None."""
@@ -121,15 +120,15 @@ def show(console: Console, grid: Grid, *, digits: int, fixed: bool, ascii: bool)
     cols = [_col(c) for c in grid.columns]
     choices = [digits] if fixed else list(range(digits, min(digits, MIN_DIGITS) - 1, -1))
 
-    def layout(short: bool, d: int, compact: bool = False) -> _Layout:
+    def layout(short: bool, d: int, pad: int = 2) -> _Layout:
         headers = [text(c.short if short and c.short else c.header) for c in cols]
         cells = [[text(c if isinstance(c, str) else number(c, d, ascii)) for c in row]
                  for row in grid.rows]
-        return _Layout(headers, cells, short and any(c.short for c in cols), compact)
+        return _Layout(headers, cells, short and any(c.short for c in cols), pad)
 
     everything = list(range(len(cols)))
-    candidates = [layout(False, choices[0]), *(layout(True, d) for d in choices),
-                  *(layout(True, d, compact=True) for d in choices)]
+    candidates = [layout(False, choices[0]),
+                  *(layout(True, d, pad) for pad in (2, 1, 0) for d in choices)]
     chosen = next((c for c in candidates if c.fits(everything, width)), None)
     parts: list[list[int]] | None = [everything] if chosen is not None else None
     if chosen is None:
@@ -155,7 +154,7 @@ def show(console: Console, grid: Grid, *, digits: int, fixed: bool, ascii: bool)
             _blocks(console, chosen, cols, text)
             break
         table = Table(box=box.ASCII2 if ascii else box.HEAVY_HEAD,
-                      padding=(0, 0, 0, 1) if chosen.compact else (0, 1))
+                      padding=((0, 1), (0, 0, 0, 1), (0, 0))[2 - chosen.pad])
         for i in part:
             # fold, not ellipsis: should a measure here ever be short, a cell wraps, never cut
             table.add_column(chosen.headers[i], justify="left" if i == 0 else "right",
