@@ -6,7 +6,8 @@ A presenter fills a :class:`Grid` (title, columns, rows of text and numbers, cap
 1. the full headers, at the presenter's digits;
 2. the short headers (each short one's full form once, in the caption);
 3. fewer significant digits, down to :data:`MIN_DIGITS` (never when --precision was given);
-4. the same with a blank only on the left of each cell, then with none;
+4. the same with a blank only on the left of each cell (then with none, for a ``tight`` grid
+   of short cells such as counts);
 5. the columns split over stacked tables, each repeating the first column;
 6. one block of ``header: value`` lines per row.
 
@@ -47,12 +48,17 @@ class Col:
 @dataclass
 class Grid:
     """A table before layout: the first column names the row (left), the others are right.
-    ``short_note`` ends the caption's legend of short headers."""
+    ``short_note`` ends the caption's legend of short headers; ``keep_digits``: the numbers
+    are compared digit by digit (before and after a nudge), so the table is split rather than
+    shown with fewer digits; ``tight``: cells may go without blanks before the table is
+    split."""
 
     title: str
     columns: Sequence[Col | str]
     caption: str | None = None
     short_note: str | None = None
+    keep_digits: bool = False
+    tight: bool = False
     rows: list[list[Cell]] = field(default_factory=list)
 
     def add_row(self, *cells: Cell) -> None:
@@ -118,7 +124,8 @@ def show(console: Console, grid: Grid, *, digits: int, fixed: bool, ascii: bool)
     text: Callable[[str], str] = to_ascii if ascii else str
     width = console.width
     cols = [_col(c) for c in grid.columns]
-    choices = [digits] if fixed else list(range(digits, min(digits, MIN_DIGITS) - 1, -1))
+    choices = ([digits] if fixed or grid.keep_digits
+               else list(range(digits, min(digits, MIN_DIGITS) - 1, -1)))
 
     def layout(short: bool, d: int, pad: int = 2) -> _Layout:
         headers = [text(c.short if short and c.short else c.header) for c in cols]
@@ -128,7 +135,8 @@ def show(console: Console, grid: Grid, *, digits: int, fixed: bool, ascii: bool)
 
     everything = list(range(len(cols)))
     candidates = [layout(False, choices[0]),
-                  *(layout(True, d, pad) for pad in (2, 1, 0) for d in choices)]
+                  *(layout(True, d, pad) for pad in ((2, 1, 0) if grid.tight else (2, 1))
+                    for d in choices)]
     chosen = next((c for c in candidates if c.fits(everything, width)), None)
     parts: list[list[int]] | None = [everything] if chosen is not None else None
     if chosen is None:

@@ -49,7 +49,7 @@ def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -
     console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
     names = [str(c) for c in classes]
     grid = Grid("Confusion matrix: rows are the true class, columns the predicted one",
-                [Col("true \\ predicted", "true\\pred", ""), *names, "recall"])
+                [Col("true \\ predicted", "true\\pred", ""), *names, "recall"], tight=True)
     for name, counts, recall in zip(names, ev.confusion.tolist(), ev.recall, strict=True):
         grid.add_row(name, *(str(v) for v in counts), _pct(recall))
     show(console, _Fmt(options), grid)

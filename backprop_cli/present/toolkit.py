@@ -99,6 +99,7 @@ def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
             ["quantity", "before", "after", "actual Δ", Col("predicted Δ", "predicted")],
             caption=(f"predicted: Δz({p.layer}) = {f.d('z', name)} · Δ, Δa ≈ σ'(z) · Δz, "
                      f"Δz(l+1) ≈ W(l+1) · Δa(l), Δ{f.c0} ≈ {f.d(f.c0, name)} · Δ"),
+            keep_digits=True,
         )
         rows: list[list[Cell]] = [[name, report.value, report.value + report.delta,
                                    report.delta, report.delta]]
@@ -116,6 +117,7 @@ def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
         ["before", "after", Col(f"actual Δ{cost}", "actual"), f.d(cost, name),
          Col(f"predicted Δ{cost}", "predicted"), Col("actual / predicted", "ratio")],
         caption="The ratio tends to 1 as Δ → 0; its distance from 1 shrinks in proportion to Δ.",
+        keep_digits=True,
     )
     summary.add_row(c.before, c.after, c.actual, c.gradient, c.predicted, c.ratio)
     show(console, f, summary)
