@@ -65,7 +65,7 @@ class Grid:
         self.rows.append(list(cells))
 
     def add_rows(self, rows: Iterable[Sequence[Cell]], total: int, limit: int | None) -> None:
-        """At most ``limit`` of the ``total`` rows, then a row of "..." and a note saying how
+        """At most ``limit`` of the ``total`` rows, then a row of "⋮" (a cut cell would end in "…") and a note saying how
         many more there are."""
         shown = 0
         for row in rows:
@@ -74,7 +74,7 @@ class Grid:
             self.add_row(*row)
             shown += 1
         if shown < total:
-            self.add_row(*(["..."] * len(self.columns)))
+            self.add_row(*(["⋮"] * len(self.columns)))
             note = f"… {plural(total - shown, 'more row')} (--limit 0 shows all)"
             self.caption = f"{note}\n{self.caption}" if self.caption else note
 
