@@ -80,7 +80,7 @@ def test_table_shows_the_chain_and_the_ratio() -> None:
     code, out, _ = run("nudge", str(CONFIGS / "chain.yaml"), "w1.0.0", "--by", "0.01",
                        "--ascii")
     assert code == 0
-    for text in ("w(1)_00", "z(1)_0", "a(2)_0", "a(3)_0", "C0", "actual / predicted", "0.998196"):
+    for text in ("w(1)_00", "z(1)_0", "a(2)_0", "a(3)_0", "C0", "ratio", "0.998196"):
         assert text in out
 
 

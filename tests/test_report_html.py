@@ -114,6 +114,23 @@ def test_report_is_self_contained_and_has_the_tables(tmp_path: Path) -> None:
     assert 'id="panel"' in text
 
 
+def test_report_headers_say_which_gradient_in_words() -> None:
+    """∂C₀/∂w (one example) and ∂C/∂w (the mean) side by side are told apart in words."""
+    code, html, _ = invoke("report", str(CONFIGS / "two-layer.yaml"))
+    assert code == 0
+    page = parse(html)
+    assert page.tables["weights"][0][-3:] == [
+        "∂z⁽ˡ⁾ⱼ/∂w⁽ˡ⁾ⱼₖ = a⁽ˡ⁻¹⁾ₖ", "∂C₀/∂w⁽ˡ⁾ⱼₖ (this example)",
+        "∂C/∂w⁽ˡ⁾ⱼₖ (mean over 2 examples)"]
+    assert page.tables["biases"][0][-3:] == [
+        "∂z⁽ˡ⁾ⱼ/∂b⁽ˡ⁾ⱼ = 1", "∂C₀/∂b⁽ˡ⁾ⱼ (this example)", "∂C/∂b⁽ˡ⁾ⱼ (mean over 2 examples)"]
+    # the panel's script: the same words, the scope from the page
+    assert 'id="panel" data-scope="2 examples"' in html
+    assert '" (this example)</th>' in html and '"<p>Full cost, mean over "' in html
+    code, html, _ = invoke("report", str(CONFIGS / "xor.yaml"), "--data", str(CONFIGS / "xor.csv"))
+    assert "(mean over 4 rows of " in html and 'data-scope="4 rows of ' in html
+
+
 def test_report_with_training_log(tmp_path: Path) -> None:
     log = tmp_path / "train.log"
     trained = tmp_path / "xor.yaml"

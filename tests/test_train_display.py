@@ -21,10 +21,10 @@ from conftest import CONFIGS, invoke
 
 from backprop_cli.present import Options
 from backprop_cli.present.chart import terminal_chart
+from backprop_cli.present.predict import render_evaluation
 from backprop_cli.present.train import (
     TrainDisplay,
     epoch_line,
-    render_evaluation,
     render_summary,
 )
 from backprop_cli.reports.train import (

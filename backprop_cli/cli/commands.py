@@ -362,14 +362,14 @@ MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) would print nothing: 
 
 
 def _table_width() -> int | None:
-    """None: rich asks the terminal; else COLUMNS, or 200 when stdout is not a terminal."""
+    """None: rich asks the terminal; else COLUMNS, or 80 when stdout is not a terminal."""
     try:
         columns: int | None = int(os.environ.get("COLUMNS", ""))
     except ValueError:
         columns = None
     if columns is not None and columns < MIN_COLUMNS:
         if not sys.stdout.isatty():
-            return 200
+            return 80
         try:  # rich would take COLUMNS as it is: ask the terminal instead
             size = os.get_terminal_size(sys.stdout.fileno()).columns
         except (OSError, ValueError):
@@ -377,7 +377,7 @@ def _table_width() -> int | None:
         return size if size >= MIN_COLUMNS else 80
     if sys.stdout.isatty():
         return None
-    return 200 if columns is None else columns
+    return 80 if columns is None else columns
 
 
 NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network file.",

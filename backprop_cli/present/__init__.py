@@ -49,7 +49,7 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
     "nudge": {"table": ("toolkit", "render_nudge"), "json": _DOCUMENT},
     "diagnose": {"table": ("toolkit", "render_diagnose"), "json": _DOCUMENT},
     "train": {"table": ("train", "render_summary"), "json": _DOCUMENT},
-    "evaluate": {"table": ("train", "render_evaluation"), "json": _DOCUMENT},
+    "evaluate": {"table": ("predict", "render_evaluation"), "json": _DOCUMENT},
     "predict": {
         "csv": ("predict", "render_csv"),
         "json": _DOCUMENT,

@@ -8,10 +8,11 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.segment import Segment
+from rich.text import Text
 
 from backprop_cli.errors import printable
 from backprop_cli.present import Options
-from backprop_cli.present.notation import AsciiWriter
+from backprop_cli.present.notation import AsciiWriter, to_ascii
 
 # Blanks at the end of a line, before any colour codes that close it.
 _TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)(?=\n)")
@@ -54,6 +55,22 @@ class PrintableConsole(Console):
             for segment in buffer)
 
 
+class AsciiConsole(PrintableConsole):
+    """A console that writes text in ASCII before it wraps it, so that a line stays within the
+    width after Σ becomes "sum " and … becomes "..." (its stream rewrites whatever is left)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(_ascii(o) for o in objects), **kwargs)
+
+
+def _ascii(o: Any) -> Any:
+    if isinstance(o, str):
+        return to_ascii(o)
+    if isinstance(o, Text):
+        return Text(to_ascii(o.plain), style=o.style, justify=o.justify)
+    return o
+
+
 def make_console(out: TextIO, options: Options) -> Console:
     """A console on ``out``; with ``options.ascii`` everything is written as plain ASCII, and
     where ``out`` is not a terminal without trailing blanks."""
@@ -61,5 +78,5 @@ def make_console(out: TextIO, options: Options) -> Console:
     if options.ascii:
         file = AsciiWriter(file)
     # markup=False: formulas such as −Σj [yj ln aj …] are text, not rich markup.
-    return PrintableConsole(file=file, width=options.width, highlight=False, emoji=False,
-                            markup=False)
+    kind = AsciiConsole if options.ascii else PrintableConsole
+    return kind(file=file, width=options.width, highlight=False, emoji=False, markup=False)

@@ -106,7 +106,8 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                 f"{name}: ∂C₀/∂{what} = ∂C₀/∂a⁽ˡ⁾ⱼ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂z⁽ˡ⁾ⱼ/∂{what}; "
                 f"∂C/∂{what} is the gradient of the full cost.",
                 ["param", "value", "∂C₀/∂a⁽ˡ⁾ⱼ", "∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ", "∂C₀/∂z⁽ˡ⁾ⱼ",
-                 f"∂z⁽ˡ⁾ⱼ/∂{what}", f"∂C₀/∂{what}", f"∂C/∂{what}"],
+                 f"∂z⁽ˡ⁾ⱼ/∂{what} = {'a⁽ˡ⁻¹⁾ₖ' if kind == 'w' else '1'}",
+                 f"∂C₀/∂{what} (this example)", f"∂C/∂{what} (mean over {report.scope})"],
                 rows_of(), len(params), limit, "weights" if kind == "w" else "biases"))
         rows = [[sym("a", l - 1, k), num(float(report.trace.layers[l - 1].dz_dw[e, k])),
                  num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
@@ -155,7 +156,8 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     parts += [
         "<h2>Network: edges coloured by ∂C/∂w</h2>",
         f'<div class="diagram">{svg}',
-        '<aside id="panel"><p>Click or hover an edge (a weight) to see its chain-rule factors '
+        f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Click or hover an edge '
+        "(a weight) to see its chain-rule factors "
         "and its gradient. (This needs JavaScript; the tables below do not.)</p></aside></div>",
     ]
     if costs is not None:

@@ -44,7 +44,7 @@ def number(x: float | None, digits: int = 6, ascii: bool = False) -> str:
 # What --ascii (or a stream that is not UTF-8) writes in place of every non-ASCII character
 # the presenters and the core's messages use (tests/test_ascii.py checks the whole package).
 ASCII = str.maketrans({
-    "Σ": "sum ", "−": "-", "²": "^2", "…": "...", "—": "-", "–": "-", "·": "*", "∂": "d",
+    "Σ": "sum ", "−": "-", "²": "^2", "…": "...", "⋮": ":", "—": "-", "–": "-", "·": "*", "∂": "d",
     "σ": "sigma", "×": "x", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~", "→": "->", "←": "<-",
     "⇄": "<->", "ⱼ": "_j", "ₖ": "_k", "ᵢ": "_i", "ˡ": "l", "δ": "delta", "‖": "||", "Δ": "delta ",
     "÷": "/", "±": "+-", "µ": "u", "μ": "mu", "β": "beta", "ε": "eps", "η": "eta",

@@ -1,15 +1,22 @@
-"""``predict``'s rows as CSV or NDJSON (its JSON is the report's ``to_dict()``). No math here."""
+"""``predict``'s rows as CSV or NDJSON, and ``evaluate``'s table (their JSON is the report's
+``to_dict()``). No math here."""
 
 from __future__ import annotations
 
 import csv
 from typing import TYPE_CHECKING, Any, TextIO
 
+from backprop_cli.errors import plural
 from backprop_cli.present import Options
+from backprop_cli.present.console import make_console
+from backprop_cli.present.fit import Col, Grid
 from backprop_cli.present.json import dumps
+from backprop_cli.present.notation import number
+from backprop_cli.present.table import _Fmt, show
+from backprop_cli.present.train import _pct
 
 if TYPE_CHECKING:
-    from backprop_cli.reports.train import Predictions
+    from backprop_cli.reports.train import EvaluationReport, Predictions
 
 
 def render_csv(report: Predictions, out: TextIO, options: Options) -> None:
@@ -29,3 +36,20 @@ def render_ndjson(report: Predictions, out: TextIO, options: Options) -> None:
         if labels is not None:
             item["label"] = labels[i]
         out.write(dumps(item, indent=None) + "\n")
+
+
+def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -> None:
+    ev, classes = report.evaluation, report.classes
+    console = make_console(out, options)
+    console.print(f"{report.network} on {report.data}: {plural(ev.rows, 'row')}")
+    console.print(f"cost C = mean of C0 ({report.cost_function}): "
+                  f"{number(ev.cost, ascii=options.ascii)}")
+    if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
+        return
+    console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
+    names = [str(c) for c in classes]
+    grid = Grid("Confusion matrix: rows are the true class, columns the predicted one",
+                [Col("true \\ predicted", "true\\pred", ""), *names, "recall"], tight=True)
+    for name, counts, recall in zip(names, ev.confusion.tolist(), ev.recall, strict=True):
+        grid.add_row(name, *(str(v) for v in counts), _pct(recall))
+    show(console, _Fmt(options), grid)

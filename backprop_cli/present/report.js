@@ -13,6 +13,7 @@
     var s = Number(x).toPrecision(DIGITS);
     return s.indexOf(".") < 0 ? s : s.replace(/0+(e|$)/, "$1").replace(/\.(e|$)/, "$1");
   }
+  function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
   function cell(field, x, e) {
     return '<td data-field="' + field + '"' + (e === undefined ? "" : ' data-example="' + e + '"') +
       ' title="' + x + '">' + num(x) + "</td>";
@@ -29,7 +30,8 @@
       '<p class="formula">∂C₀/∂' + w + " = ∂C₀/∂" + a + " · ∂" + a + "/∂" + z + " · ∂" + z + "/∂" + w +
       "<br>∂" + z + "/∂" + w + " = " + sym("a", l - 1, k) + "</p>" +
       "<table><thead><tr><th>example</th><th>∂C₀/∂" + a + "</th><th>∂" + a + "/∂" + z +
-      "</th><th>∂" + z + "/∂" + w + "</th><th>∂C₀/∂" + w + "</th></tr></thead><tbody>";
+      "</th><th>∂" + z + "/∂" + w + " = " + sym("a", l - 1, k) + "</th><th>∂C₀/∂" + w +
+      " (this example)</th></tr></thead><tbody>";
     doc.examples.forEach(function (ex, e) {
       var t = layerOf(ex.layers, l);
       if (!t) { return; }
@@ -39,7 +41,7 @@
     });
     html += "</tbody></table>";
     if (grad) {
-      html += '<p>Full cost: ∂C/∂' + w + ' = <strong><span data-field="mean_gradient" title="' +
+      html += "<p>Full cost, mean over " + esc(panel.getAttribute("data-scope")) + ": ∂C/∂" + w + ' = <strong><span data-field="mean_gradient" title="' +
         grad.dC_dw[j][k] + '">' + num(grad.dC_dw[j][k]) + "</span></strong></p>";
     }
     panel.innerHTML = html;

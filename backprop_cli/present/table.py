@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TextIO
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from backprop_cli.errors import plural
 from backprop_cli.network import Param
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
-from backprop_cli.present.notation import cost0, number, partial, sym, to_ascii
+from backprop_cli.present.fit import Cell, Col, Grid
+from backprop_cli.present.fit import show as show_grid
+from backprop_cli.present.notation import cost0, number, partial, sym
 from backprop_cli.reports.analyze import AnalyzeReport
 
 DEFAULT_PRECISION = 6
@@ -22,8 +22,9 @@ MAX_EXAMPLE_COLUMNS = 5
 
 
 class _Fmt:
-    def __init__(self, options: Options) -> None:
-        self.digits = options.precision or DEFAULT_PRECISION
+    def __init__(self, options: Options, default_precision: int = DEFAULT_PRECISION) -> None:
+        self.digits = options.precision or default_precision
+        self.fixed = options.precision is not None  # --precision: kept at every width
         self.ascii = options.ascii
 
     def num(self, x: float | None) -> str:
@@ -46,44 +47,9 @@ class _Fmt:
         return self.sym("b", p.layer, p.j)
 
 
-def _table(
-    title: str, columns: Sequence[str], caption: str | None = None, ascii: bool = False
-) -> Table:
-    table = Table(
-        title=title,
-        caption=caption,
-        title_justify="left",
-        caption_justify="left",
-        box=box.ASCII2 if ascii else box.HEAVY_HEAD,
-    )
-    for i, name in enumerate(columns):
-        # Headers are laid out before the stream's ASCII rewrite, so rewrite them here.
-        header = to_ascii(name) if ascii else name
-        table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
-    return table
-
-
-def show(console: Console, table: Table) -> None:
-    """The table, then its caption as text under it: wrapped at the console's width between
-    words, not at the table's, so a formula in a narrow table's caption stays on one line."""
-    caption, table.caption = table.caption, None
-    console.print(table)
-    if caption:
-        console.print(Text(str(caption), style="table.caption"))
-
-
-def _add_rows(table: Table, rows: Iterable[Sequence[str]], total: int, limit: int | None) -> None:
-    shown = 0
-    for row in rows:
-        if limit is not None and shown >= limit:
-            break
-        table.add_row(*row)
-        shown += 1
-    if shown < total:
-        more = total - shown
-        table.add_row(*(["..."] * len(table.columns)))
-        note = f"… {plural(more, 'more row')} (--limit 0 shows all)"
-        table.caption = f"{note}\n{table.caption}" if table.caption else note
+def show(console: Console, f: _Fmt, grid: Grid) -> None:
+    """``grid`` laid out for the console's width, at ``f``'s digits and alphabet."""
+    show_grid(console, grid, digits=f.digits, fixed=f.fixed, ascii=f.ascii)
 
 
 def render_analyze(report: AnalyzeReport, out: TextIO, options: Options) -> None:
@@ -115,26 +81,25 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
     caption = f"{f.c0} = {net.cost_fn.formula.split('=', 1)[1].strip()} = {c0}"
     if report.forward_note:
         caption = f"C = mean of {f.c0} over the rows = {c0}\n{report.forward_note}"
-    table = _table(
+    grid = Grid(
         f"Forward pass — {report.example_title(e)}",
-        ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"), "target " + f.sym("y", None, "j")],
+        ["neuron", f.sym("z", "l", "j"), f.sym("a", "l", "j"),
+         Col("target " + f.sym("y", None, "j"), f.sym("y", None, "j"))],
         caption=caption,
-        ascii=f.ascii,
     )
-    rows: list[list[str]] = []
+    rows: list[list[Cell]] = []
     layers = [0, *report.layers] if 1 in report.layers else list(report.layers)
     for l in layers:  # noqa: E741
         if l == 0:
-            rows.extend([f.sym("a", 0, k), "", f.num(float(x)), ""]
+            rows.extend([f.sym("a", 0, k), "", float(x), ""]
                         for k, x in enumerate(report.inputs[e]))
             continue
         t = report.trace.layers[l - 1]
         for j in range(t.z.shape[1]):
-            target = f.num(float(report.targets[e, j])) if l == L else ""
-            rows.append([f.sym("a", l, j), f.num(float(t.z[e, j])), f.num(float(t.a[e, j])),
-                         target])
-    _add_rows(table, rows, len(rows), limit)
-    show(console, table)
+            target: Cell = float(report.targets[e, j]) if l == L else ""
+            rows.append([f.sym("a", l, j), float(t.z[e, j]), float(t.a[e, j]), target])
+    grid.add_rows(rows, len(rows), limit)
+    show(console, f, grid)
 
 
 def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: str,
@@ -145,9 +110,14 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
     is_w = kind == "w"
     what = f.sym("w", "l", "j", "k") if is_w else f.sym("b", "l", "j")
     a, z = f.sym("a", "l", "j"), f.sym("z", "l", "j")
-    dz = (f"{f.d(z, what)} = {f.sym('a', 'l-1', 'k')}" if is_w else f"{f.d(z, what)} = 1")
-    columns = [
-        "param", "value", f.d(f.c0, a), f.d(a, z), f.d(f.c0, z), dz, f.d(f.c0, what),
+    a_prev = f.sym("a", "l-1", "k")
+    dz = Col(f"{f.d(z, what)} = {a_prev}", a_prev, f"{a_prev} = {f.d(z, what)}") if is_w else \
+        Col(f"{f.d(z, what)} = 1", f.d("z", kind), "")
+    # short headers: the formula under the table has them in full; the row names the indices
+    columns: list[Col | str] = [
+        "param", "value", Col(f.d(f.c0, a), f.d(f.c0, "a"), ""), Col(f.d(a, z), f.d("a", "z"), ""),
+        Col(f.d(f.c0, z), "δ", f"δ = {f.d(f.c0, z)}"), dz,
+        Col(f.d(f.c0, what), f.d(f.c0, kind), ""),
     ]
     softmax_layers = sorted({p.layer for p in params if not report.is_elementwise(p.layer)})
     notes = [f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"]
@@ -161,20 +131,19 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
         notes.append(report.factor_note)
     if report.fused_note and any(p.layer == report.network.depth for p in params):
         notes.append(report.fused_note)
-    caption = "\n".join(notes)
     title = f"{'Weights' if is_w else 'Biases'} — {report.example_title(e)}"
     if report.top is not None:
         title += f" (top {report.top} by |{f.d('C', 'param')}|)"
 
-    def rows() -> Iterable[list[str]]:
+    def rows() -> Iterable[list[Cell]]:
         for p in params:
             r = report.row(e, p)
-            yield [f.param(p), f.num(r.value), f.num(r.dC_da), f.num(r.da_dz), f.num(r.dC_dz),
-                   f.num(r.dz_dw), f.num(r.gradient)]
+            yield [f.param(p), r.value, r.dC_da, r.da_dz, r.dC_dz, r.dz_dw, r.gradient]
 
-    table = _table(title, columns, caption, f.ascii)
-    _add_rows(table, rows(), len(params), limit)
-    show(console, table)
+    grid = Grid(title, columns, "\n".join(notes),
+                short_note="the layer and indices are those of the row's parameter")
+    grid.add_rows(rows(), len(params), limit)
+    show(console, f, grid)
 
 
 def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
@@ -183,51 +152,51 @@ def _backward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: i
         f"{f.d(f.c0, a_prev)} = Σj {f.sym('w', 'l', 'j', 'k')} · "
         f"{f.d(f.sym('a', 'l', 'j'), f.sym('z', 'l', 'j'))} · {f.d(f.c0, f.sym('a', 'l', 'j'))}"
     )
-    table = _table(
+    grid = Grid(
         f"Propagating backwards — {report.example_title(e)}",
         ["neuron", "value", f.d(f.c0, a_prev), "paths"],
         caption=f"{formula}\nEach neuron reaches the cost through every neuron of the next "
         "layer (paths: how many); the paths add up. For layer 0 this is the sensitivity to "
         "the input.",
-        ascii=f.ascii,
     )
-    rows: list[list[str]] = []
+    rows: list[list[Cell]] = []
     for l in sorted(report.layers, reverse=True):  # noqa: E741
         t = report.trace.layers[l - 1]
         n = t.z.shape[1]
         for k in range(t.dz_dw.shape[1]):
-            rows.append([f.sym("a", l - 1, k), f.num(float(t.dz_dw[e, k])),
-                         f.num(float(t.dC_da_prev[e, k])), str(n)])
-    _add_rows(table, rows, len(rows), limit)
-    show(console, table)
+            rows.append([f.sym("a", l - 1, k), float(t.dz_dw[e, k]), float(t.dC_da_prev[e, k]),
+                         str(n)])
+    grid.add_rows(rows, len(rows), limit)
+    show(console, f, grid)
 
 
 def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int | None) -> None:
     m = report.example_count
     per_example = m <= MAX_EXAMPLE_COLUMNS
-    columns = ["param"]
+    columns: list[Col | str] = ["param"]
     if per_example:
-        columns += [f"{f.d(f.c0, 'param')} ex {e}" for e in range(m)]
-    columns.append(f"{f.d('C', 'param')} (mean)")
-    table = _table(
-        "Gradient of the full cost",
-        columns,
-        caption=f"C = (1/{m}) Σ {f.c0} over {plural(m, 'example')}",
-        ascii=f.ascii,
-    )
+        columns += [Col(f"{f.d(f.c0, 'param')} example {e}", f"example {e}", "")
+                    for e in range(m)]
+    columns.append(Col(f"{f.d('C', 'param')} mean over {plural(m, 'example')}",
+                       f"mean over {m}", ""))
+    caption = f"C = (1/{m}) Σ {f.c0} over {plural(m, 'example')}"
+    if per_example:
+        caption += (f"; example e: {f.d(f.c0, 'param')} of that example alone; mean over "
+                    f"{m}: {f.d('C', 'param')}, their mean")
+    grid = Grid("Gradient of the full cost", columns, caption=caption)
     params = report.params()
 
-    def rows() -> Iterable[list[str]]:
+    def rows() -> Iterable[list[Cell]]:
         for p in params:
             gradients, mean = report.trace.param_gradient(p.layer, p.kind, p.j, p.k)
-            cells = [f.param(p)]
+            cells: list[Cell] = [f.param(p)]
             if per_example:
-                cells += [f.num(g) for g in gradients.tolist()]
-            cells.append(f.num(mean))
+                cells += [float(g) for g in gradients.tolist()]
+            cells.append(mean)
             yield cells
 
-    _add_rows(table, rows(), len(params), limit)
-    show(console, table)
+    grid.add_rows(rows(), len(params), limit)
+    show(console, f, grid)
 
 
 def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int | None) -> None:
@@ -244,18 +213,18 @@ def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int 
         caption += f"\n{report.factor_note}"
     if report.fused_note:
         caption += f"\nLayer {report.network.depth}: {report.fused_note}"
-    table = _table(
+    grid = Grid(
         f"Paths — {report.example_title(e)}",
-        ["neuron", "via", w, f.d(a, z), f.d(f.c0, a), "term"],
+        ["neuron", "via", Col(w, "w"), Col(f.d(a, z), f.d("a", "z")),
+         Col(f.d(f.c0, a), f.d(f.c0, "a")), "term"],
         caption=caption,
-        ascii=f.ascii,
     )
-    rows: list[list[str]] = []
+    rows: list[list[Cell]] = []
     for ps in report.path_sums(e):
         for t in ps.terms:
-            rows.append([f.sym("a", ps.layer - 1, ps.k), f.sym("a", ps.layer, t.j), f.num(t.w),
-                         f.num(t.da_dz), f.num(t.dC_da), f.num(t.term)])
+            rows.append([f.sym("a", ps.layer - 1, ps.k), f.sym("a", ps.layer, t.j), t.w,
+                         t.da_dz, t.dC_da, t.term])
         rows.append([f.sym("a", ps.layer - 1, ps.k), "sum" if f.ascii else "Σ", "", "", "",
-                     f.num(ps.sum)])
-    _add_rows(table, rows, len(rows), limit)
-    show(console, table)
+                     ps.sum])
+    grid.add_rows(rows, len(rows), limit)
+    show(console, f, grid)

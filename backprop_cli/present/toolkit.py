@@ -6,15 +6,16 @@ Each report has ``to_dict()``, its JSON document (:func:`present.json.render_doc
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
+from rich.padding import Padding
 from rich.text import Text
 
 from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.console import make_console
-from backprop_cli.present.table import _add_rows, _Fmt, _table, show
+from backprop_cli.present.fit import Cell, Col, Grid
+from backprop_cli.present.table import _Fmt, show
 
 if TYPE_CHECKING:  # each command imports only its own report's module
     from backprop_cli.reports.check import CheckReport, ParamCheck
@@ -46,40 +47,38 @@ def render_check(report: CheckReport, out: TextIO, options: Options) -> None:
         f"|analytic − numeric| / max(|analytic|, |numeric|, 1e-3 · max(1, |{report.floor_cost}|))"
     )
     over = "over every example and C" if report.data is None else "of C"  # data: C only
-    table = _table(
+    grid = Grid(
         f"Per layer: the largest errors {over}",
-        ["layer", "checked", "failed", "max abs error", "max rel error", "worst", "at",
-         "analytic", "numeric"],
+        ["layer", "checked", "failed", Col("max abs error", "abs error"),
+         Col("max rel error", "rel error"), "worst", "at", "analytic", "numeric"],
         caption=caption,
-        ascii=f.ascii,
     )
     for lc in report.layers:
         c = lc.worst
-        cells = [str(lc.layer), f"{lc.checked}/{lc.total}", str(lc.failed)]
+        cells: list[Cell] = [str(lc.layer), f"{lc.checked}/{lc.total}", str(lc.failed)]
         if c is None:
-            table.add_row(*cells, "", "", "", "", "", "")
+            grid.add_row(*cells, "", "", "", "", "", "")
             continue
-        table.add_row(*cells, f"{lc.max_abs:.2e}", f"{lc.max_rel:.2e}", f.param(c.param),
-                      _where(f, c, m), f.num(float(c.analytic[c.worst])),
-                      f.num(float(c.numeric[c.worst])))
-    show(console, table)
+        grid.add_row(*cells, f"{lc.max_abs:.2e}", f"{lc.max_rel:.2e}", f.param(c.param),
+                     _where(f, c, m), float(c.analytic[c.worst]), float(c.numeric[c.worst]))
+    show(console, f, grid)
     if not report.show_all:
         return
-    every = _table(
+    every = Grid(
         f"Every checked parameter: {f.d('C', 'θ')} of the full cost"
         + (", and the worst error over the examples and C" if report.data is None else ""),
-        ["param", "value", f"analytic {f.d('C', 'θ')}", f"numeric {f.d('C', 'θ')}",
-         "max abs error", "max rel error", "at", "status"],
-        ascii=f.ascii,
+        ["param", "value", Col(f"analytic {f.d('C', 'θ')}", "analytic"),
+         Col(f"numeric {f.d('C', 'θ')}", "numeric"), Col("max abs error", "abs error"),
+         Col("max rel error", "rel error"), "at", "status"],
     )
     rows = (
-        [f.param(c.param), f.num(c.value), f.num(float(c.analytic[m])),
-         f.num(float(c.numeric[m])), f"{c.max_abs:.2e}", f"{c.max_rel:.2e}", _where(f, c, m),
+        [f.param(c.param), c.value, float(c.analytic[m]), float(c.numeric[m]),
+         f"{c.max_abs:.2e}", f"{c.max_rel:.2e}", _where(f, c, m),
          "ok" if c.max_rel <= report.tolerance else "FAIL"]
         for c in report.params
     )
-    _add_rows(every, rows, len(report.params), options.limit)
-    show(console, every)
+    every.add_rows(rows, len(report.params), options.limit)
+    show(console, f, every)
 
 
 def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
@@ -95,40 +94,38 @@ def render_nudge(report: NudgeReport, out: TextIO, options: Options) -> None:
         style="bold",
     ))
     for ex in report.examples:
-        table = _table(
+        table = Grid(
             f"Example {ex.example}: Δ{name} → Δz → Δa → … → Δ{f.c0}",
-            ["quantity", "before", "after", "actual Δ", "predicted Δ"],
+            ["quantity", "before", "after", "actual Δ", Col("predicted Δ", "predicted")],
             caption=(f"predicted: Δz({p.layer}) = {f.d('z', name)} · Δ, Δa ≈ σ'(z) · Δz, "
                      f"Δz(l+1) ≈ W(l+1) · Δa(l), Δ{f.c0} ≈ {f.d(f.c0, name)} · Δ"),
-            ascii=f.ascii,
+            keep_digits=True,
         )
-        rows = [[name, f.num(report.value), f.num(report.value + report.delta),
-                 f.num(report.delta), f.num(report.delta)]]
-        rows += [[f.sym(c.name, c.layer, c.j), f.num(c.before), f.num(c.after), f.num(c.actual),
-                  f.num(c.predicted)] for c in ex.chain]
-        _add_rows(table, rows, len(rows), options.limit)
-        table.add_row(f.c0, f.num(ex.cost.before), f.num(ex.cost.after), f.num(ex.cost.actual),
-                      f.num(ex.cost.predicted))
-        show(console, table)
+        rows: list[list[Cell]] = [[name, report.value, report.value + report.delta,
+                                   report.delta, report.delta]]
+        rows += [[f.sym(c.name, c.layer, c.j), c.before, c.after, c.actual, c.predicted]
+                 for c in ex.chain]
+        table.add_rows(rows, len(rows), options.limit)
+        table.add_row(f.c0, ex.cost.before, ex.cost.after, ex.cost.actual, ex.cost.predicted)
+        show(console, f, table)
     c = report.cost
     scope = (f"mean of {f.c0} over {plural(len(report.examples), 'example')}"
              if report.example is None
              else f"example {report.example}")
-    summary = _table(
+    summary = Grid(
         f"Cost {cost} ({scope}): actual Δ{cost} against {f.d(cost, name)} · Δ",
-        ["before", "after", f"actual Δ{cost}", f.d(cost, name), f"predicted Δ{cost}",
-         "actual / predicted"],
+        ["before", "after", Col(f"actual Δ{cost}", "actual"), f.d(cost, name),
+         Col(f"predicted Δ{cost}", "predicted"), Col("actual / predicted", "ratio")],
         caption="The ratio tends to 1 as Δ → 0; its distance from 1 shrinks in proportion to Δ.",
-        ascii=f.ascii,
+        keep_digits=True,
     )
-    summary.add_row(f.num(c.before), f.num(c.after), f.num(c.actual), f.num(c.gradient),
-                    f.num(c.predicted), f.num(c.ratio))
-    show(console, summary)
+    summary.add_row(c.before, c.after, c.actual, c.gradient, c.predicted, c.ratio)
+    show(console, f, summary)
 
 
 def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
     console = make_console(out, options)
-    f = _Fmt(replace(options, precision=options.precision or DIAGNOSE_PRECISION))
+    f = _Fmt(options, DIAGNOSE_PRECISION)
     net, m = report.network, report.example_count
     scope = (plural(m, 'example') if report.data is None
              else f"{plural(m, 'row')} of {report.data['file']}")
@@ -137,26 +134,23 @@ def render_diagnose(report: Diagnosis, out: TextIO, options: Options) -> None:
         f"C = {f.num(report.cost)}",
         style="bold",
     ))
-    table = _table(
+    table = Grid(
         "Per layer",
         ["l", "σ", "n", "‖∂C/∂W‖", "÷ out", "sat.", "dead", "w mean", "w std", "max|w|",
          "a mean"],
         caption="÷ out: ratio to the output layer's norm; sat.: share of (example, neuron) with "
         "σ'(z) < 1% of max σ'; dead: ReLU neurons with z ≤ 0 on every example",
-        ascii=f.ascii,
     )
     for d in report.layers:
         table.add_row(
-            str(d.layer), d.activation, str(d.size), f.num(d.grad_norm), f.num(d.grad_ratio),
-            f"{d.saturated:.0%}", f.num(None) if d.dead is None else str(len(d.dead)),
-            f.num(d.weights.mean), f.num(d.weights.std),
-            f.num(d.weights.absmax),
-            f.num(d.activations.mean),
+            str(d.layer), d.activation, str(d.size), d.grad_norm, d.grad_ratio,
+            f"{d.saturated:.0%}", None if d.dead is None else str(len(d.dead)),
+            d.weights.mean, d.weights.std, d.weights.absmax, d.activations.mean,
         )
-    show(console, table)
+    show(console, f, table)
     console.print(Text("Findings", style="bold"))
     for finding in report.findings:
         where = f" (layer {finding.layer})" if finding.layer is not None else ""
         console.print(Text(f"{finding.severity}{where}: {finding.message}"))
-        console.print(Text(f"  suggestion: {finding.suggestion}"))
+        console.print(Padding(Text(f"suggestion: {finding.suggestion}"), (0, 0, 0, 2)))
 

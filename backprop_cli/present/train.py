@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
-from rich.cells import cell_len
 from rich.progress import (
     BarColumn,
     Progress,
@@ -28,10 +27,10 @@ from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.chart import wrap_parts
 from backprop_cli.present.console import make_console
-from backprop_cli.present.notation import number, to_ascii, unicode_ok
+from backprop_cli.present.notation import number, unicode_ok
 
 if TYPE_CHECKING:
-    from backprop_cli.reports.train import EpochRecord, EvaluationReport, TrainReport
+    from backprop_cli.reports.train import EpochRecord, TrainReport
 
 REFRESH_SECONDS = 0.1
 # Without --verbose, per-epoch lines for at most this many evenly spaced epochs (the first and
@@ -263,68 +262,3 @@ def render_summary(report: TrainReport, out: TextIO, options: Options) -> None:
 
 def _box(options: Options) -> box.Box:
     return box.ASCII2 if options.ascii else box.HEAVY_HEAD
-
-
-# --- evaluate -------------------------------------------------------------------------------
-
-def render_evaluation(report: EvaluationReport, out: TextIO, options: Options) -> None:
-    ev, classes = report.evaluation, report.classes
-    console = make_console(out, options)
-    console.print(f"{report.network} on {report.data}: {plural(ev.rows, 'row')}")
-    console.print(f"cost C = mean of C0 ({report.cost_function}): "
-                  f"{number(ev.cost, ascii=options.ascii)}")
-    if ev.accuracy is None or ev.confusion is None or ev.recall is None or classes is None:
-        return
-    console.print(f"accuracy: {_pct(ev.accuracy)} ({ev.correct} of {ev.rows})")
-    console.print("Confusion matrix: rows are the true class, columns the predicted one")
-    names = [str(c) for c in classes]
-    counts = [[str(v) for v in row] for row in ev.confusion.tolist()]
-    recalls = [_pct(r) for r in ev.recall]
-    for head, pad, columns in _confusion_layout(names, counts, recalls, console.width,
-                                                options.ascii):
-        table = Table(box=_box(options), padding=(0, pad))
-        table.add_column(head, justify="left", overflow="fold")
-        for j in columns:
-            if j < len(names):
-                table.add_column(names[j], justify="right", overflow="fold")
-            else:
-                table.add_column("recall", justify="right", overflow="fold")
-        for i, name in enumerate(names):
-            table.add_row(name, *(counts[i][j] if j < len(names) else recalls[i]
-                                  for j in columns))
-        console.print(table)
-
-
-# The confusion matrix's corner, from the longest header to the shortest.
-_CORNERS = ("true \\ predicted", "true\\pred")
-
-
-def _confusion_layout(names: list[str], counts: list[list[str]], recalls: list[str],
-                      width: int, ascii: bool) -> list[tuple[str, int, list[int]]]:
-    """How the confusion matrix fits ``width``: (corner header, cell padding, columns) per
-    table, column j < K the predicted class j and K the recall. One table with the long
-    header, else the short one, else without padding; else the classes in several tables
-    (each with the true classes down its side), recall in the last. Cells are never cut."""
-    def cells(text: str) -> int:
-        return cell_len(to_ascii(text) if ascii else text)
-
-    k = len(names)
-    widths = [max([cells(names[j]), *(cells(row[j]) for row in counts)]) for j in range(k)]
-    widths.append(max([cells("recall"), *(cells(r) for r in recalls)]))
-    side = max(cells(n) for n in names)
-    for corner, pad in ((_CORNERS[0], 1), (_CORNERS[1], 1), (_CORNERS[1], 0)):
-        # a table's width: its columns, their padding and one border each, and the last border
-        total = 1 + sum(w + 2 * pad + 1 for w in [max(side, cells(corner)), *widths])
-        if total <= width:
-            return [(corner, pad, list(range(k + 1)))]
-    corner, pad = _CORNERS[1], 1
-    fixed = 1 + max(side, cells(corner)) + 2 * pad + 1
-    tables: list[list[int]] = [[]]
-    used = fixed
-    for j, w in enumerate(widths):
-        if tables[-1] and used + w + 2 * pad + 1 > width:
-            tables.append([])
-            used = fixed
-        tables[-1].append(j)
-        used += w + 2 * pad + 1
-    return [(corner, pad, columns) for columns in tables]
