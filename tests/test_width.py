@@ -1,8 +1,9 @@
 """Every table of every command fits the console and cuts nothing (issue 11, part 1).
 
 At widths 60 … 200, in Unicode and ASCII: no line is wider than the console, no cell ends in
-"…" or "..." (the --limit marker row is "⋮"), and every parameter's name and number (from the same run's JSON) is in
-the text whole, at 3 to 6 significant digits (exactly --precision when it is given).
+"…" or "..." (the --limit marker row is "⋮"), and every parameter's name and number (from
+the same run's JSON) is in the text whole,
+at 3 to 6 significant digits (exactly --precision when it is given).
 """
 
 from __future__ import annotations

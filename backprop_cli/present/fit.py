@@ -65,8 +65,8 @@ class Grid:
         self.rows.append(list(cells))
 
     def add_rows(self, rows: Iterable[Sequence[Cell]], total: int, limit: int | None) -> None:
-        """At most ``limit`` of the ``total`` rows, then a row of "⋮" (a cut cell would end in "…") and a note saying how
-        many more there are."""
+        """At most ``limit`` of the ``total`` rows, then a row of "⋮" (a cut cell would end in
+        "…") and a note saying how many more there are."""
         shown = 0
         for row in rows:
             if limit is not None and shown >= limit:
