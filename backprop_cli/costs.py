@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
-Array = NDArray[np.floating]
+from backprop_cli.activations import Array, Scratch
+
+# d ← δ(L) = ∂C0/∂z(L) per example (m, n_L), in place; returns Σ C0 over the batch
+DeltaInto = Callable[[Array, Array, Array, Array, Scratch], float]
+# d ← ∂C0/∂a(L) per example (m, n_L), in place; returns Σ C0 over the batch
+DaInto = Callable[[Array, Array, Array, Scratch], float]
 
 
 @dataclass(frozen=True)
@@ -21,22 +25,54 @@ class Fused:
 
     At saturation (a = 0 or 1 exactly) ln a is −∞ and ∂C/∂a is ±∞ while their product with
     ∂a/∂z is finite; these forms compute C0 and δ = ∂C0/∂z(L) from z without passing through it.
-    ``delta_formula`` is δ(L)j in words, as reports show it.
+    ``text`` is δ(L)j in words, as reports show it; ``latex`` the same as LaTeX math for
+    :meth:`str.format` with a(L)j as ``{a}``, yj as ``{y}``, j as ``{j}`` and the layer as
+    ``{l}``; ``value`` its value of (a(L)j, yj) where it has no sum (the derivations work it out
+    with numbers), else None. ``into``: the in-place form of the training hot path, (z, a, y,
+    d, scratch) → Σ C0 with d ← δ(L); None: the hot path calls ``cost`` and ``delta``.
     """
 
     cost: Callable[[Array, Array], Array]
     delta: Callable[[Array, Array, Array], Array]
-    delta_formula: str
+    text: str
+    latex: str
+    value: Callable[[float, float], float] | None = None
+    into: DeltaInto | None = None
 
 
 @dataclass(frozen=True)
 class Cost:
+    """C0 with ∂C0/∂a(L), its formulas and its in-place forms: everything the commands know of
+    a cost, so that a new one is one entry of :data:`COSTS`.
+
+    ``formula``: C0 as text (tables, the HTML page); ``latex``: C0 as LaTeX math. The worked
+    derivations write ∂C0/∂a(L)j as ``dC_da_latex`` (:class:`string.Template` with ``$a`` for
+    a(L)j and ``$j`` for j), then with numbers as ``dC_da_values`` (``$a``, ``$y`` for a(L)j,
+    yj), whose value is ``dC_da_value(a, y)`` (None: ``dC_da`` of the two numbers).
+    ``term_latex`` (``$a``, ``$y``), where set, writes C0 = Σj term with numbers, each term
+    worth ``term_value(a, y)``. ``words``: the LaTeX commands of these formulas that are not
+    plain math notation, as (text, ASCII) for ``analyze --format text`` (``ln`` → ln).
+
+    ``probability_targets``: C0 takes ln a(L), so the output activation must be a
+    probability; ``fused``: output activation → the cost's stable form in z(L). ``into``: the
+    in-place ∂C0/∂a(L) of the training hot path, (a, y, d, scratch) → Σ C0 with d ← ∂C0/∂a;
+    None: the hot path calls ``fn`` and ``dC_da``.
+    """
+
     name: str
     fn: Callable[[Array, Array], Array]
     dC_da: Callable[[Array, Array], Array]
     formula: str
+    latex: str
+    dC_da_latex: str
+    dC_da_values: str
+    dC_da_value: Callable[[float, float], float] | None = None
+    term_latex: str | None = None
+    term_value: Callable[[float, float], float] | None = None
+    words: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     probability_targets: bool = False
     fused: dict[str, Fused] = field(default_factory=dict)
+    into: DaInto | None = None
 
 
 def _squared_error(a: Array, y: Array) -> Array:
@@ -135,6 +171,51 @@ def _categorical_softmax_delta(z: Array, a: Array, y: Array) -> Array:
     return a * np.sum(y, axis=1, keepdims=True) - y
 
 
+# The in-place forms of the training hot path (fastpath.Model), written with ``out=``.
+
+
+def _squared_error_into(a: Array, y: Array, d: Array, s: Scratch) -> float:
+    np.subtract(a, y, out=d)
+    total = float(np.vdot(d, d))
+    d *= 2
+    return total
+
+
+def _cross_entropy_sigmoid_into(z: Array, a: Array, y: Array, d: Array, s: Scratch) -> float:
+    # C0 = Σ ln(1 + e^z) − y z;  δ = a − y
+    np.logaddexp(0, z, out=s.t)
+    total = float(np.sum(s.t)) - float(np.vdot(y, z))
+    np.subtract(a, y, out=d)
+    return total
+
+
+def _categorical_softmax_into(z: Array, a: Array, y: Array, d: Array, s: Scratch) -> float:
+    # C0 = −Σj yj (zj − max − lse) = −Σj yj·shifted_j + lse·Σj yj;  δ = a·Σj yj − y
+    np.max(z, axis=1, keepdims=True, out=s.col)
+    np.subtract(z, s.col, out=s.t)
+    total = -float(np.vdot(y, s.t))
+    np.exp(s.t, out=s.t)
+    np.sum(s.t, axis=1, keepdims=True, out=s.col)
+    np.log(s.col, out=s.col)
+    np.sum(y, axis=1, keepdims=True, out=s.col2)
+    total += float(np.vdot(s.col, s.col2))
+    np.multiply(a, s.col2, out=d)
+    d -= y
+    return total
+
+
+def _categorical_sigmoid_into(z: Array, a: Array, y: Array, d: Array, s: Scratch) -> float:
+    # C0 = Σj yj ln(1 + e^−zj);  δ = y (a − 1)
+    np.negative(z, out=s.t)
+    np.logaddexp(0, s.t, out=s.t)
+    total = float(np.vdot(y, s.t))
+    np.subtract(a, 1, out=d)
+    d *= y
+    return total
+
+
+_LN = {"ln": ("ln", "ln")}
+
 COSTS: dict[str, Cost] = {
     c.name: c
     for c in (
@@ -143,18 +224,34 @@ COSTS: dict[str, Cost] = {
             _squared_error,
             _squared_error_dC_da,
             "C0 = Σj (a(L)j − yj)²",
+            r"\sum_j \left(a^{(L)}_j - y_j\right)^2",
+            dC_da_latex="2($a - y_{$j})",
+            dC_da_values="2($a - $y)",
+            dC_da_value=lambda a, y: 2 * (a - y),
+            term_latex="($a - $y)^2",
+            term_value=lambda a, y: (a - y) ** 2,
+            into=_squared_error_into,
         ),
         Cost(
             "cross_entropy",
             _cross_entropy,
             _cross_entropy_dC_da,
             "C0 = −Σj [yj ln a(L)j + (1 − yj) ln(1 − a(L)j)]",
+            r"-\sum_j \left[y_j \ln a^{(L)}_j + (1 - y_j) \ln\left(1 - a^{(L)}_j\right)\right]",
+            dC_da_latex=r"\frac{$a - y_$j}{$a(1 - $a)}",
+            dC_da_values=r"\frac{$a - $y}{$a(1 - $a)}",
+            dC_da_value=lambda a, y: (a - y) / (a * (1 - a)),
+            words=_LN,
             probability_targets=True,
             fused={
                 "sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta,
-                                 "a(L)j − yj"),
+                                 "a(L)j − yj", "{a} - y_{{{j}}}", lambda a, y: a - y,
+                                 into=_cross_entropy_sigmoid_into),
                 "softmax": Fused(_cross_entropy_softmax, _cross_entropy_softmax_delta,
-                                 "(a(L)j − yj) − Σi≠j a(L)j (a(L)i − yi) / (1 − a(L)i)"),
+                                 "(a(L)j − yj) − Σi≠j a(L)j (a(L)i − yi) / (1 − a(L)i)",
+                                 "\\left({a} - y_{{{j}}}\\right) - \\sum_{{i \\ne {j}}} "
+                                 "\\frac{{{a}\\left(a^{{({l})}}_i - y_i\\right)}}"
+                                 "{{1 - a^{{({l})}}_i}}"),
             },
         ),
         Cost(
@@ -162,16 +259,20 @@ COSTS: dict[str, Cost] = {
             _categorical,
             _categorical_dC_da,
             "C0 = −Σj yj ln a(L)j",
+            r"-\sum_j y_j \ln a^{(L)}_j",
+            dC_da_latex=r"-\frac{y_$j}{$a}",
+            dC_da_values=r"-\frac{$y}{$a}",
+            dC_da_value=lambda a, y: -y / a,
+            words=_LN,
             probability_targets=True,
             fused={
                 "softmax": Fused(_categorical_softmax, _categorical_softmax_delta,
-                                 "a(L)j Σi yi − yj"),
+                                 "a(L)j Σi yi − yj", "{a} \\sum_i y_i - y_{{{j}}}",
+                                 into=_categorical_softmax_into),
                 "sigmoid": Fused(_categorical_sigmoid, _categorical_sigmoid_delta,
-                                 "yj (a(L)j − 1)"),
+                                 "yj (a(L)j − 1)", "y_{{{j}}}\\left({a} - 1\\right)",
+                                 lambda a, y: y * (a - 1), into=_categorical_sigmoid_into),
             },
         ),
     )
 }
-
-# Costs that take ln a(L): the output activation must keep a(L) inside (0, 1).
-PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")

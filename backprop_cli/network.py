@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.activations import ACTIVATIONS, Activation
-from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS, Cost
+from backprop_cli.costs import COSTS, Cost
 from backprop_cli.errors import ConfigError, DataError, UsageError, plural
 
 Array = NDArray[np.floating]
@@ -278,3 +278,7 @@ class Preprocessing:
         if self.classes is not None:
             out["classes"] = list(self.classes)
         return out
+
+
+# The activations that keep a(L) inside (0, 1): costs that take ln a(L) need one of them.
+PROBABILITY_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.probability)

@@ -24,8 +24,8 @@ from typer.testing import CliRunner, Result
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli import app
-from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS
-from backprop_cli.network import Examples, Layer, Network
+from backprop_cli.costs import COSTS
+from backprop_cli.network import PROBABILITY_ACTIVATIONS, Examples, Layer, Network
 
 Array = NDArray[np.float64]
 

@@ -19,7 +19,7 @@ from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.costs import COSTS
 from backprop_cli.engine import backprop
 from backprop_cli.errors import DataError, NumericalError
-from backprop_cli.fastpath import KERNELS, Model
+from backprop_cli.fastpath import Model
 from backprop_cli.io import datasets as data
 from backprop_cli.io.config import loads_network
 from backprop_cli.network import Examples, Layer, Network
@@ -66,7 +66,7 @@ COMBINATIONS = [
 
 
 def test_every_activation_has_a_kernel() -> None:
-    assert set(KERNELS) == set(ACTIVATIONS)
+    assert all(a.forward_into and a.backward_into for a in ACTIVATIONS.values())
     assert {h for h, _, _ in COMBINATIONS} | {o for _, o, _ in COMBINATIONS} == set(ACTIVATIONS)
 
 

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli import app
-from backprop_cli.costs import COSTS, PROBABILITY_ACTIVATIONS
+from backprop_cli.costs import COSTS
 from backprop_cli.engine import backprop
 from backprop_cli.errors import NumericalError
 from backprop_cli.io.config import load_network
-from backprop_cli.network import Examples, Layer, Network
+from backprop_cli.network import PROBABILITY_ACTIVATIONS, Examples, Layer, Network
 from backprop_cli.reports.analyze import analyze
 from backprop_cli.reports.check import check_gradients
 from backprop_cli.reports.diagnose import diagnose

@@ -57,37 +57,6 @@ class Equation:
 
 Block = Heading | Paragraph | Equation
 
-# σ of each activation as LaTeX, applied to its argument
-_SIGMA = {
-    "sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{ReLU}",
-    "leaky_relu": r"\operatorname{LReLU}", "linear": r"\operatorname{id}",
-    "softplus": r"\operatorname{softplus}",
-}
-_COST = {
-    "squared_error": r"\sum_j \left(a^{(L)}_j - y_j\right)^2",
-    "cross_entropy": r"-\sum_j \left[y_j \ln a^{(L)}_j + (1 - y_j) \ln\left(1 - a^{(L)}_j\right)"
-                     r"\right]",
-    "categorical_cross_entropy": r"-\sum_j y_j \ln a^{(L)}_j",
-}
-
-
-# δ(L)j in the stable form of a cost with an output activation (costs.Cost.fused), with
-# a(L)j as {a}, yj as {y}, j as {j} and the layer as {l}
-_FUSED = {
-    ("cross_entropy", "sigmoid"): "{a} - y_{{{j}}}",
-    ("categorical_cross_entropy", "sigmoid"): "y_{{{j}}}\\left({a} - 1\\right)",
-    ("categorical_cross_entropy", "softmax"): "{a} \\sum_i y_i - y_{{{j}}}",
-    ("cross_entropy", "softmax"): "\\left({a} - y_{{{j}}}\\right) - \\sum_{{i \\ne {j}}} "
-                                  "\\frac{{{a}\\left(a^{{({l})}}_i - y_i\\right)}}"
-                                  "{{1 - a^{{({l})}}_i}}",
-}
-# The value of a _FUSED formula without a sum, of (a(L)j, yj)
-_FUSED_VALUE: dict[tuple[str, str], Callable[[float, float], float]] = {
-    ("cross_entropy", "sigmoid"): lambda a, y: a - y,
-    ("categorical_cross_entropy", "sigmoid"): lambda a, y: y * (a - 1),
-}
-
-
 def sym(name: str, layer: int | str | None, *idx: int | str) -> str:
     """``sym("w", 2, 0, 1)`` → ``w^{(2)}_{01}``: the seed's w(2)01."""
     sup = f"^{{({layer})}}" if layer is not None else ""
@@ -159,12 +128,20 @@ class Derivation:
         self.params = report.params()
         self.chosen = getattr(report, "chosen", None) is not None
 
+    def words(self) -> dict[str, tuple[str, str]]:
+        """The LaTeX commands of the network's own formulas (its activations' and its cost's
+        :attr:`~activations.Activation.words`), as (text, ASCII), for a text rendering."""
+        words = dict(self.net.cost_fn.words)
+        for layer in self.net.layers:
+            words.update(layer.sigma.words)
+        return words
+
     def blocks(self) -> Iterator[Block]:
         r, net = self.report, self.net
         name = net.name or "network"
         L = net.depth
         yield Heading(1, (Text(f"Worked derivation: {name} ({'-'.join(map(str, net.sizes))})"),))
-        cost = _COST.get(net.cost, rf"\text{{{net.cost}}}")
+        cost = net.cost_fn.latex
         yield Paragraph((
             Text(f"The cost of one example ({net.cost.replace('_', ' ')}) is "),
             Text(f"C_0 = {cost}", math=True),
@@ -249,8 +226,8 @@ class Derivation:
         layer, t = self.net.layers[l - 1], self.report.trace.layers[l - 1]
         z, a = sym("z", l, j), sym("a", l, j)
         a_value = self.num(float(t.a[e, j]))
-        sigma = _SIGMA.get(layer.activation)
-        if sigma is None:  # softmax: every a(L)j depends on every z(L)i
+        sigma = layer.sigma.latex
+        if not layer.sigma.elementwise:  # softmax: every a(L)j depends on every z(L)i
             return Equation(a, (rf"\frac{{e^{{{z}}}}}{{\sum_i e^{{{sym('z', l, 'i')}}}}}",
                                 a_value))
         z_value, fn = float(t.z[e, j]), layer.sigma.fn
@@ -262,19 +239,22 @@ class Derivation:
         """C0 of example e (squared error: with its terms)."""
         r = self.report
         c0 = float(r.trace.cost_per_example[e])
-        steps = [_COST.get(self.net.cost, rf"\text{{{self.net.cost}}}")]
+        cost_fn = self.net.cost_fn
+        steps = [cost_fn.latex]
         approx = False
-        if self.net.cost == "squared_error":
+        term_value = cost_fn.term_value
+        if cost_fn.term_latex and term_value is not None:
+            term = Template(cost_fn.term_latex)
             n_out = self.net.sizes[-1]
             args = (*(float(x) for x in r.trace.layers[-1].a[e]),
                     *(float(y) for y in r.targets[e]))
 
             def written(n: Numbers) -> str:
-                return _sum([f"({n(args[j])} - {n.factor(args[n_out + j])})^2"
+                return _sum([term.substitute(a=n(args[j]), y=n.factor(args[n_out + j]))
                              for j in range(n_out)])
 
             def value(*v: float) -> float:
-                return sum((v[j] - v[n_out + j]) ** 2 for j in range(n_out))
+                return sum(term_value(v[j], v[n_out + j]) for j in range(n_out))
 
             line, approx = self.worked(written, value, args, c0, terms=n_out)
             steps.append(line)
@@ -282,30 +262,23 @@ class Derivation:
 
     def output_dC_da(self, e: int, j: int) -> tuple[Callable[[Numbers, float, float], str],
                                                     Callable[[float, float], float]]:
-        """∂C0/∂a(L)j with a(L)j and yj substituted into the cost's derivative: how to write it
-        with given numbers, and its value, both of (a(L)j, yj)."""
-        if self.net.cost == "squared_error":
-            return (lambda n, a, y: f"2({n(a)} - {n.factor(y)})", lambda a, y: 2 * (a - y))
-        if self.net.cost == "cross_entropy":
-            return (lambda n, a, y: rf"\frac{{{n(a)} - {n.factor(y)}}}{{{n(a)}(1 - {n(a)})}}",
-                    lambda a, y: (a - y) / (a * (1 - a)))
-        if self.net.cost == "categorical_cross_entropy":
-            return (lambda n, a, y: rf"-\frac{{{n.factor(y)}}}{{{n(a)}}}", lambda a, y: -y / a)
-        value = float(self.report.trace.layers[-1].dC_da[e, j])
-        return (lambda n, a, y: n.factor(value), lambda a, y: value)
+        """∂C0/∂a(L)j with a(L)j and yj substituted into the cost's derivative
+        (:attr:`costs.Cost.dC_da_values`): how to write it with given numbers, and its value,
+        both of (a(L)j, yj)."""
+        cost_fn = self.net.cost_fn
+        values = Template(cost_fn.dC_da_values)
+        value = cost_fn.dC_da_value or (lambda a, y: _scalar(cost_fn.dC_da, a, y))
+        return (lambda n, a, y: values.substitute(a=n(a), y=n.factor(y)), value)
 
     def output_line(self, e: int, j: int) -> Equation:
         """∂C0/∂a(L)j = its formula = with numbers = its value."""
         a = sym("a", self.net.depth, j)
-        formula = {"squared_error": f"2({a} - {sym('y', None, j)})",
-                   "cross_entropy": rf"\frac{{{a} - y_{j}}}{{{a}(1 - {a})}}",
-                   "categorical_cross_entropy": rf"-\frac{{y_{j}}}{{{a}}}"}
+        formula = Template(self.net.cost_fn.dC_da_latex).substitute(a=a, j=j)
         write, value = self.output_dC_da(e, j)
         args = (float(self.report.trace.layers[-1].a[e, j]), float(self.report.targets[e, j]))
         dC_da = float(self.report.trace.layers[-1].dC_da[e, j])
         line, approx = self.worked(lambda n: write(n, *args), value, args, dC_da)
-        steps = [formula[self.net.cost]] if self.net.cost in formula else []
-        return Equation(d("C_0", a), (*steps, line, self.num(dC_da)), approx)
+        return Equation(d("C_0", a), (formula, line, self.num(dC_da)), approx)
 
     def worked(self, write: Callable[[Numbers], str], f: Callable[..., float],
                args: Sequence[float], value: float | None, terms: int = 1) -> tuple[str, bool]:
@@ -364,7 +337,9 @@ class Derivation:
     def fused_note(self) -> Paragraph:
         """:attr:`AnalyzeReport.fused_note` with its symbols as math (LaTeX text takes no ∂)."""
         r, L = self.report, self.net.depth
-        formula = _FUSED[(self.net.cost, self.net.layers[-1].activation)]
+        fused = self.report.fused
+        assert fused is not None  # r.fused_note is set
+        formula = fused.latex
         parts = [
             Text("In layer "), Text(f"L = {L}", math=True), Text(", "),
             Text(f"{d('C_0', sym('z', 'L', 'j'))} = "
@@ -388,17 +363,17 @@ class Derivation:
         r, num, L = self.report, self.num, self.net.depth
         a, z = sym("a", L, j), sym("z", L, j)
         value = float(r.trace.layers[-1].dC_dz[e, j])
-        key = (self.net.cost, self.net.layers[-1].activation)
-        formula = _FUSED.get(key)
-        if formula is None:
+        fused = r.fused
+        if fused is None:
             return Equation(d("C_0", z), (num(value),))
+        formula = fused.latex
         steps = [formula.format(a=a, j=j, l=L)]
         approx = False
-        if key in _FUSED_VALUE:  # the sums are written out only in general
+        if fused.value is not None:  # the sums are written out only in general
             args = (float(r.trace.layers[-1].a[e, j]), float(r.targets[e, j]))
             line, approx = self.worked(
                 lambda n: formula.format(a=n.factor(args[0]), j=j, l=L).replace(
-                    f"y_{{{j}}}", n.factor(args[1])), _FUSED_VALUE[key], args, value)
+                    f"y_{{{j}}}", n.factor(args[1])), fused.value, args, value)
             steps.append(line)
         return Equation(d("C_0", z), (*steps, num(value)), approx)
 
@@ -414,7 +389,7 @@ class Derivation:
         line, approx = self.worked(
             lambda n: formula[-1].substitute(a=n.factor(a_value), z=n.factor(z_value)),
             lambda x, y: _scalar(derivative, x, y), (z_value, a_value), float(t.da_dz[e, j]))
-        steps = [rf"{_SIGMA[layer.activation]}'\left({z}\right)",
+        steps = [rf"{layer.sigma.latex}'\left({z}\right)",
                  *(step.substitute(a=a, z=z) for step in formula), line,
                  num(float(t.da_dz[e, j]))]
         # σ' of linear is 1 with or without numbers: each step once
@@ -493,7 +468,7 @@ class Derivation:
         else:
             general = rf"{d('C_0', a)} \cdot {d(a, z)} \cdot {d(z, w)}"
             da_dz = row.da_dz
-            if l == self.net.depth and self.net.cost in _COST:
+            if l == self.net.depth:
                 write, first = self.output_dC_da(e, j)
                 out = (float(r.trace.layers[-1].a[e, j]), float(r.targets[e, j]))
                 line, approx = self.worked(

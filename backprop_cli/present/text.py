@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+from collections.abc import Mapping
 from typing import TextIO
 
 from backprop_cli.present import Options
@@ -24,19 +25,22 @@ _SUBSCRIPTABLE = set("0123456789jki,")
 # x \times 10^{n}, as Numbers writes a power of ten: the tables' 4.54e-05
 _POWER = re.compile(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}")
 _NUMBER = re.compile(r"-?[\d.]+")
-# command → (text, ascii)
+# command → (text, ascii); an activation's or a cost's own commands (\sigma, \ln) come with
+# its registry entry (Activation.words, Cost.words: Derivation.words)
 _WORDS = {
-    "cdot": ("·", "*"), ",": ("·", "*"), " ": (" ", " "), "sigma": ("σ", "sigma"),
-    "tanh": ("tanh", "tanh"), "ln": ("ln", "ln"), "partial": ("∂", "d"), "infty": ("∞", "inf"),
-    "ne": ("≠", "!="), "le": ("≤", "<="), "approx": ("≈", "~"), "times": ("×", "x"),
+    "cdot": ("·", "*"), ",": ("·", "*"), " ": (" ", " "), "partial": ("∂", "d"),
+    "infty": ("∞", "inf"), "ne": ("≠", "!="), "le": ("≤", "<="), "approx": ("≈", "~"),
+    "times": ("×", "x"),
 }
 
 
 class Math:
-    """LaTeX math as the derivation writes it → text (``ascii``: the tables' ASCII notation)."""
+    """LaTeX math as the derivation writes it → text (``ascii``: the tables' ASCII notation);
+    ``words``: more commands, as (text, ascii)."""
 
-    def __init__(self, ascii: bool) -> None:
+    def __init__(self, ascii: bool, words: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.ascii = ascii
+        self.words = {**_WORDS, **(words or {})}
 
     def __call__(self, tex: str) -> str:
         tex = _POWER.sub(lambda m: f"{m[1]}e{int(m[2]):+03d}", tex)
@@ -104,9 +108,9 @@ class Math:
                 more, i = self.arg(tex, i + 1)
                 return ("..." if self.ascii else "…") + f" ({more})", i
             return "..." if self.ascii else "…", i
-        if word not in _WORDS:
+        if word not in self.words:
             raise ValueError(f"no text for \\{word} in {tex!r}")
-        return _WORDS[word][self.ascii], i
+        return self.words[word][self.ascii], i
 
     def frac(self, num: str, den: str) -> str:
         if num.startswith(r"\partial ") and den.startswith(r"\partial "):
@@ -198,8 +202,9 @@ def wrap_equation(text: str, lhs: str, width: int) -> list[str]:
 
 
 class TextRenderer:
-    def __init__(self, ascii: bool, width: int) -> None:
-        self.math = Math(ascii)
+    def __init__(self, ascii: bool, width: int,
+                 words: Mapping[str, tuple[str, str]] | None = None) -> None:
+        self.math = Math(ascii, words)
         self.ascii = ascii
         self.width = width
 
@@ -231,6 +236,7 @@ class TextRenderer:
 
 
 def render_text(report: AnalyzeReport, out: TextIO, options: Options) -> None:
-    blocks = list(Derivation(report, options.precision, options.limit).blocks())
-    text = TextRenderer(options.ascii, text_width(out)).render(blocks)
+    derivation = Derivation(report, options.precision, options.limit)
+    blocks = list(derivation.blocks())
+    text = TextRenderer(options.ascii, text_width(out), derivation.words()).render(blocks)
     out.write(to_ascii(text) if options.ascii else text)

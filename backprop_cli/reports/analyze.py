@@ -107,7 +107,7 @@ class AnalyzeReport:
         if fused is None or L not in self.layers:
             return None
         activation = self.network.layers[-1].activation
-        note = (f"δ(L)j = ∂C0/∂z(L)j = {fused.delta_formula} is computed from z(L) directly "
+        note = (f"δ(L)j = ∂C0/∂z(L)j = {fused.text} is computed from z(L) directly "
                 f"(the stable form of {self.network.cost} with {activation}), not as the "
                 "product ∂C0/∂a · ∂a/∂z")
         return note + (", which is ∞ · 0 here." if self.saturated else ".")

@@ -37,8 +37,6 @@ VANISHING = 1e-2  # grad_ratio below this: vanishing
 EXPLODING = 1e2  # grad_ratio above this: exploding
 SATURATED_SHARE = 0.25  # a layer with at least this share saturated is reported
 LARGE_WEIGHTS = 10.0  # weight std above this many times the Xavier std is reported
-# Activations whose σ' only vanishes where they are off (reported as dead units, not saturation).
-_NOT_SATURATING = ("relu", "leaky_relu", "linear")
 
 
 def _norm(values: Array) -> float:
@@ -182,7 +180,7 @@ def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeas
     for index, (layer, lm) in enumerate(zip(net.layers, measures, strict=True)):
         norm = _norm(lm.grad_w)
         dead = None
-        if layer.activation == "relu":
+        if layer.sigma.dies:
             dead = tuple(int(j) for j in np.flatnonzero(~lm.alive))
         layers.append(LayerDiagnosis(
             layer=index + 1,
@@ -249,17 +247,19 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> 
                     "use smaller initial weights (init: {method: xavier}) or a smaller "
                     "learning rate.",
                 ))
-        if (d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE
+        sigma = net.layers[l - 1].sigma
+        # σ' of relu, leaky_relu, linear only vanishes where they are off (dead units, below)
+        if (sigma.saturates and d.saturated >= SATURATED_SHARE
                 and l == L and fused is not None):
             notes.append(Finding(
                 "ok", "saturated_output", l,
                 f"{d.saturated:.0%} of layer {l}'s outputs are saturated on the {rows}, which "
                 f"is no finding: with {net.cost} after {d.activation}, δ(L)j = "
-                f"{fused.delta_formula} has no σ' in it, so a saturated output that is wrong "
+                f"{fused.text} has no σ' in it, so a saturated output that is wrong "
                 "is not stuck: its δ is as large as its error.",
                 "nothing to change.",
             ))
-        elif d.activation not in _NOT_SATURATING and d.saturated >= SATURATED_SHARE:
+        elif sigma.saturates and d.saturated >= SATURATED_SHARE:
             found.append(Finding(
                 "warning", "saturated", l,
                 f"{d.saturated:.0%} of layer {l}'s neurons are saturated on the {rows} "
@@ -278,7 +278,7 @@ def _findings(net: Network, layers: list[LayerDiagnosis], m: int, unit: str) -> 
             ))
         n, n_prev = net.layers[l - 1].weights.shape
         # ReLUs keep half their inputs' variance, so their init (He's) is √2× wider per input.
-        he = d.activation in ("relu", "leaky_relu")
+        he = sigma.init == "he"
         init_std = math.sqrt(2.0 / n_prev) if he else math.sqrt(2.0 / (n + n_prev))
         harm = "blows up a and the gradients layer by layer" if he else "saturates sigmoid/tanh"
         if d.weights.std > LARGE_WEIGHTS * init_std:
