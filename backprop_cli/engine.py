@@ -13,13 +13,13 @@ Per-example factors are of C0, the cost of one example; the gradient of the full
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import DTypeLike, NDArray
 
-from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
-from backprop_cli.network import Array, Network
+from backprop_cli.errors import OVERFLOW_ADVICE, DataError, NumericalError
+from backprop_cli.network import Array, Layer, Network
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,14 +45,29 @@ class LayerTrace:
         """(m, n_l): ∂z/∂b = 1, so ∂C0/∂b(l)j = δ(l)j."""
         return self.dC_dz
 
+    def dC_dw_entries(self, j: int | NDArray[np.intp], k: int | NDArray[np.intp],
+                      e: int | slice = slice(None)) -> Array:
+        """∂C0/∂w(l)jk = δ(l)j · a(l−1)k for the given (j, k) (ints or index arrays, which
+        broadcast), of example e (default: every example, the first axis). One of the two
+        places the product is written (:meth:`dC_dw_sum` the other)."""
+        return self.dC_dz[e, j] * self.dz_dw[e, k]
+
+    def dC_dw_sum(self) -> Array:
+        """(n_l, n_(l−1)): Σ over the examples of δ(l)j · a(l−1)k."""
+        return self.dC_dz.T @ self.dz_dw
+
+    def _grid(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Every (j, k) as index arrays of shapes (n_l, 1) and (1, n_(l−1))."""
+        return np.arange(self.dC_dz.shape[1])[:, None], np.arange(self.dz_dw.shape[1])[None, :]
+
     @property
     def dC_dw(self) -> Array:
         """(m, n_l, n_(l−1)): ∂C0/∂w(l)jk = δ(l)j · a(l−1)k for every example."""
-        return self.dC_dz[:, :, None] * self.dz_dw[:, None, :]
+        return self.dC_dw_entries(*self._grid())
 
     def dC_dw_at(self, e: int) -> Array:
         """(n_l, n_(l−1)): ∂C0/∂w(l)jk for example e alone."""
-        return np.outer(self.dC_dz[e], self.dz_dw[e])
+        return self.dC_dw_entries(*self._grid(), e)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +91,7 @@ class Trace:
         t = self.layers[l - 1]
         if kind == "w":
             assert k is not None
-            return t.dC_dz[:, j] * t.dz_dw[:, k], float(self.grad_w[l - 1][j, k])
+            return t.dC_dw_entries(j, k), float(self.grad_w[l - 1][j, k])
         return t.dC_dz[:, j], float(self.grad_b[l - 1][j])
 
 
@@ -197,6 +212,168 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
         layers=tuple(traces),
         cost_per_example=c0,
         cost=mean_cost(c0),
-        grad_w=tuple((t.dC_dz.T @ t.dz_dw) / m for t in traces),
+        grad_w=tuple(t.dC_dw_sum() / m for t in traces),
         grad_b=tuple(np.mean(t.dC_dz, axis=0) for t in traces),
     )
+
+
+# --- the full cost over a data set, streamed in chunks (analyze/diagnose/check --data) --------
+#
+# Chunks are (inputs (m_c, n_0), targets (m_c, n_L)) pairs. Each chunk goes through backprop
+# once; its trace is summed over the rows and dropped, so memory is bounded by the chunk size,
+# not by N, the number of rows. At the end, per layer l:
+#
+#     ∂C/∂w(l)jk = (1/N) Σ_rows δ(l)j · a(l−1)k,   ∂C/∂b(l)j = (1/N) Σ_rows δ(l)j
+#
+# and every factor is likewise averaged over the rows. The mean of a product is not the product
+# of the means: ∂C/∂w(l)jk is the mean of δ·a(l−1) per row, not mean δ times mean a(l−1).
+
+def saturated_units(layer: Layer, t: LayerTrace, share: float) -> NDArray[np.bool_]:
+    """(m, n_l): σ'(z) < share · max σ' (for softmax the diagonal ∂a_j/∂z_j)."""
+    da_dz = t.da_dz if layer.sigma.elementwise else np.diagonal(t.da_dz, axis1=1, axis2=2)
+    return np.asarray(da_dz < share * layer.sigma.max_derivative)
+
+
+Chunk = tuple[Array, Array]
+FACTORS = ("z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_da_prev")
+
+
+@dataclass
+class Moments:
+    """Count, mean and sum of squared deviations of a stream of values, merged chunk by chunk
+    (Chan et al.), so the standard deviation keeps its digits where E[x²] − E[x]² would not."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    min: float = math.inf
+    max: float = -math.inf
+
+    def add(self, values: Array) -> None:
+        n_b = int(values.size)
+        if n_b == 0:
+            return
+        mean_b = float(np.mean(values))
+        m2_b = float(np.sum((values - mean_b) ** 2))
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+        self.min = min(self.min, float(np.min(values)))
+        self.max = max(self.max, float(np.max(values)))
+
+    @property
+    def std(self) -> float:
+        """The standard deviation of the values added."""
+        return math.sqrt(self.m2 / self.n)
+
+
+def _fold_mean(mean: Array, values: Array, seen: int) -> None:
+    """Fold the rows of ``values`` (m, …) into ``mean`` (…), the mean of the ``seen`` rows
+    before them, in place. A running sum of finite values can overflow where their mean cannot
+    (∂C0/∂a(L)j = −yj/a(L)j is about −4.5e307 where a saturated output rounds to 0), so the mean
+    is kept, and a chunk whose own sum overflows is summed as values / n."""
+    n = seen + values.shape[0]
+    with np.errstate(over="ignore"):
+        total = np.sum(values, axis=0)
+    part = total / n if np.isfinite(total).all() else np.sum(values / n, axis=0)
+    mean *= seen / n
+    mean += part
+
+
+@dataclass
+class LayerSums:
+    """Layer l's running sums over the rows seen so far (``factors``: running means)."""
+
+    factors: dict[str, Array]  # each factor's mean over the rows, (n_l,) … as in LayerTrace
+    grad_w: Array  # (n_l, n_(l−1)): Σ_rows δ · a(l−1)ᵀ
+    saturated: int = 0
+    alive: NDArray[np.bool_] | None = None  # (n_l,): z > 0 on some row
+    inputs_nonzero: bool = False
+    activations: Moments = field(default_factory=Moments)
+
+
+class Accumulator:
+    """Sums of everything ``analyze`` and ``diagnose`` need, one chunk at a time.
+
+    ``add(inputs, targets)`` runs the engine on a chunk and adds its rows (the factors and the
+    cost into running means, the rest into sums); :meth:`means` (and diagnose's
+    ``diagnosis_from``) divide the sums by the row count at the end. Nothing of a chunk is
+    kept. ``saturation``: σ'(z) below this share of max σ' counts as saturated.
+    """
+
+    def __init__(self, net: Network, saturation: float = 0.01) -> None:
+        self.net = net
+        self.saturation = saturation
+        self.rows = 0
+        self.chunks = 0
+        self.cost = 0.0  # C, the mean of C0 over the rows so far (a sum can overflow)
+        self.input = np.zeros(net.input_size)
+        self.target = np.zeros(net.output_size)
+        self.layers: list[LayerSums] | None = None
+
+    def add(self, inputs: Array, targets: Array) -> None:
+        """inputs (m_c, n_0), targets (m_c, n_L)."""
+        m = int(inputs.shape[0])
+        if m == 0:
+            return
+        trace = backprop(self.net, inputs, targets)
+        if self.layers is None:
+            self.layers = [
+                LayerSums({name: np.zeros(getattr(t, name).shape[1:]) for name in FACTORS},
+                           np.zeros_like(self.net.layers[t.layer - 1].weights, dtype=float))
+                for t in trace.layers
+            ]
+        for sums, layer, t in zip(self.layers, self.net.layers, trace.layers, strict=True):
+            for name in FACTORS:
+                _fold_mean(sums.factors[name], getattr(t, name), self.rows)
+            sums.grad_w += t.dC_dw_sum()
+            sums.saturated += int(np.count_nonzero(
+                saturated_units(layer, t, self.saturation)))
+            alive = np.any(t.z > 0, axis=0)
+            sums.alive = alive if sums.alive is None else sums.alive | alive
+            sums.inputs_nonzero = sums.inputs_nonzero or bool(np.any(t.dz_dw != 0))
+            sums.activations.add(t.a)
+        seen = self.rows
+        self.rows += m
+        self.chunks += 1
+        self.cost = self.cost * (seen / self.rows) + trace.cost * (m / self.rows)
+        self.input += np.sum(inputs, axis=0)
+        self.target += np.sum(targets, axis=0)
+
+    def sums(self) -> list[LayerSums]:
+        if self.layers is None:
+            raise DataError("no data rows to average over")
+        return self.layers
+
+    def means(self) -> DatasetMeans:
+        """The mean over every row added of each factor and of the gradient."""
+        layers = self.sums()
+        n = self.rows
+        mean_layers = tuple(
+            LayerTrace(layer=l, **{name: s.factors[name][None].copy() for name in FACTORS})
+            for l, s in enumerate(layers, start=1)  # noqa: E741
+        )
+        cost = self.cost
+        trace = Trace(
+            layers=mean_layers,
+            cost_per_example=np.array([cost]),
+            cost=cost,
+            grad_w=tuple(s.grad_w / n for s in layers),
+            grad_b=tuple(s.factors["dC_dz"].copy() for s in layers),
+        )
+        return DatasetMeans(n, self.chunks, self.input / n, self.target / n, trace)
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetMeans:
+    """Means over ``rows`` rows read in ``chunks`` chunks: ``input`` (n_0,) and ``target``
+    (n_L,); ``trace`` holds each factor's mean as a one-row LayerTrace ((1, n_l) …; the softmax
+    Jacobian (1, n_L, n_L)), ``cost`` = C and ``grad_w``, ``grad_b`` the full cost's gradient."""
+
+    rows: int
+    chunks: int
+    input: Array
+    target: Array
+    trace: Trace

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from backprop_cli.cli import app
-from backprop_cli.engine import Trace, backprop
+from backprop_cli.engine import FACTORS, Trace, backprop
 from backprop_cli.io.config import dump_network, load_network
 from backprop_cli.io.datasets import load_for_network
 from backprop_cli.io.schema import output_schema
 from backprop_cli.network import Array, Layer, Network
-from backprop_cli.reports.dataset import FACTORS, accumulate, analyze_data
+from backprop_cli.reports.dataset import accumulate, analyze_data
 from backprop_cli.reports.rows import ROW_FIELDS
 
 ROWS, CHUNK = 23, 5  # chunks of 5, 5, 5, 5 and a short last one of 3

@@ -161,7 +161,6 @@ def test_imports_point_down_only() -> None:
     assert violations(graph()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: step A2 breaks reports.dataset ⇄ diagnose")
 def test_no_import_cycles() -> None:
     assert cycles(graph()) == []
 

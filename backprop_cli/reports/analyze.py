@@ -200,7 +200,7 @@ class AnalyzeReport:
             assert k is not None
             value, mean = layer.weights[j, k], self.trace.grad_w[l - 1][j, k]
             dz_dw: Array | None = t.dz_dw[e]
-            gradient = dC_dz[j] * t.dz_dw[e][k]
+            gradient = t.dC_dw_entries(j, k, e)
         else:
             value, mean, dz_dw = layer.biases[j], self.trace.grad_b[l - 1][j], None
             gradient = dC_dz[j] * 1.0

@@ -29,19 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from backprop_cli.choices import CHECK_MAX_WORK
-from backprop_cli.engine import backprop, costs
+from backprop_cli.engine import Accumulator, Chunk, backprop, costs
 from backprop_cli.errors import DataError, UsageError, name_row_errors, plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 from backprop_cli.reports.analyze import all_params
-
-if TYPE_CHECKING:  # check of the examples: no CSV reader (check_data imports it)
-    from backprop_cli.reports.dataset import Chunk
 
 DEFAULT_EPS = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -376,8 +373,6 @@ def check_data(
     Memory is bounded by the chunk size. Refused (UsageError) as soon as the rows read make the
     numeric side more than ``max_work`` multiply-adds (0 or inf: no limit).
     """
-    from backprop_cli.reports.dataset import Accumulator
-
     _check_options(eps, tolerance, sample)
     if max_rows is not None and max_rows < 1:
         raise UsageError(f"--rows {max_rows}: expected a whole number ≥ 1")

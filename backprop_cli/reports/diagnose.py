@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.engine import LayerTrace
+from backprop_cli.engine import Accumulator
 from backprop_cli.errors import plural
-from backprop_cli.network import Array, Layer, Network
+from backprop_cli.network import Array, Network
 from backprop_cli.reports import SCHEMA_VERSION
 
 SATURATION = 0.01  # σ'(z) below this share of max σ' counts as saturated
@@ -156,20 +156,30 @@ class LayerMeasures:
     zero_inputs: bool
 
 
-def saturated_units(layer: Layer, t: LayerTrace) -> NDArray[np.bool_]:
-    """(m, n_l): σ'(z) < SATURATION · max σ' (for softmax the diagonal ∂a_j/∂z_j)."""
-    da_dz = t.da_dz if layer.sigma.elementwise else np.diagonal(t.da_dz, axis1=1, axis2=2)
-    return np.asarray(da_dz < SATURATION * layer.sigma.max_derivative)
-
-
 def diagnose(net: Network, inputs: Array, targets: Array) -> Diagnosis:
     """Diagnose ``net`` on inputs (m, n_0) and targets (m, n_L): the streamed diagnosis of
     ``diagnose --data`` over one chunk."""
-    from backprop_cli.reports.dataset import Accumulator  # it builds on this module
-
-    acc = Accumulator(net)
+    acc = Accumulator(net, SATURATION)
     acc.add(np.asarray(inputs, dtype=np.float64), np.asarray(targets, dtype=np.float64))
-    return acc.diagnosis()
+    return diagnosis_from(acc)
+
+
+def diagnosis_from(acc: Accumulator, data: dict[str, Any] | None = None) -> Diagnosis:
+    """The diagnosis over every row ``acc`` added (an :class:`~backprop_cli.engine.Accumulator`
+    made with :data:`SATURATION`); ``data``: where the rows came from."""
+    n = acc.rows
+    measures = []
+    for s, layer in zip(acc.sums(), acc.net.layers, strict=True):
+        assert s.alive is not None
+        m = s.activations
+        measures.append(LayerMeasures(
+            grad_w=s.grad_w / n,
+            saturated=s.saturated / (n * layer.size),
+            alive=s.alive,
+            activations=Stats(m.mean, m.std, m.min, m.max),
+            zero_inputs=not s.inputs_nonzero,
+        ))
+    return diagnosis_of(acc.net, n, acc.cost, measures, data)
 
 
 def diagnosis_of(net: Network, m: int, cost: float, measures: Sequence[LayerMeasures],
