@@ -96,11 +96,12 @@ class Trace:
 
 
 def forward(
-    net: Network, x: Array, dtype: DTypeLike = np.float64
+    net: Network, x: Array, dtype: DTypeLike = np.float64, *, check: bool = True
 ) -> tuple[list[Array], list[Array]]:
     """x (m, n_0) → (zs, activations): ``zs[l-1]`` is z(l), ``activations[l]`` is a(l) (m, n_l).
 
-    ``activations[0]`` is the input itself.
+    ``activations[0]`` is the input itself. ``check`` False: an overflow is not refused but
+    returned as inf or NaN (what the trainer measures a diverging network with).
     """
     a = np.asarray(x, dtype=dtype)
     activations = [a]
@@ -112,8 +113,9 @@ def forward(
         with np.errstate(over="ignore", invalid="ignore"):
             z = a @ w.T + b
             a = layer.sigma.fn(z)
-        _finite(z, f"the forward pass: z({l}){{j}}", dtype)
-        _finite(a, f"the forward pass: a({l}){{j}}", dtype)
+        if check:
+            _finite(z, f"the forward pass: z({l}){{j}}", dtype)
+            _finite(a, f"the forward pass: a({l}){{j}}", dtype)
         zs.append(z)
         activations.append(a)
     return zs, activations
@@ -152,15 +154,19 @@ def predict(net: Network, x: Array, dtype: DTypeLike = np.float64) -> Array:
 def costs(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) -> Array:
     """C0 for every example: (m,)."""
     zs, activations = forward(net, x, dtype)
-    return _cost(net, zs[-1], activations[-1], np.asarray(y, dtype=dtype))
+    return cost0(net, zs[-1], activations[-1], np.asarray(y, dtype=dtype))
 
 
-def _cost(net: Network, z: Array, a: Array, y: Array) -> Array:
+def cost0(net: Network, z: Array, a: Array, y: Array, *, check: bool = True) -> Array:
+    """C0 per example (m,) from z(L), a(L) and y (m, n_L): the one place that picks the
+    cost's stable form in z(L) (:attr:`costs.Cost.fused`) where there is one. ``check``: refuse
+    a C0 that overflows (:class:`NumericalError` naming the row); False: return it."""
     cost = net.cost_fn
     fused = cost.fused.get(net.layers[-1].activation)
     with np.errstate(over="ignore", invalid="ignore"):
         c0 = fused.cost(z, y) if fused else cost.fn(a, y)
-    _finite(c0[:, None], "the cost C0", z.dtype)
+    if check:
+        _finite(c0[:, None], "the cost C0", z.dtype)
     return c0
 
 
@@ -172,7 +178,7 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
     output = net.layers[-1]
     fused = cost.fused.get(output.activation)
 
-    c0 = _cost(net, zs[-1], activations[-1], y)
+    c0 = cost0(net, zs[-1], activations[-1], y)
     with np.errstate(over="ignore", invalid="ignore"):
         dC_da = cost.dC_da(activations[-1], y)
     traces: list[LayerTrace] = []

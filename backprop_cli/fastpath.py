@@ -12,12 +12,15 @@ of bool.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from backprop_cli.activations import Activation, Backward, Forward, Scratch
 from backprop_cli.costs import Cost
+from backprop_cli.engine import forward as engine_forward
 from backprop_cli.network import Array, Network
 
 # d ← δ(L) = ∂C0/∂z(L) per example; returns Σ C0 over the batch
@@ -95,30 +98,26 @@ class Model:
         self.packed_grads = [np.zeros_like(p) for p in self.packed]
         self.w = [p[:-1].T for p in self.packed]
         self.b = [p[-1] for p in self.packed]
-        self.sigmas = [layer.sigma for layer in net.layers]
         self._forward = [kernels(layer.sigma)[0] for layer in net.layers]
         self._backward = [kernels(layer.sigma)[1] for layer in net.layers]
         self._output_delta = output_delta(net.cost_fn, net.layers[-1].sigma)
         self._buffers: dict[int, _Buffers] = {}
         self._ones: dict[int, Array] = {}
 
-    def forward(self, x: Array) -> tuple[list[Array], list[Array]]:
-        """x (m, n_0) → (zs, activations) with ``activations[0] = x``."""
-        acts = [x]
-        zs = []
-        a = x
-        for p, sigma in zip(self.packed, self.sigmas, strict=True):
-            z = a @ p[:-1]
-            z += p[-1]
-            a = sigma.fn(z)
-            zs.append(z)
-            acts.append(a)
-        return zs, acts
+    def as_network(self) -> Network:
+        """The current parameters as a :class:`Network` in the model's dtype, for the engine:
+        ``w``/``b`` are views of :meth:`params`, nothing is copied. Not validated (mid-training
+        they may have overflowed, which the engine must measure as an inf cost, not refuse)."""
+        net = copy.copy(self.net)  # no __post_init__: no validation
+        layers = tuple(replace(layer, weights=w, biases=b)
+                       for layer, w, b in zip(self.net.layers, self.w, self.b, strict=True))
+        object.__setattr__(net, "layers", layers)
+        return net
 
-    def costs(self, x: Array, y: Array) -> tuple[Array, Array]:
-        """(C0 per example (m,), a(L) (m, n_L))."""
-        zs, acts = self.forward(x)
-        return _cost0(self.net, zs[-1], acts[-1], y), acts[-1]
+    def forward(self, x: Array) -> tuple[list[Array], list[Array]]:
+        """x (m, n_0) → (zs, activations) with ``activations[0] = x``: the engine's forward
+        pass on :meth:`as_network`, overflow returned, not refused."""
+        return engine_forward(self.as_network(), x, self.dtype, check=False)
 
     def gradients(self, x: Array, y: Array, scale: float = 1.0, *,
                   with_ones: bool = False) -> float:
@@ -204,9 +203,3 @@ class Model:
         return self.net.with_parameters(
             [w.astype(np.float64) for w in self.w], [b.astype(np.float64) for b in self.b]
         )
-
-
-def _cost0(net: Network, z: Array, a: Array, y: Array) -> Array:
-    """C0 per example (m,) from z(L), a(L) and y (m, n_L): the fused form where there is one."""
-    fused = net.cost_fn.fused.get(net.layers[-1].activation)
-    return fused.cost(z, y) if fused is not None else net.cost_fn.fn(a, y)

@@ -20,8 +20,9 @@ from numpy.typing import NDArray
 
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
 from backprop_cli.choices import OPTIMIZERS
+from backprop_cli.engine import cost0, mean_cost
 from backprop_cli.engine import costs as engine_costs
-from backprop_cli.engine import mean_cost
+from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.fastpath import Model
 from backprop_cli.network import Array, Network
@@ -236,9 +237,11 @@ class Trainer:
     def measure(self, x: Array, y: Array, labels: NDArray[np.intp] | None
                 ) -> tuple[float, float | None]:
         """(cost C, accuracy or None) of the current weights on x, y."""
+        net = self.model.as_network()
         with np.errstate(over="ignore", invalid="ignore"):
-            c0, a = self.model.costs(x, y)
-        return mean_cost(c0), None if labels is None else accuracy(a, labels)
+            zs, acts = engine_forward(net, x, self.model.dtype, check=False)
+            c0 = cost0(net, zs[-1], acts[-1], y, check=False)
+        return mean_cost(c0), None if labels is None else accuracy(acts[-1], labels)
 
     def run(
         self,
