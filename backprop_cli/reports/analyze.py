@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,10 +23,33 @@ from backprop_cli.network import Array, Network, Param
 from backprop_cli.reports import SCHEMA_VERSION
 from backprop_cli.reports.rows import ParamRow, PathSum, PathTerm, RowBlock, top_order
 
+T = TypeVar("T", float, Array)
+
+
+MEAN = "mean"  # the example key of a report over a data set's rows
+
+
+@dataclass(frozen=True)
+class RowsMean:
+    """What a report's one "example" is the mean over (``analyze --data``): ``data`` describes
+    the rows (file, rows, chunks …; the JSON key "data")."""
+
+    data: dict[str, Any]
+
+    @property
+    def rows(self) -> int:
+        return int(self.data["rows"])
+
 
 @dataclass(frozen=True, eq=False)
 class AnalyzeReport:
-    """``examples``: the selected example indices (0-based); ``layers``: selected l (1-based)."""
+    """``examples``: the selected example indices (0-based); ``layers``: selected l (1-based).
+
+    ``over``: None for the network's examples; else the report's one "example" (index 0,
+    shown as "mean") is the mean over a data set's rows: each factor is its mean over the rows
+    and the ``gradient`` per parameter is ∂C/∂param, the mean of ∂C0/∂param, not the product
+    of the mean factors.
+    """
 
     network: Network
     inputs: Array
@@ -37,34 +60,55 @@ class AnalyzeReport:
     top: int | None = None
     paths: bool = False
     chosen: tuple[Param, ...] | None = None  # --param: only these parameters
+    over: RowsMean | None = field(default=None, kw_only=True)
 
     @property
     def example_count(self) -> int:
         return int(self.inputs.shape[0])
 
+    def example_key(self, e: int) -> int | str:
+        """How rows and JSON name example e: its index, or "mean" over a data set's rows."""
+        return MEAN if self.over is not None else e
+
+    def _gradient(self, per_example: T, mean: T) -> T:
+        """The gradient a row shows: of its example, or over rows the full cost's (the mean)."""
+        return mean if self.over is not None else per_example
+
     @property
     def scope(self) -> str:
         """What the full cost C is the mean over, in words."""
+        if self.over is not None:
+            return f"{plural(self.over.rows, 'row')} of {self.over.data['file']}"
         m = self.example_count
         return plural(m, 'example')
 
     def example_title(self, e: int) -> str:
         """How tables name example e."""
+        if self.over is not None:
+            return f"mean over {plural(self.over.rows, 'row')}"
         return f"example {e}"
 
     @property
     def factor_note(self) -> str | None:
         """A caveat for the tables of factors, if the factors need one."""
+        if self.over is not None:
+            return ("Each factor is its mean over the rows; the last column is the mean of "
+                    "their product per row, ∂C/∂param (which the product of the means is not).")
         return None
 
     @property
     def forward_note(self) -> str | None:
         """A caveat for the forward pass, if its values are not one example's (then the cost
         shown is C, not one example's C0)."""
+        if self.over is not None:
+            return ("Each value is its mean over the rows: a(l)j is not σ of the mean z(l)j, "
+                    "and C is the mean of C0, not C0 of the mean a(L) and y.")
         return None
 
     def dC_dw_at(self, e: int, l: int) -> Array:  # noqa: E741
-        """(n_l, n_(l−1)): ∂C0/∂w(l)jk of example e."""
+        """(n_l, n_(l−1)): ∂C0/∂w(l)jk of example e (over rows: ∂C/∂w(l)jk)."""
+        if self.over is not None:
+            return self.trace.grad_w[l - 1]
         return self.trace.layers[l - 1].dC_dw_at(e)
 
     @property
@@ -174,7 +218,7 @@ class AnalyzeReport:
         else:
             value, dz_dw = layer.biases[j], 1.0
         return ParamRow(
-            example=e,
+            example=self.example_key(e),
             layer=p.layer,
             kind=p.kind,
             j=j,
@@ -184,7 +228,7 @@ class AnalyzeReport:
             da_dz=float(t.da_dz[e, j]) if layer.sigma.elementwise else None,
             dC_dz=float(t.dC_dz[e, j]),
             dz_dw=float(dz_dw),
-            gradient=float(per_example[e]),
+            gradient=self._gradient(float(per_example[e]), mean),
             mean_gradient=mean,
         )
 
@@ -204,11 +248,13 @@ class AnalyzeReport:
         else:
             value, mean, dz_dw = layer.biases[j], self.trace.grad_b[l - 1][j], None
             gradient = dC_dz[j] * 1.0
+        means = np.asarray(mean, dtype=float)
         return RowBlock(
-            example=e, layer=l, kind=kind, j=j, k=k if kind == "w" else None,
+            example=self.example_key(e), layer=l, kind=kind, j=j, k=k if kind == "w" else None,
             value=np.asarray(value, dtype=float), dC_da=t.dC_da[e],
             da_dz=t.da_dz[e] if layer.sigma.elementwise else None, dC_dz=dC_dz, dz_dw=dz_dw,
-            gradient=np.asarray(gradient, dtype=float), mean_gradient=np.asarray(mean, dtype=float),
+            gradient=self._gradient(np.asarray(gradient, dtype=float), means),
+            mean_gradient=means,
         )
 
     def row_blocks(self, size: int = 1 << 16) -> Iterator[RowBlock]:
@@ -280,7 +326,7 @@ class AnalyzeReport:
             for j in range(layer.size)
         ]
         terms.sort(key=lambda p: -abs(p.term))
-        return PathSum(e, l, k, tuple(terms), float(t.dC_da_prev[e, k]))
+        return PathSum(self.example_key(e), l, k, tuple(terms), float(t.dC_da_prev[e, k]))
 
     def path_sums(self, example: int) -> list[PathSum]:
         """Every ∂C0/∂a(l−1)k of the selected layers, output layer first."""
@@ -325,6 +371,8 @@ class AnalyzeReport:
             doc["paths"] = [ps.as_dict() for e in self.examples for ps in self.path_sums(e)]
         if self.chosen is not None:
             doc["params"] = [r.as_dict() for r in self.rows()]
+        if self.over is not None:
+            doc["data"] = self.over.data
         return doc
 
     def _example_dict(self, e: int) -> dict[str, Any]:
@@ -346,14 +394,17 @@ class AnalyzeReport:
                     "dC_da_prev": _list(t.dC_da_prev[e]),
                 }
             )
-        return {
-            "index": e,
+        doc: dict[str, Any] = {
+            "index": self.example_key(e),
             "input": _list(self.inputs[e]),
             "target": _list(self.targets[e]),
             "output": _list(self.trace.layers[-1].a[e]),
             "cost": float(self.trace.cost_per_example[e]),
             "layers": layers,
         }
+        if self.over is not None:
+            doc["rows"] = self.over.rows
+        return doc
 
 
 def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:
