@@ -144,7 +144,7 @@ class Activation:
     ``forward_into``/``backward_into``: the in-place kernels of the training hot path (a ← σ(z);
     d ← d · ∂a/∂z); None: the hot path falls back to ``fn``/``backward``, which allocate.
 
-    What diagnose and validation read: ``probability`` a ∈ (0, 1), so it may precede costs
+    What diagnose and validation read: ``probability`` a inside (0, 1), so it may precede costs
     that take ln a; ``saturates`` σ' vanishes for large |z| (not so for relu, leaky_relu,
     linear, whose σ' vanishes only where they are off); ``dies`` z ≤ 0 on every row leaves
     a neuron without gradient for good (relu); ``init`` the init that keeps a layer's variance.
