@@ -386,7 +386,7 @@ def test_a_log_that_cannot_be_written_ends_the_log_not_the_run(
     import errno
     import io
 
-    from backprop_cli.cli import commands as cli
+    from backprop_cli.cli import runtime as cli
 
     class Full(io.StringIO):
         """A disk that fills up after the first line."""
