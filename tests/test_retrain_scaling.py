@@ -18,7 +18,8 @@ import yaml
 from conftest import CONFIGS, invoke
 
 from backprop_cli.io.config import load_network
-from backprop_cli.io.datasets import load_training_data, preprocessing_of
+from backprop_cli.io.datasets import preprocessing_of
+from backprop_cli.io.training_data import load_training_data
 
 DIGITS, DIGITS_CSV = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
 NET = """\

@@ -538,7 +538,7 @@ def evaluate(
     in JSON) and the confusion matrix. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import load_for_network
+    from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import EvaluationReport
     from backprop_cli.reports.train import evaluate as run
 
@@ -573,8 +573,9 @@ def predict(
     """
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import classes_for_network, load_for_network
+    from backprop_cli.io.datasets import classes_for_network
     from backprop_cli.io.inputs import as_input
+    from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import Predictions, predict_rows
 
     net = load_network(net_file)

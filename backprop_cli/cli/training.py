@@ -28,7 +28,8 @@ from backprop_cli.errors import (
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
 from backprop_cli.io.config import dump_network, load_network
-from backprop_cli.io.datasets import TrainingData, load_training_data, named_row, preprocessing_of
+from backprop_cli.io.datasets import named_row, preprocessing_of
+from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network
 from backprop_cli.present.notation import unicode_ok
 from backprop_cli.reports.train import TrainSummary
