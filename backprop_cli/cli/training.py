@@ -6,6 +6,7 @@ the error a stopped training ends with."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +29,12 @@ from backprop_cli.errors import (
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
 from backprop_cli.io.config import dump_network, load_network
-from backprop_cli.io.datasets import named_row, preprocessing_of
+from backprop_cli.io.datasets import named_row
 from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network
 from backprop_cli.present.notation import unicode_ok
 from backprop_cli.reports.train import TrainSummary
-from backprop_cli.train import Trainer, TrainOptions, training_block
+from backprop_cli.train import Trainer, TrainOptions, training_info
 
 if TYPE_CHECKING:
     from backprop_cli.cli.options import Choice
@@ -65,12 +66,9 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
     first ``examples`` training rows (None: ``net``'s own examples, else the first 2 rows)."""
     trained = trainer.network().with_examples(
         stored_examples(net, data, examples, net_file))
-    return dump_network(trained, {
-        # The weights' last bits depend on the runtime too (the BLAS's threads split products)
-        "training": {**training_block(trainer.options, summary, data.info),
-                     "runtime": dict(runtime())},
-        "preprocessing": data.preprocessing.to_dict(),
-    })
+    # The weights' last bits depend on the runtime too (the BLAS's threads split products)
+    info = replace(training_info(trainer.options, summary, data.info), runtime=runtime())
+    return dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
 
 
 def stored_examples(net: Network, data: TrainingData, examples: int | None,
@@ -83,7 +81,7 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
         # inputs, like the rows of --examples. Undoing one and applying the other by position
         # is right because a network trained before is trained again on its stored feature
         # columns, in their order (data.select_columns matches them by name).
-        old = preprocessing_of(net, net_file)
+        old = net.preprocessing
         assert old is None or not old.features or old.features == data.preprocessing.features
         if old is not None and old.same_scaling(data.preprocessing):
             return net.examples  # kept as they are: undo then apply would round them

@@ -25,7 +25,7 @@ from backprop_cli.io.inputs import (
     open_bytes,
     too_long,
 )
-from backprop_cli.network import Array, Label
+from backprop_cli.network import Array, Label, label_key
 
 
 @dataclass(frozen=True)
@@ -328,10 +328,6 @@ def _numbers(
     return out
 
 
-def _label_key(label: Label) -> Label:
-    return float(label) if isinstance(label, int | float) else label
-
-
 # A number in a CSV cell: ASCII digits, one dot, an exponent, a sign; nan and inf pass here to
 # be refused as not finite. float() alone also takes 1_0 (as 10) and other scripts' digits
 # (Arabic-Indic one, U+0661, as 1).
@@ -369,7 +365,7 @@ def _encode(
 ) -> tuple[NDArray[np.intp], Array]:
     """Class labels → (class index (m,), one-hot targets (m, K))."""
     numeric = all(isinstance(c, int | float) for c in classes)
-    lookup = {_label_key(c): i for i, c in enumerate(classes)}
+    lookup = {label_key(c): i for i, c in enumerate(classes)}
     index = np.empty(len(labels), dtype=np.intp)
     for i, text in enumerate(labels):
         key: Label | None = _as_number(text) if numeric else text.strip()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -27,8 +26,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from backprop_cli.choices import CHUNK_ROWS, DELIMITER, NORMALIZE
-from backprop_cli.errors import ConfigError, DataError, NumericalError, UsageError, plural
+from backprop_cli.choices import CHUNK_ROWS, DELIMITER
+from backprop_cli.errors import DataError, NumericalError, UsageError, plural
 from backprop_cli.io.csv_fast import (
     _NotPlain,
     _numeric_classes,
@@ -39,7 +38,6 @@ from backprop_cli.io.csv_fast import (
 from backprop_cli.io.csv_reader import (
     Columns,
     _encode,
-    _label_key,
     _numbers,
     _one_hot,
     _Reader,
@@ -51,78 +49,6 @@ from backprop_cli.io.inputs import (
     as_input,
 )
 from backprop_cli.network import Array, Label, Network, Preprocessing
-
-
-def preprocessing_of(net: Network, file: str | None = None) -> Preprocessing | None:
-    """The ``preprocessing:`` block of a network file, checked; None if there is none."""
-    raw = net.extra.get("preprocessing")
-    if raw is None:
-        return None
-
-    def bad(message: str, field: str) -> ConfigError:
-        return ConfigError(message, path=f"preprocessing.{field}" if field else "preprocessing",
-                           file=file)
-
-    if not isinstance(raw, dict):
-        raise bad("expected a mapping (features, targets, normalize, shift, scale, classes)", "")
-    known = ("features", "targets", "normalize", "shift", "scale", "classes")
-    for key in raw:
-        if key not in known:
-            raise bad(f"unknown key {key!r}; expected one of: {', '.join(known)}", str(key))
-
-    def names(key: str) -> tuple[str, ...]:
-        value = raw.get(key, [])
-        if not isinstance(value, list) or not all(
-            isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
-        ):
-            raise bad("expected a list of column names", key)
-        out = tuple(str(v) for v in value)
-        if len(set(out)) != len(out):
-            raise bad("expected distinct column names", key)
-        return out
-
-    features, targets = names("features"), names("targets")
-    if features and len(features) != net.input_size:
-        raise bad(f"expected {net.input_size} column names (input_size), got {len(features)}",
-                  "features")
-    normalize = raw.get("normalize", "none")
-    if normalize not in NORMALIZE:
-        raise bad(f"unknown normalization {normalize!r}; expected one of: "
-                  f"{', '.join(NORMALIZE)}", "normalize")
-    stats: list[Array | None] = []
-    for key in ("shift", "scale"):
-        value = raw.get(key)
-        if value is None:
-            stats.append(None)
-            continue
-        try:
-            arr = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise bad("expected a list of numbers", key) from None
-        if arr.shape != (net.input_size,) or not np.isfinite(arr).all():
-            raise bad(f"expected {net.input_size} finite numbers (one per input)", key)
-        stats.append(arr)
-    shift, scale = stats
-    if (shift is None) != (scale is None) or (normalize != "none" and shift is None):
-        raise bad("expected both 'shift' and 'scale' (x' = (x − shift) / scale)", "")
-    if scale is not None and (scale == 0).any():
-        raise bad("a scale of 0 would divide by zero", "scale")
-    classes = raw.get("classes")
-    if classes is not None:
-        if not isinstance(classes, list) or not all(
-            isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes
-        ):
-            raise bad("expected a list of class labels (numbers or text)", "classes")
-        if not all(math.isfinite(c) for c in classes if not isinstance(c, str)):
-            raise bad("expected finite numbers or text as class labels", "classes")
-        if len({_label_key(c) for c in classes}) != len(classes):
-            raise bad("expected distinct class labels", "classes")
-        if len(classes) != net.output_size:
-            raise bad(f"expected {plural(net.output_size, 'label')} (one per output neuron), "
-                      f"got {len(classes)}", "classes")
-        classes = tuple(classes)
-    return Preprocessing(features, targets, normalize, shift, scale, classes)
-
 
 # --- data sets --------------------------------------------------------------------------
 
@@ -501,7 +427,7 @@ def classes_for_network(
     them: the network's stored class list, else the distinct labels of the file's label
     column in sorted order (:func:`_classes_for`). None when the network does not classify
     this file's columns, or the file has no label column (``predict`` needs none)."""
-    pre = preprocessing_of(net, net_file)
+    pre = net.preprocessing
     if pre is not None and pre.classes:
         return pre.classes
     data = as_input(data)
@@ -534,7 +460,7 @@ def stream_for_network(
     iteration reads the copy."""
     data = as_input(data)
     file = str(data)
-    pre = preprocessing_of(net, net_file)
+    pre = net.preprocessing
     with _Reader(data, delimiter) as reader:
         columns = _columns_for(reader, target, features, pre, net_file=net_file)
         _check_fit(net, columns, file)

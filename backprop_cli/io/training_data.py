@@ -4,7 +4,6 @@ newly fitted preprocessing."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import DELIMITER, NORMALIZE, SPLITS
-from backprop_cli.errors import ConfigError, DataError, UsageError, plural
+from backprop_cli.errors import DataError, UsageError, plural
 from backprop_cli.io.csv_reader import Columns
-from backprop_cli.io.datasets import Dataset, load_dataset, preprocessing_of
+from backprop_cli.io.datasets import Dataset, load_dataset
 from backprop_cli.io.inputs import (
     FileName,
     as_input,
@@ -134,7 +133,7 @@ def load_training_data(
         raise UsageError("give either --val FILE or --val-split F, not both")
     if normalize is not None and normalize not in NORMALIZE:
         raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
-    stored = preprocessing_of(net, net_file)
+    stored = net.preprocessing
     data = as_input(data)
     full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
                         preprocessing=stored, net_file=net_file)
@@ -182,43 +181,30 @@ def load_for_network(
     """Rows of ``data`` as ``net`` sees them (its stored preprocessing applied), for predict
     and evaluate. ``split`` train or val: only the rows ``--val-split`` gave that side when
     the network was trained (recomputed from its ``training:`` block)."""
-    pre = preprocessing_of(net, net_file)
+    pre = net.preprocessing
     ds = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
                       preprocessing=pre, need_target=need_target, net_file=net_file)
     if split != "all":
-        ds = ds.subset(_split_of(net, len(ds), split, str(data), net_file))
+        ds = ds.subset(split_of(net, len(ds), split, str(data), net_file))
     return (_normalized(ds, pre) if pre is not None else ds), pre
 
 
-def _split_of(net: Network, m: int, split: str, file: str, net_file: str | None
-              ) -> NDArray[np.intp]:
+def split_of(net: Network, m: int, split: str, file: str, net_file: str | None
+             ) -> NDArray[np.intp]:
+    """The rows (of ``m`` in ``file``) that ``--val-split`` gave side ``split`` when ``net``
+    was trained, recomputed from its ``training:`` block (checked when it was read)."""
     if split not in SPLITS:
         raise UsageError(f"--split {split!r}: expected one of: {', '.join(SPLITS)}")
-    training = net.extra.get("training")
-    ok = isinstance(training, dict) and isinstance(training.get("options"), dict)
-    fraction = training.get("val_split") if ok and isinstance(training, dict) else None
-    if not ok or not isinstance(fraction, int | float) or not fraction:
+    training = net.training
+    if training is None or training.options is None or not training.val_split:
         raise UsageError(
             f"--split {split}: {net_file or 'the network'} was not trained with --val-split "
             "(its training: block has no val_split)")
-    assert isinstance(training, dict)
-    options = training["options"]
+    options = training.options
     seed, shuffle = options.get("seed", 0), options.get("shuffle", True)
-
-    def bad(field: str, expected: str) -> ConfigError:
-        return ConfigError(f"expected {expected}", path=f"training.{field}", file=net_file)
-
-    if isinstance(fraction, bool) or not 0 < fraction < 1:
-        raise bad("val_split", "a fraction between 0 and 1")
-    if isinstance(seed, bool) or not isinstance(seed, int | float) or not (
-            math.isfinite(seed) and seed >= 0 and float(seed).is_integer()):
-        raise bad("options.seed", "a whole number ≥ 0")
-    if not isinstance(shuffle, bool):
-        raise bad("options.shuffle", "true or false")
-    rows = training.get("rows")
-    if rows != m:
+    if training.rows != m:
         raise DataError(
             f"--split {split}: this file has {m} data rows, but the network was trained on "
-            f"{rows}; the split can only be recomputed on the same file", file=file)
-    train, val = split_rows(m, float(fraction), int(seed), shuffle)
+            f"{training.rows}; the split can only be recomputed on the same file", file=file)
+    train, val = split_rows(m, float(training.val_split), int(seed), shuffle)
     return train if split == "train" else val
