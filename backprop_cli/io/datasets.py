@@ -10,9 +10,6 @@ Rows: m; features: n_0 (the network's input size); targets: n_L (its output size
 ``inputs`` are (m, n_0) and ``targets`` (m, n_L). With one target column and n_L = K > 1 the
 column holds class labels, one-hot encoded in sorted order (numerically if every label is a
 number, else as text).
-
-(Over 500 lines: each loader's checks of the rows against the network stay with it, so that
-the whole-file and the chunked path, which must refuse the same rows, are read side by side.)
 """
 
 from __future__ import annotations
