@@ -6,7 +6,8 @@ Indices follow the seed: layers 0 (input) … L (output); ``layers[l-1]`` is lay
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,9 @@ class Network:
     cost: str = "squared_error"
     name: str | None = None
     examples: Examples | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the blocks a trained network file carries (train writes both; config checks them)
+    training: TrainingInfo | None = None
+    preprocessing: Preprocessing | None = None
 
     def __post_init__(self) -> None:
         validate(self)
@@ -211,6 +214,11 @@ class Param:
 Label = str | int | float
 
 
+def label_key(label: Label) -> Label:
+    """A class label as compared: the number 1 and 1.0 are one label, the text "1" another."""
+    return float(label) if isinstance(label, int | float) else label
+
+
 @dataclass(frozen=True, eq=False)
 class Preprocessing:
     """What is done to a CSV row before the network sees it, stored in the trained YAML.
@@ -277,6 +285,38 @@ class Preprocessing:
             out["scale"] = self.scale.tolist()
         if self.classes is not None:
             out["classes"] = list(self.classes)
+        return out
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """The ``training:`` block train writes: where the rows came from, the options, how it
+    ended, the runtime a rerun needs for the same bytes. Every field optional (older or
+    hand-written files have fewer); ``options`` None: the block has none."""
+
+    data: str | None = None
+    rows: int | None = None
+    val_split: float | None = None
+    val: str | None = None
+    train_rows: int | None = None
+    val_rows: int | None = None
+    options: Mapping[str, Any] | None = None
+    status: str | None = None
+    epochs_run: int | None = None
+    best_epoch: int | None = None
+    train_cost: float | None = None
+    train_accuracy: float | None = None
+    val_cost: float | None = None
+    val_accuracy: float | None = None
+    runtime: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block's keys in the order train has always written them, None left out."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = dict(value) if isinstance(value, Mapping) else value
         return out
 
 

@@ -25,7 +25,7 @@ from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.fastpath import Model
-from backprop_cli.network import Array, Network
+from backprop_cli.network import Array, Network, TrainingInfo
 from backprop_cli.reports import finite_or_none
 from backprop_cli.reports.train import EpochRecord, TrainSummary, accuracy
 
@@ -453,19 +453,15 @@ def _with_val(record: EpochRecord, cost: float, acc: float | None) -> EpochRecor
 
 
 
-def training_block(options: TrainOptions, summary: TrainSummary,
-                   info: dict[str, Any]) -> dict[str, Any]:
-    """The ``training:`` block of the trained network file: where the data came from, the
-    options (with the seed), how it ended, the final costs and the numpy and BLAS a rerun needs
-    for the same bytes (``runtime``, which the caller adds last: :func:`io.blas.runtime`). No
-    times, so that the same command on the same machine writes the same file."""
-    block: dict[str, Any] = {**info, "options": options.to_dict()}
-    block["status"] = summary.status
-    block["epochs_run"] = summary.epochs_run
-    if summary.best_epoch is not None:
-        block["best_epoch"] = summary.best_epoch
-    for key in ("train_cost", "train_accuracy", "val_cost", "val_accuracy"):
-        value = getattr(summary, key)
-        if value is not None:
-            block[key] = value
-    return block
+def training_info(options: TrainOptions, summary: TrainSummary,
+                  source: dict[str, Any]) -> TrainingInfo:
+    """The ``training:`` block of the trained network file: where the data came from
+    (``source``, TrainingData.info), the options (with the seed), how it ended, the final
+    costs; the numpy and BLAS a rerun needs for the same bytes (``runtime``) are the caller's
+    to add (:func:`io.blas.runtime`). No times, so that the same command on the same machine
+    writes the same file."""
+    return TrainingInfo(
+        **source, options=options.to_dict(), status=summary.status,
+        epochs_run=summary.epochs_run, best_epoch=summary.best_epoch,
+        train_cost=summary.train_cost, train_accuracy=summary.train_accuracy,
+        val_cost=summary.val_cost, val_accuracy=summary.val_accuracy)

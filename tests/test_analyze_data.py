@@ -22,8 +22,8 @@ from typer.testing import CliRunner, Result
 from backprop_cli.cli import app
 from backprop_cli.engine import FACTORS, Trace, backprop
 from backprop_cli.io.config import dump_network, load_network
-from backprop_cli.io.datasets import load_for_network
 from backprop_cli.io.schema import output_schema
+from backprop_cli.io.training_data import load_for_network
 from backprop_cli.network import Array, Layer, Network
 from backprop_cli.reports.dataset import accumulate, analyze_data
 from backprop_cli.reports.rows import ROW_FIELDS

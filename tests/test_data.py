@@ -13,14 +13,9 @@ from test_train import NET
 
 from backprop_cli.errors import DataError, UsageError
 from backprop_cli.io.config import load_network, loads_network
-from backprop_cli.io.datasets import (
-    discover_classes,
-    fit_preprocessing,
-    iter_csv_chunks,
-    load_dataset,
-    load_training_data,
-    split_rows,
-)
+from backprop_cli.io.csv_reader import discover_classes
+from backprop_cli.io.datasets import iter_csv_chunks, load_dataset
+from backprop_cli.io.training_data import fit_preprocessing, load_training_data, split_rows
 
 CLASSIFIER = """\
 input_size: 2
@@ -149,7 +144,7 @@ def test_columns_delimiter_and_quoting(tmp_path: Path) -> None:
 
 def test_normalization_statistics() -> None:
     x = np.array([[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]])
-    from backprop_cli.io.datasets import Columns
+    from backprop_cli.io.csv_reader import Columns
 
     columns = Columns(("a", "b", "c", "y"), (0, 1, 2), (3,))
     standard = fit_preprocessing(x, "standard", columns, None)

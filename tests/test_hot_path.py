@@ -20,6 +20,7 @@ from backprop_cli.costs import COSTS
 from backprop_cli.engine import backprop
 from backprop_cli.errors import DataError, NumericalError
 from backprop_cli.fastpath import Model
+from backprop_cli.io import csv_fast
 from backprop_cli.io import datasets as data
 from backprop_cli.io.config import loads_network
 from backprop_cli.network import Examples, Layer, Network
@@ -279,7 +280,7 @@ def test_decimal_parser_equals_float_of_every_field_bit_for_bit(sep: str) -> Non
         texts = _texts(rng, 300 * width, digits)
         fields = [texts[i:i + width] for i in range(0, len(texts), width)]
         body = "".join(sep.join(row) + "\n" for row in fields).encode()
-        out = data._parse_decimals(body, width, ord(sep), chunk=997)  # many ~1 kB pieces
+        out = csv_fast._parse_decimals(body, width, ord(sep), chunk=997)  # many ~1 kB pieces
         exact = all(abs(int(t.replace("-", "").replace(".", "") or 0)) <= 2**53 for t in texts)
         if not exact:  # 17 digits: above 2^53 M / 10^f is not certainly exact; refused
             assert out is None
@@ -287,10 +288,10 @@ def test_decimal_parser_equals_float_of_every_field_bit_for_bit(sep: str) -> Non
         assert out is not None and out.dtype == np.float64
         expected = np.array([[float(v) for v in row] for row in fields])
         assert out.view(np.uint64).tolist() == expected.view(np.uint64).tolist()  # -0.0 too
-    whole = data._parse_decimals(b"1,234567890123456,9007199254740992\n", 3, ord(","))
+    whole = csv_fast._parse_decimals(b"1,234567890123456,9007199254740992\n", 3, ord(","))
     assert whole is not None and whole[0].tolist() == [1, 234567890123456, 2**53]
     for text in ("0.1", "-0.3", "123.456", "0.000001", "-.5", "5.", "-0", "007.50"):
-        parsed = data._parse_decimals(f"{text}\n".encode(), 1, ord(","))
+        parsed = csv_fast._parse_decimals(f"{text}\n".encode(), 1, ord(","))
         assert parsed is not None and repr(parsed[0, 0].item()) == repr(float(text)), text
 
 
@@ -306,7 +307,7 @@ def test_decimal_parser_equals_float_of_every_field_bit_for_bit(sep: str) -> Non
     b"1,2,-\n", b"1,2,.\n", b"1,2,-.\n",  # no digits
 ])
 def test_decimal_parser_refuses_what_is_not_plain(body: bytes) -> None:
-    assert data._parse_decimals(body, 3, ord(",")) is None
+    assert csv_fast._parse_decimals(body, 3, ord(",")) is None
 
 
 def test_plain_whole_numbers_and_their_fallbacks(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ from backprop_cli.cli import app
 from backprop_cli.errors import ConfigError
 from backprop_cli.io import inputs
 from backprop_cli.io.config import loads_network
-from backprop_cli.io.datasets import Columns, fit_preprocessing
+from backprop_cli.io.csv_reader import Columns
+from backprop_cli.io.training_data import fit_preprocessing
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 XOR = str(CONFIGS / "xor.yaml")

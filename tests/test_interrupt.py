@@ -95,7 +95,7 @@ def test_interrupted_training_never_leaves_a_partial_file(tmp_path: Path) -> Non
         if text == PREVIOUS:
             continue
         net = load_network(out)  # complete and valid, or this raises
-        assert net.extra["training"]["status"] == "interrupted"
+        assert net.training.to_dict()["status"] == "interrupted"
         # 128 + the signal's number; a second signal that arrives once the file is written
         # may find the default handler back in place and end the process with it
         allowed = {128 + run.signals[0]} | ({-run.signals[0]} if len(run.signals) > 1 else set())
@@ -107,7 +107,7 @@ def test_interrupted_training_never_leaves_a_partial_file(tmp_path: Path) -> Non
     for run, code, directory, stderr in results:
         if not run.from_start and len(run.signals) == 1:
             assert code == 128 + run.signals[0], (run, stderr)
-            assert load_network(directory / "trained.yaml").extra["training"]["status"] == (
+            assert load_network(directory / "trained.yaml").training.to_dict()["status"] == (
                 "interrupted")
     assert written >= sum(not r.from_start and len(r.signals) == 1 for r in _plan()) >= 12
     # a second signal stops at once, writing nothing

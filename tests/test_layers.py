@@ -11,8 +11,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "backprop_cli"
 
 # Top to bottom. A module belongs to the layer of its longest matching prefix ("backprop_cli"
@@ -181,7 +179,6 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     assert layer_of("backprop_cli.newthing") is None  # a new top-level module must be placed
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: step B1 moves it into runtime.Group")
 def test_one_error_boundary() -> None:
     """The command line prints a BackpropError in one place (runtime.Group.invoke)."""
     handlers = [f"{path.name}:{node.lineno}"

@@ -173,7 +173,7 @@ def test_stdout_to_a_disk_that_fills_up_mid_write_is_one_error(unbuffered: str,
 def test_stdout_writes_are_whole_even_when_the_system_takes_part(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fake system whose write takes 7 bytes at a time, then a full disk."""
-    from backprop_cli.cli.commands import _whole_writes
+    from backprop_cli.cli.runtime import _whole_writes
 
     taken: list[bytes] = []
     limit = {"bytes": 10_000}

@@ -363,7 +363,7 @@ def test_train_log_to_a_closed_pipe_still_writes_out(tmp_path: Path) -> None:
     assert (process.returncode, stderr) == (141, b"")
     from backprop_cli.io.config import load_network
 
-    training = load_network(out).extra["training"]
+    training = load_network(out).training.to_dict()
     assert training["status"] == "completed" and training["epochs_run"] == 2000
 
 
@@ -386,7 +386,7 @@ def test_a_log_that_cannot_be_written_ends_the_log_not_the_run(
     import errno
     import io
 
-    from backprop_cli.cli import commands as cli
+    from backprop_cli.cli import runtime as cli
 
     class Full(io.StringIO):
         """A disk that fills up after the first line."""

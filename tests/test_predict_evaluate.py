@@ -73,7 +73,7 @@ def test_evaluate_json_keys_and_numbers(trained: tuple[Path, Path]) -> None:
 
 def test_split_val_reproduces_the_training_validation(trained: tuple[Path, Path]) -> None:
     out, data = trained
-    block = load_network(out).extra["training"]
+    block = load_network(out).training.to_dict()
     val = json.loads(invoke("evaluate", out, data, "--split", "val", "-f", "json").stdout)
     train = json.loads(invoke("evaluate", out, data, "--split", "train", "-f", "json").stdout)
     assert val["rows"] == block["val_rows"] == 15 and train["rows"] == 45

@@ -12,7 +12,8 @@ from conftest import invoke, write
 
 from backprop_cli.errors import OVERFLOW_ADVICE, NumericalError
 from backprop_cli.io.config import load_network
-from backprop_cli.io.datasets import load_for_network, named_row
+from backprop_cli.io.datasets import named_row
+from backprop_cli.io.training_data import load_for_network
 
 # z(1)0 = x1 + x2: finite for every row but the 5th data row (line 6), 1e308 + 1e308 = inf
 LINEAR = """\

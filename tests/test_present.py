@@ -51,7 +51,8 @@ def loaded(*args: str | Path) -> set[str]:
 def test_start_up_stays_lean() -> None:
     help_ = loaded("--help")  # typer's help is drawn with rich: only ours are checked here
     assert {m for m in help_ if m.startswith("backprop_cli.")} <= {
-        "backprop_cli.cli", "backprop_cli.cli.commands", "backprop_cli.errors", "backprop_cli.io",
+        "backprop_cli.cli", "backprop_cli.cli.commands", "backprop_cli.cli.options",
+        "backprop_cli.cli.runtime", "backprop_cli.errors", "backprop_cli.io",
         "backprop_cli.io.atomic", "backprop_cli.choices", "backprop_cli.present",
         "backprop_cli.present.notation"}
     assert "numpy" not in help_

@@ -18,7 +18,7 @@ import yaml
 from conftest import CONFIGS, invoke
 
 from backprop_cli.io.config import load_network
-from backprop_cli.io.datasets import load_training_data, preprocessing_of
+from backprop_cli.io.training_data import load_training_data
 
 DIGITS, DIGITS_CSV = CONFIGS / "digits.yaml", CONFIGS / "digits.csv"
 NET = """\
@@ -154,7 +154,7 @@ def test_load_training_data_keeps_the_stored_arrays(tmp_path: Path) -> None:
     ok("train", tmp_path / "net.yaml", data, "--out", first, "--epochs", "1", "--normalize",
        "minmax", "-q")
     net = load_network(first)
-    old = preprocessing_of(net, str(first))
+    old = net.preprocessing
     assert old is not None and old.shift is not None and old.scale is not None
     kept = load_training_data(net, data, val_split=0.25, net_file=str(first))
     assert kept.replaced is None and kept.preprocessing.same_scaling(old)

@@ -204,11 +204,11 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
     trained = load_network(a)
-    block = trained.extra["training"]
+    block = trained.training.to_dict()
     assert block["options"]["seed"] == 7
     assert block["epochs_run"] == 3 and block["status"] == "completed"
     assert block["train_rows"] == 225 and block["val_rows"] == 75
-    assert trained.extra["preprocessing"]["classes"] == list(range(10))
+    assert trained.preprocessing.to_dict()["classes"] == list(range(10))
 
 
 def test_float32_stays_float32(tmp_path: Path) -> None:
@@ -287,7 +287,7 @@ def test_ctrl_c_writes_the_weights_so_far(tmp_path: Path) -> None:
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and str(out) in stderr
     trained = load_network(out)
-    block = trained.extra["training"]
+    block = trained.training.to_dict()
     assert block["status"] == "interrupted"
     assert block["epochs_run"] >= 1
     assert "training interrupted" in stdout
@@ -311,7 +311,7 @@ layers:
     assert result.exit_code == 1, result.output
     assert "diverged" in result.stderr and "smaller --lr" in result.stderr
     trained = load_network(out)
-    assert trained.extra["training"]["status"] == "diverged"
+    assert trained.training.to_dict()["status"] == "diverged"
     w = trained.layers[0].weights
     assert np.isfinite(w).all() and abs(w[0, 0]) > 1e10
     records = [json.loads(line) for line in log.read_text().splitlines()]
@@ -414,7 +414,7 @@ def test_divergence_with_one_batch_per_epoch_writes_the_last_finite_weights(
     trained = load_network(out)
     assert all(np.isfinite(layer.weights).all() and np.isfinite(layer.biases).all()
                for layer in trained.layers)
-    block = trained.extra["training"]
+    block = trained.training.to_dict()
     assert block["status"] == "diverged" and block["epochs_run"] == 1
     # epoch 1's step gives huge weights, epoch 2's overflows them: the weights kept are
     # those after epoch 1, so the cost on the training rows is the one epoch 2 measured.

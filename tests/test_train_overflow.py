@@ -108,7 +108,7 @@ def test_train_exits_1_and_names_the_row(tmp_path: Path) -> None:
         f"forward pass is finite, to {out}\n")
     trained = load_network(out)
     assert trained.layers[0].weights.tolist() == [[1.0]]
-    assert trained.extra["training"]["status"] == "diverged"
+    assert trained.training.to_dict()["status"] == "diverged"
     # and the file written is one every later command takes
     for command in (["diagnose", out, "--data", data], ["evaluate", out, data],
                     ["analyze", out, "--data", data]):

@@ -1,32 +1,57 @@
-"""The command line: parse, call the core, pick a presenter, map errors to exit codes."""
+"""The commands: each parses its options, calls the core, and hands the report to a presenter.
+Errors propagate to runtime.Group.invoke, which prints them once. Commands register in the
+order help lists them; the modules that load numpy are imported inside each command, so that
+--help stays lean. (Over 500 lines: the commands' signatures and help texts are the CLI's
+reference, and each stays next to its body.)"""
 
 from __future__ import annotations
 
-import errno
-import io
-import os
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeAlias, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperGroup
 
-from backprop_cli import __version__
-from backprop_cli.choices import (
-    CHECK_MAX_WORK,
-    CHUNK_ROWS,
-    DELIMITER,
-    DTYPES,
-    NORMALIZE,
-    OPTIMIZERS,
-    SPLITS,
+from backprop_cli.choices import CHECK_MAX_WORK, CHUNK_ROWS, DELIMITER
+from backprop_cli.cli.options import (
+    AnalyzeFormatOption,
+    AnalyzePrecisionOption,
+    AsciiOption,
+    ChunkRowsOption,
+    DataFile,
+    DataOption,
+    DelimiterOption,
+    DocFormat,
+    DocFormatOption,
+    DType,
+    FeaturesOption,
+    ForceOption,
+    Format,
+    GraphFormat,
+    GraphFormatOption,
+    LabelAsciiOption,
+    LimitOption,
+    NetFile,
+    Normalize,
+    Optimizer,
+    OutputOption,
+    ParamOption,
+    PrecisionOption,
+    PredictFormat,
+    PredictFormatOption,
+    SchemaKind,
+    Show,
+    Split,
+    TargetOption,
+    VersionOption,
+    refuse_data_options,
+    refuse_format_options,
 )
-from backprop_cli.errors import BackpropError, clip_quoted, name_row_errors, plural, printable
-from backprop_cli.io.atomic import check_output, own_stream
-from backprop_cli.present import formats
-from backprop_cli.present.notation import to_ascii, unicode_ok
+from backprop_cli.cli.runtime import app as app
+from backprop_cli.cli.runtime import present, readable, say, write_text
+from backprop_cli.errors import name_row_errors, plural
+from backprop_cli.io.atomic import check_output
+from backprop_cli.present.notation import unicode_ok
 
 if TYPE_CHECKING:
     from backprop_cli.io.datasets import DataStream
@@ -34,323 +59,10 @@ if TYPE_CHECKING:
     from backprop_cli.reports.analyze import AnalyzeReport
 
 
-class _App(typer.Typer):
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        _safe_streams()
-        return super().__call__(*args, **kwargs)
-
-
-EXIT_CLOSED_PIPE = 128 + 13  # SIGPIPE's, what a shell reports for `… | head -1`
-
-
-class _StdoutFailed(Exception):
-    """Writing stdout failed with ``error``: told apart from any other OSError, and out of
-    reach of click's handler of a closed pipe (exit 1, which is `check`'s "failed")."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-class _WholeWrites(io.RawIOBase):
-    """The file descriptor of stdout, each write written whole or an error raised (a raw
-    stream may write part of a long text and drop the rest: with PYTHONUNBUFFERED, a disk
-    that fills up or a pipe whose reader leaves). After :meth:`drop`, writes are dropped."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-        self.dropped = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        from backprop_cli.io.atomic import write_all
-
-        return len(memoryview(data).cast("B")) if self.dropped else write_all(self.fd, data)
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def isatty(self) -> bool:
-        return os.isatty(self.fd)
-
-    def drop(self) -> None:
-        self.dropped = True
-
-
-def _whole_writes(real: TextIO) -> tuple[TextIO, _WholeWrites | None]:
-    """``real`` (stdout) as a text stream of its own whose bytes all reach its file
-    descriptor or raise; ``real`` itself where it has none (a test's capture)."""
-    try:
-        fd = real.fileno()
-        real.flush()
-    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
-        return real, None
-    raw = _WholeWrites(fd)
-    text = io.TextIOWrapper(io.BufferedWriter(raw), encoding=real.encoding,
-                            errors=real.errors,
-                            line_buffering=bool(real.line_buffering))
-    return cast(TextIO, text), raw
-
-
-class _Stdout:
-    """sys.stdout while a command runs: a write error becomes :class:`_StdoutFailed`."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self.stream.write(text)
-        except OSError as exc:
-            raise _StdoutFailed(exc) from None
-
-    def flush(self) -> None:
-        try:
-            self.stream.flush()
-        except OSError as exc:
-            raise _StdoutFailed(exc) from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-class _Group(TyperGroup):
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """Every command, its help included, with stdout's write errors handled here: a
-        closed pipe exits 141 silently; any other (a full disk) is one error, exit 2."""
-        real = sys.stdout
-        if real is None:  # pragma: no cover - pythonw
-            return super().main(*args, **kwargs)
-        given = kwargs.get("args", args[0] if args else None)
-        if not (sys.argv[1:] if given is None else given):
-            # No command: a usage error (exit 2), so the help goes to stderr with it; it is on
-            # stdout when asked for (--help).
-            sys.stdout = sys.stderr
-            try:
-                return super().main(*args, **kwargs)
-            finally:
-                sys.stdout = real
-        whole, raw = _whole_writes(real)
-        proxy = cast(TextIO, _Stdout(whole))
-        sys.stdout = proxy
-        try:
-            try:
-                return super().main(*args, **kwargs)
-            except MemoryError:
-                raise SystemExit(fail(_out_of_memory()).exit_code) from None
-            finally:
-                proxy.flush()
-        except _StdoutFailed as failed:
-            sys.stdout = io.StringIO()  # drop what is still buffered for the broken stream
-            if raw is not None:
-                raw.drop()
-            if failed.error.errno == errno.EPIPE:
-                raise SystemExit(EXIT_CLOSED_PIPE) from None
-            from backprop_cli.errors import OutputError
-
-            reason = failed.error.strerror or str(failed.error)
-            raise SystemExit(fail(OutputError(f"cannot write the output: {reason}")).exit_code
-                             ) from None
-        finally:
-            if sys.stdout is proxy:
-                sys.stdout = real
-
-
-def _out_of_memory() -> BackpropError:
-    """MemoryError anywhere in a command: the network (or its output in this format) does
-    not fit in memory; name what streams instead."""
-    from backprop_cli.errors import OutputError
-
-    return OutputError(
-        "out of memory: the network or its output in this format does not fit in memory; "
-        "use a streamed format (analyze --format ndjson or csv, --data with a smaller "
-        "--chunk-rows), --limit, --top or --layer to show less, or a smaller network")
-
-
-def _safe_streams() -> None:
-    """On a stdout or stderr that is not UTF-8 (PYTHONIOENCODING=ascii, a latin-1 locale), a
-    character the presenters did not already write as ASCII (a class label, a file name, the
-    help) becomes a backslash escape instead of a traceback."""
-    for stream in (sys.stdout, sys.stderr):
-        if not unicode_ok(stream) and isinstance(stream, io.TextIOWrapper):
-            stream.reconfigure(errors="backslashreplace")
-
-
-app = _App(
-    name="backprop",
-    cls=_Group,
-    help="Make backpropagation visible: every chain-rule factor of every weight and bias.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,
-    # markdown: help paragraphs are re-wrapped, and "[default: …]" is text, not rich markup.
-    rich_markup_mode="markdown",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-class Choice(str, Enum):
-    """A choice among names the core defines: ``Choice("Optimizer", OPTIMIZERS)`` is the enum
-    typer offers (its members' values are the core's names)."""
-
-
-if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
-    Format: TypeAlias = Choice
-    DocFormat: TypeAlias = Choice
-    PredictFormat: TypeAlias = Choice
-    GraphFormat: TypeAlias = Choice
-    Optimizer: TypeAlias = Choice
-    Normalize: TypeAlias = Choice
-    DType: TypeAlias = Choice
-    Split: TypeAlias = Choice
-else:
-    def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
-        return Choice(name, [(n, n) for n in names])
-
-    Format = _enum("Format", formats("analyze"))
-    # check, nudge, diagnose, train and evaluate (a test checks that they agree)
-    DocFormat = _enum("DocFormat", formats("check"))
-    PredictFormat = _enum("PredictFormat", formats("predict"))
-    GraphFormat = _enum("GraphFormat", formats("graph"))
-    Optimizer = _enum("Optimizer", OPTIMIZERS)
-    Normalize = _enum("Normalize", NORMALIZE)
-    DType = _enum("DType", DTYPES)
-    Split = _enum("Split", SPLITS)
-
-# --- options shared by several commands -----------------------------------------------------
-
-DataOption = Annotated[
-    Path | None,
-    typer.Option("--data", metavar="DATA.csv", show_default=False,
-                 help="Use the rows of this CSV file (header row; the network's stored "
-                      "preprocessing applied) instead of the network's examples."),
-]
-ChunkRowsOption = Annotated[
-    int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
-]
-DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
-                                          help="The data: CSV with a header row.")]
-TargetOption = Annotated[
-    str | None,
-    typer.Option("--target", metavar="COL[,COL…]", show_default=False,
-                 help="Target column(s) [default: the trained network's, else the last "
-                      "column]. One column with n_L > 1 output neurons holds class labels."),
-]
-FeaturesOption = Annotated[
-    str | None,
-    typer.Option("--features", metavar="COL,…", show_default=False,
-                 help="Feature columns, in input order [default: the trained network's, else "
-                      "every other column]."),
-]
-DelimiterOption = Annotated[
-    str, typer.Option("--delimiter", help="The CSV delimiter ('tab' for a tab).")
-]
-DocFormatOption = Annotated[
-    DocFormat, typer.Option("--format", "-f", help="Output format.")
-]
-LimitOption = Annotated[
-    int, typer.Option(help="Rows per table (0: all); the rest is counted.", min=0)
-]
-PrecisionOption = Annotated[
-    int | None,
-    typer.Option(help="Significant digits [default: 6 in tables, exact in json].",
-                 min=1, max=17, show_default=False),
-]
-AsciiOption = Annotated[bool, typer.Option("--ascii", help="Write w(2)_01 instead of w⁽²⁾₀₁.")]
-OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
-                 show_default=False),
-]
-ForceOption = Annotated[
-    bool, typer.Option("--force", help="Overwrite an existing --output file (an input file is "
-                                       "never overwritten).")
-]
-# What --data options are when not given (the signatures use the same constants).
-DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
-                 "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
-
-
-def fail(error: BackpropError) -> typer.Exit:
-    """Print the error once, to stderr, and return the exit to raise."""
-    say(f"backprop: {error.heading}{error}")
-    return typer.Exit(error.exit_code)
-
-
-def say(message: str) -> None:
-    """One line on stderr; its symbols in ASCII where stderr is not UTF-8, control characters
-    from the input as escapes (``\\x1b``) and long quoted values cut (errors.clip_quoted)."""
-    message = clip_quoted(printable(message))
-    sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
-
-
-def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
-             precision: int | None = None, ascii_: bool = False, fragment: bool = False,
-             compact: bool = False, output: Path | None = None, force: bool = False) -> None:
-    """``report`` drawn by the presenter of ``kind`` in ``fmt`` (present.PRESENTERS) on stdout,
-    or atomically into ``output``. --limit 0 shows every row; ASCII also on a stdout that is
-    not UTF-8."""
-    from backprop_cli.present import Options, presenter
-
-    options = Options(precision=precision, limit=None if limit == 0 else limit,
-                      ascii=ascii_ or (output is None and not unicode_ok(sys.stdout)),
-                      width=_table_width(), fragment=fragment, compact=compact)
-    render = presenter(kind, fmt)
-    if output is None and fmt not in _TEXT_DOCUMENTS:
-        render(report, sys.stdout, options)
-        return
-    text = io.StringIO()
-    render(report, text, options)
-    document = text.getvalue()
-    _write_text(printable(document) if fmt in _TEXT_DOCUMENTS else document, output,
-                force=force)
-
-
-# Formats whose text from the files (a name, a label) is escaped here: tables escape it in
-# their console, JSON escapes it itself; CSV and NDJSON keep it exact, as data.
-_TEXT_DOCUMENTS = ("markdown", "latex")
-
-
-def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
-    """--paths and --fragment only mean something in some of analyze's formats."""
-    from backprop_cli.errors import UsageError
-
-    if paths and fmt not in ("table", "json"):
-        raise UsageError(f"--paths: the paths are shown in --format table and json, not in "
-                         f"--format {fmt}")
-    if fragment and fmt != "latex":
-        raise UsageError(f"--fragment only applies to --format latex, not --format {fmt}")
-
-
-def _refuse_data_options(data: Path | None, **given: object) -> None:
-    """--target, --features, --delimiter and --chunk-rows only mean something with --data."""
-    from backprop_cli.errors import UsageError
-
-    if data is not None:
-        return
-    names = [f"--{name.replace('_', '-')}" for name, value in given.items()
-             if value != DATA_DEFAULTS[f"--{name.replace('_', '-')}"]]
-    if names:
-        one = len(names) == 1
-        raise UsageError(f"{', '.join(names)} only appl{'ies' if one else 'y'} to the rows of "
-                         f"--data DATA.csv; add --data or leave {'it' if one else 'them'} out")
-
-
-def _version(value: bool) -> None:
-    if value:
-        sys.stdout.write(f"backprop {__version__}\n")
-        raise typer.Exit()
-
 
 @app.callback(epilog="Example: backprop analyze configs/chain.yaml")
 def main(
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = False,
+    version: VersionOption = False,
 ) -> None:
     """Make backpropagation visible: every chain-rule factor of every weight and bias.
 
@@ -358,43 +70,12 @@ def main(
     """
 
 
-MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) would print nothing: ignored
-
-
-def _table_width() -> int | None:
-    """None: rich asks the terminal; else COLUMNS, or 80 when stdout is not a terminal."""
-    try:
-        columns: int | None = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = None
-    if columns is not None and columns < MIN_COLUMNS:
-        if not sys.stdout.isatty():
-            return 80
-        try:  # rich would take COLUMNS as it is: ask the terminal instead
-            size = os.get_terminal_size(sys.stdout.fileno()).columns
-        except (OSError, ValueError):
-            size = 0
-        return size if size >= MIN_COLUMNS else 80
-    if sys.stdout.isatty():
-        return None
-    return 80 if columns is None else columns
-
-
-NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network file.",
-                                         show_default=False)]
-
-
 @app.command(
     epilog="Example: backprop analyze configs/chain.yaml --format json | jq '.gradient'",
 )
 def analyze(
     net_file: NetFile,
-    fmt: Annotated[Format, typer.Option(
-        "--format", "-f",
-        help="Output format: table (every factor); json, ndjson, csv (for programs); the "
-        "worked derivation as text (for the terminal, wrapped to COLUMNS), markdown (for a "
-        "Markdown viewer with math, e.g. GitHub) or latex (a document for pdflatex).",
-    )] = Format("table"),
+    fmt: AnalyzeFormatOption = Format("table"),
     example: Annotated[
         int | None,
         typer.Option(help="Show only example N (0-based); the full-cost gradient is always shown.",
@@ -409,17 +90,9 @@ def analyze(
         typer.Option(help="Show only the K parameters with the largest |∂C/∂w| (full cost).",
                      show_default=False),
     ] = None,
-    limit: Annotated[
-        int, typer.Option(help="Rows per table (0: all); the rest is counted.", min=0)
-    ] = 25,
-    precision: Annotated[
-        int | None,
-        typer.Option(help="Significant digits [default: 6 in tables, exact in json/ndjson/csv].",
-                     min=1, max=17, show_default=False),
-    ] = None,
-    ascii_: Annotated[
-        bool, typer.Option("--ascii", help="Write w(2)_01 instead of w⁽²⁾₀₁.")
-    ] = False,
+    limit: LimitOption = 25,
+    precision: AnalyzePrecisionOption = None,
+    ascii_: AsciiOption = False,
     paths: Annotated[
         bool,
         typer.Option("--paths", help="Split each ∂C0/∂a(l-1)k into its paths' terms "
@@ -430,12 +103,7 @@ def analyze(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", metavar="PARAM", show_default=False,
-                     help=r"Show only this parameter (repeatable): w\<l>.\<j>.\<k> for w(l)jk "
-                     r"or b\<l>.\<j> for b(l)j, as in `backprop nudge`."),
-    ] = None,
+    param: ParamOption = None,
     fragment: Annotated[
         bool, typer.Option("--fragment", help="latex: the body only, without the document.")
     ] = False,
@@ -454,36 +122,33 @@ def analyze(
     from backprop_cli.io.config import load_network
     from backprop_cli.reports.analyze import analyze as build
 
-    try:
-        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                             chunk_rows=chunk_rows)
-        _refuse_format_options(fmt.value, paths=paths, fragment=fragment)
-        net = load_network(net_file)
-        report: AnalyzeReport
-        if data is None:
-            report = build(net, example=example, layer=layer, top=top, paths=paths,
-                           file=str(net_file))
-        else:
-            from backprop_cli.reports.dataset import analyze_data
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                         chunk_rows=chunk_rows)
+    refuse_format_options(fmt.value, paths=paths, fragment=fragment)
+    net = load_network(net_file)
+    report: AnalyzeReport
+    if data is None:
+        report = build(net, example=example, layer=layer, top=top, paths=paths,
+                       file=str(net_file))
+    else:
+        from backprop_cli.reports.dataset import analyze_data
 
-            if example is not None:
-                raise UsageError("--example picks one of the network's examples; with --data "
-                                 "the analysis is the mean over every row (leave --example out)")
-            if fmt.value in ("text", "markdown", "latex"):
-                raise UsageError(
-                    f"--format {fmt.value} with --data: a worked derivation substitutes one "
-                    "example's numbers, and the means over the rows do not satisfy its "
-                    "equations (the mean of σ(z) is not σ of the mean z, nor the mean of a "
-                    "product the product of the means); with --data use --format table, json, "
-                    "ndjson or csv")
-            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                        chunk_rows)
-            report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
-        if param:
-            report = _choose(report, param)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("analyze", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_,
+        if example is not None:
+            raise UsageError("--example picks one of the network's examples; with --data "
+                             "the analysis is the mean over every row (leave --example out)")
+        if fmt.value in ("text", "markdown", "latex"):
+            raise UsageError(
+                f"--format {fmt.value} with --data: a worked derivation substitutes one "
+                "example's numbers, and the means over the rows do not satisfy its "
+                "equations (the mean of σ(z) is not σ of the mean z, nor the mean of a "
+                "product the product of the means); with --data use --format table, json, "
+                "ndjson or csv")
+        chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
+    if param:
+        report = _choose(report, param)
+    present("analyze", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_,
              fragment=fragment)
 
 
@@ -578,33 +243,30 @@ def check(
     """
     from backprop_cli.reports.check import CheckReport, check_data, check_gradients
 
-    try:
-        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                             chunk_rows=chunk_rows, rows=rows, max_work=max_work)
-        report: CheckReport
-        if data is None:
-            net, x, y = _examples_of(net_file)
-            report = check_gradients(net, x, y, eps=eps, tolerance=tolerance,
-                                     sample=sample, seed=seed, show_all=all_)
-        else:
-            from backprop_cli.io.config import load_network
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                         chunk_rows=chunk_rows, rows=rows, max_work=max_work)
+    report: CheckReport
+    if data is None:
+        net, x, y = _examples_of(net_file)
+        report = check_gradients(net, x, y, eps=eps, tolerance=tolerance,
+                                 sample=sample, seed=seed, show_all=all_)
+    else:
+        from backprop_cli.io.config import load_network
 
-            net = load_network(net_file)
-            stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                        chunk_rows)
-            report = check_data(net, stream, info, eps=eps, tolerance=tolerance,
-                                sample=sample, seed=seed, show_all=all_, max_rows=rows,
-                                max_work=max_work)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("check", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
+        net = load_network(net_file)
+        stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        report = check_data(net, stream, info, eps=eps, tolerance=tolerance,
+                            sample=sample, seed=seed, show_all=all_, max_rows=rows,
+                            max_work=max_work)
+    present("check", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
     if not report.passed:
         from backprop_cli.errors import CheckFailed
 
         worst = max(report.failed, key=lambda c: c.max_rel)
-        raise fail(CheckFailed(
+        raise CheckFailed(
             f"gradient check failed: {len(report.failed)} of {len(report.params)} parameters "
-            f"above tolerance {tolerance:g} (worst relative error {worst.max_rel:.3g})"))
+            f"above tolerance {tolerance:g} (worst relative error {worst.max_rel:.3g})")
 
 
 @app.command(
@@ -638,12 +300,9 @@ def nudge(
     from backprop_cli.reports.nudge import nudge as run
     from backprop_cli.reports.nudge import parse_param
 
-    try:
-        net, x, y = _examples_of(net_file)
-        report = run(net, x, y, parse_param(param, net), by, example, str(net_file))
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
+    net, x, y = _examples_of(net_file)
+    report = run(net, x, y, parse_param(param, net), by, example, str(net_file))
+    present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
 
 
 @app.command(
@@ -674,31 +333,28 @@ def diagnose(
     from backprop_cli.reports.diagnose import Diagnosis
     from backprop_cli.reports.diagnose import diagnose as run
 
-    try:
-        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                             chunk_rows=chunk_rows)
-        report: Diagnosis
-        if data is None:
-            net, x, y = _examples_of(net_file)
-            report = run(net, x, y)
-        else:
-            from backprop_cli.io.config import load_network
-            from backprop_cli.reports.dataset import diagnose_data
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                         chunk_rows=chunk_rows)
+    report: Diagnosis
+    if data is None:
+        net, x, y = _examples_of(net_file)
+        report = run(net, x, y)
+    else:
+        from backprop_cli.io.config import load_network
+        from backprop_cli.reports.dataset import diagnose_data
 
-            net = load_network(net_file)
-            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                        chunk_rows)
-            report = diagnose_data(net, chunks, info)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
+        net = load_network(net_file)
+        chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        report = diagnose_data(net, chunks, info)
+    present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
     warnings = [f for f in report.findings if f.severity == "warning"]
     if strict and warnings:
         from backprop_cli.errors import WarningsFound
 
-        raise fail(WarningsFound(
+        raise WarningsFound(
             f"diagnose --strict: {plural(len(warnings), 'warning')} "
-            f"({', '.join(dict.fromkeys(f.code for f in warnings))})"))
+            f"({', '.join(dict.fromkeys(f.code for f in warnings))})")
 
 
 @app.command(
@@ -744,60 +400,14 @@ def init_(
     from backprop_cli.io.config import dump_network
     from backprop_cli.scaffold import new_network, parse_sizes, written_by
 
-    try:
-        check_output(output, [], force=force)
-        net = new_network(parse_sizes(sizes), activation=activation,
-                          output_activation=output_activation, cost=cost, method=method,
-                          seed=seed, scale=scale, name=name, example_input=example_input)
-    except BackpropError as exc:
-        raise fail(exc) from None
+    check_output(output, [], force=force)
+    net = new_network(parse_sizes(sizes), activation=activation,
+                      output_activation=output_activation, cost=cost, method=method,
+                      seed=seed, scale=scale, name=name, example_input=example_input)
     comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
                          name=name, example_input=example_input)
-    _write_text(comment + dump_network(net), output, force=force)
+    write_text(comment + dump_network(net), output, force=force)
 
-
-def _readable(net_file: Path, *csv_files: Path | None) -> None:
-    """Name an input that cannot be read (no such file, permission, a symlink loop …) as an
-    input, before the outputs are compared with the inputs."""
-    from backprop_cli.io.inputs import csv_stat, network_stat
-
-    network_stat(net_file)
-    for path in csv_files:
-        if path is not None:
-            csv_stat(path)
-
-
-def _write_text(text: str, output: Path | None, *, force: bool,
-                option: str = "--output") -> None:
-    """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.io.atomic`); without
-    ``force`` a file that another process created at ``output`` meanwhile is kept."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    from backprop_cli.errors import OutputError
-    from backprop_cli.io.atomic import write_atomic
-
-    try:
-        write_atomic(output, text, replace=force)
-    except FileExistsError:
-        raise fail(_created_meanwhile(option, output)) from None
-    except OSError as exc:
-        if exc.errno == errno.EPIPE and own_stream(output) is not None:  # -o /dev/stdout | head
-            raise SystemExit(EXIT_CLOSED_PIPE) from None
-        raise fail(OutputError(f"{output}: cannot write: {exc.strerror}")) from None
-
-
-def _created_meanwhile(option: str, output: object) -> BackpropError:
-    """An output that another process created after the checks (without --force)."""
-    from backprop_cli.errors import OutputError
-
-    return OutputError(f"{option} {output} was created by another process while this one "
-                       "ran; it was kept, and nothing was written: add --force to overwrite it")
-
-
-class SchemaKind(str, Enum):
-    network = "network"
-    output = "output"
 
 
 @app.command(
@@ -819,11 +429,8 @@ def schema(
     """
     from backprop_cli.io.schema import schema_text
 
-    try:
-        check_output(output, [], force=force)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
+    check_output(output, [], force=force)
+    write_text(schema_text(kind.value, ascii=output is None and not unicode_ok(sys.stdout)),
                 output, force=force)
 
 
@@ -906,199 +513,10 @@ def train(
     pass overflows on a row (z = −inf through a ReLU), stops training and keeps the last
     finite weights (exit 1).
     """
-    import time
+    given = dict(locals())
+    from backprop_cli.cli.training import run_train
 
-    from backprop_cli.cli.training import ending_error, start_trainer, trained_document
-    from backprop_cli.errors import Interrupted, OutputError
-    from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import load_training_data
-    from backprop_cli.present.json import dumps
-    from backprop_cli.present.train import TrainDisplay, stream_width
-    from backprop_cli.reports.train import TrainReport, series
-    from backprop_cli.train import TrainOptions
-
-    options = TrainOptions(
-        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
-        momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, shuffle=shuffle, seed=seed,
-        patience=patience, dtype=dtype.value,
-    )
-    from backprop_cli.io import plot as png
-    from backprop_cli.present import chart
-
-    try:
-        if plot is not None and not png.have_matplotlib():
-            from backprop_cli.errors import UsageError
-
-            raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
-                             f"installed; install it with: {png.PLOT_HINT}")
-        _readable(net_file, data_file, val)
-        inputs = [net_file, data_file, *([val] if val else [])]
-        check_output(out, inputs, "--out", force=force)
-        log_file = None if log in (None, "-") else Path(str(log))
-        # --log /dev/stdout is --log -: stdout is then NDJSON, the summary one more line
-        on_stdout = log == "-" or (log_file is not None and own_stream(log_file) == 1)
-        check_output(log_file, inputs, "--log", force=force, others={"--out": out})
-        check_output(plot, inputs, "--plot", force=force,
-                     others={"--out": out, **({"--log": log_file} if log_file else {})})
-        net = load_network(net_file)
-        data = load_training_data(
-            net, data_file, target=target, features=features, delimiter=delimiter, val=val,
-            val_split=val_split, seed=seed, shuffle=shuffle,
-            normalize=None if normalize is None else normalize.value, net_file=str(net_file))
-        if data.replaced is not None:
-            say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
-                f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
-                f"the {data.info['train_rows']} training rows; its weights were learned on "
-                "the stored one")
-        trainer = start_trainer(net, data, options)
-        log_stream = _Log(log, force)
-    except BackpropError as exc:
-        raise fail(exc) from None
-
-    started = time.perf_counter()
-    display = TrainDisplay(sys.stderr, quiet=quiet, verbose=verbose, epochs=epochs,
-                           batch_count=trainer.batch_count)
-    records: list[dict[str, object]] = []
-    # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
-    # signal's number; a second one stops at once without writing.
-    with _StopSignals() as signals:
-        try:
-            with display:
-                for record in trainer.run(
-                    stop=lambda: bool(signals.requested),
-                    on_batch=display.batch if display.wants_batches else None,
-                ):
-                    display.epoch(record)
-                    records.append(record.to_dict())
-                    log_stream.write(dumps(record.to_dict(), indent=None) + "\n")  # NaN: null
-        except KeyboardInterrupt:
-            signals.restore()
-            raise fail(Interrupted(f"interrupted twice; stopped without writing {out}",
-                                   signals.signum)) from None
-        finally:
-            log_stream.close()
-
-        signals.writing = True  # from here on a second signal waits until --out is written
-        try:
-            summary = trainer.summary(time.perf_counter() - started)
-            text = trained_document(net, trainer, summary, data, examples, str(net_file))
-        except BackpropError as exc:
-            signals.restore()
-            raise fail(exc) from None
-        _write_text(text, out, force=force, option="--out")
-    costs = series(records) if records else None
-    if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
-        try:
-            png.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
-                            replace=force)
-        except FileExistsError:
-            raise fail(_created_meanwhile("--plot", plot)) from None
-        except OSError as exc:
-            raise fail(OutputError(f"--plot {plot}: cannot write: {exc.strerror}")) from None
-    # With --log - (or /dev/stdout), stdout is NDJSON: the summary is one more JSON line,
-    # whatever --format.
-    _present("train", "json" if on_stdout else fmt.value,
-             TrainReport(summary, net.cost, str(out)), compact=on_stdout)
-    if costs is not None and not quiet and sys.stderr.isatty():
-        sys.stderr.write(chart.terminal_chart(costs, width=stream_width(sys.stderr),
-                                              ascii=not unicode_ok(sys.stderr)))
-    ending = ending_error(trainer, summary, str(out), signals.signum, data)
-    if ending is not None:
-        raise fail(ending)
-
-
-class _StopSignals:
-    """SIGINT (Ctrl-C) and SIGTERM while training: the first asks to stop after the batch
-    (``requested`` holds its number); a second one stops at once (KeyboardInterrupt), except
-    while ``writing`` --out, when it waits, so that no temporary file is left behind. The
-    previous handlers are back on leaving the ``with`` (or after :meth:`restore`)."""
-
-    def __init__(self) -> None:
-        self.requested = 0
-        self.writing = False
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> _StopSignals:
-        import contextlib
-        import signal
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread
-                self._previous[signum] = signal.signal(signum, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.restore()
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        if self.requested and not self.writing:
-            raise KeyboardInterrupt
-        self.requested = self.requested or signum
-
-    @property
-    def signum(self) -> int:
-        """The signal that asked to stop (SIGINT if none did: a KeyboardInterrupt)."""
-        import signal
-
-        return self.requested or signal.SIGINT
-
-    def restore(self) -> None:
-        import signal
-
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
-        self._previous.clear()
-
-
-def _open_log(log: str | None, force: bool = False) -> TextIO | None:
-    """None, stdout ('-'), or FILE opened for writing (streamed, not atomic: a log grows);
-    without ``force`` a file that appeared since the checks is refused, not truncated."""
-    if log is None:
-        return None
-    if log == "-":
-        return sys.stdout
-    from backprop_cli.errors import OutputError
-    from backprop_cli.io.atomic import open_stream
-
-    try:
-        return open_stream(Path(log), exclusive=not force)  # /dev/stdout …: never truncated
-    except FileExistsError:
-        raise _created_meanwhile("--log", log) from None
-    except OSError as exc:
-        raise OutputError(f"--log {log}: cannot write: {exc.strerror}") from None
-
-
-class _Log:
-    """train's --log: one JSON object per epoch, to FILE or stdout ('-'). A write that fails
-    (a full disk, a closed pipe) ends the log, not the training: one warning on stderr (none
-    for a closed pipe, whose reader has gone) and --out is still written."""
-
-    def __init__(self, log: str | None, force: bool = False) -> None:
-        self.name = log
-        self.stream = _open_log(log, force)
-
-    def write(self, line: str) -> None:
-        if self.stream is None:
-            return
-        try:
-            self.stream.write(line)
-            self.stream.flush()
-        except (OSError, _StdoutFailed) as exc:
-            error = exc.error if isinstance(exc, _StdoutFailed) else exc
-            self.close()
-            # on stdout, the summary after it fails too: that is the one message
-            if error.errno != errno.EPIPE and not isinstance(exc, _StdoutFailed):
-                say(f"backprop: warning: --log {self.name}: cannot write: {error.strerror}; "
-                    "training goes on without the log")
-
-    def close(self) -> None:
-        stream, self.stream = self.stream, None
-        if stream is not None and stream is not sys.stdout:
-            import contextlib
-
-            with contextlib.suppress(OSError):  # a failed write was reported; its rest dropped
-                stream.close()
-
+    run_train(**given)
 
 @app.command(
     epilog="Example: backprop evaluate digits-trained.yaml configs/digits.csv --split val",
@@ -1112,8 +530,7 @@ def evaluate(
     split: Annotated[Split, typer.Option(
         help="Only the rows that --val-split held out (val) or trained on (train) when the "
              "network was trained on this file.")] = Split("all"),
-    fmt: Annotated[DocFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = DocFormat("table"),
+    fmt: DocFormatOption = DocFormat("table"),
 ) -> None:
     """Cost, accuracy and confusion matrix of the network on CSV data.
 
@@ -1121,21 +538,18 @@ def evaluate(
     in JSON) and the confusion matrix. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import load_for_network
+    from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import EvaluationReport
     from backprop_cli.reports.train import evaluate as run
 
-    try:
-        net = load_network(net_file)
-        ds, _ = load_for_network(net, data_file, target=target, features=features,
-                                 delimiter=delimiter, split=split.value,
-                                 net_file=str(net_file))
-        assert ds.targets is not None
-        with name_row_errors(ds):
-            result = run(net, ds.inputs, ds.targets, ds.labels)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("evaluate", fmt.value,
+    net = load_network(net_file)
+    ds, _ = load_for_network(net, data_file, target=target, features=features,
+                             delimiter=delimiter, split=split.value,
+                             net_file=str(net_file))
+    assert ds.targets is not None
+    with name_row_errors(ds):
+        result = run(net, ds.inputs, ds.targets, ds.labels)
+    present("evaluate", fmt.value,
              EvaluationReport(result, ds.classes, str(net_file), str(data_file), net.cost))
 
 
@@ -1149,8 +563,7 @@ def predict(
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
-    fmt: Annotated[PredictFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = PredictFormat("csv"),
+    fmt: PredictFormatOption = PredictFormat("csv"),
 ) -> None:
     """Output activations a(L) (and the predicted label) for every row of CSV data.
 
@@ -1160,43 +573,35 @@ def predict(
     """
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import classes_for_network, load_for_network
+    from backprop_cli.io.datasets import classes_for_network
     from backprop_cli.io.inputs import as_input
+    from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import Predictions, predict_rows
 
+    net = load_network(net_file)
+    source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
+    ds, _ = load_for_network(net, source, target=target, features=features,
+                             delimiter=delimiter, need_target=False,
+                             net_file=str(net_file))
+    with name_row_errors(ds):
+        outputs = predict_rows(net, ds.inputs)
     try:
-        net = load_network(net_file)
-        source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
-        ds, _ = load_for_network(net, source, target=target, features=features,
-                                 delimiter=delimiter, need_target=False,
-                                 net_file=str(net_file))
-        with name_row_errors(ds):
-            outputs = predict_rows(net, ds.inputs)
-        try:
-            classes = classes_for_network(net, source, target=target, features=features,
-                                          delimiter=delimiter, net_file=str(net_file))
-        except DataError as exc:  # predict needs no labels: the rows go out without one
-            say(f"backprop: note: no label column: {exc}")
-            classes = None
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("predict", fmt.value, Predictions(outputs, classes))
+        classes = classes_for_network(net, source, target=target, features=features,
+                                      delimiter=delimiter, net_file=str(net_file))
+    except DataError as exc:  # predict needs no labels: the rows go out without one
+        say(f"backprop: note: no label column: {exc}")
+        classes = None
+    present("predict", fmt.value, Predictions(outputs, classes))
 
 
 # --- show: graph, report ----------------------------------------------------------------------
-
-class Show(str, Enum):
-    gradient = "gradient"
-    weight = "weight"
-
 
 @app.command(
     epilog="Example: backprop graph configs/two-layer.yaml -o two-layer.svg",
 )
 def graph(
     net_file: NetFile,
-    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = GraphFormat("svg"),
+    fmt: GraphFormatOption = GraphFormat("svg"),
     show: Annotated[Show, typer.Option(
         help="What an edge's colour (sign) and width (magnitude) show: ∂C/∂w of the full cost "
              "over the examples, or the weight w.")] = Show.gradient,
@@ -1205,8 +610,7 @@ def graph(
                     "and '… n more'.")] = 12,
     output: OutputOption = None,
     force: ForceOption = False,
-    ascii_: Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
-                      ] = False,
+    ascii_: LabelAsciiOption = False,
 ) -> None:
     """Draw the network: neurons a(l)j as circles, edges coloured by sign and sized by magnitude.
 
@@ -1217,17 +621,14 @@ def graph(
     from backprop_cli.present.graph import layout
     from backprop_cli.reports.analyze import analyze as build
 
-    try:
-        _readable(net_file)
-        check_output(output, [net_file], force=force)
-        net = load_network(net_file)
-        if show is Show.gradient:
-            values = build(net, file=str(net_file)).trace.grad_w
-        else:
-            values = tuple(layer.weights for layer in net.layers)
-    except BackpropError as exc:
-        raise fail(exc) from None
-    _present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
+    readable(net_file)
+    check_output(output, [net_file], force=force)
+    net = load_network(net_file)
+    if show is Show.gradient:
+        values = build(net, file=str(net_file)).trace.grad_w
+    else:
+        values = tuple(layer.weights for layer in net.layers)
+    present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
              output=output, force=force)
 
 
@@ -1248,8 +649,7 @@ def report(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
-    limit: Annotated[int, typer.Option(help="Rows per table (0: all); the rest is counted.",
-                                       min=0)] = 200,
+    limit: LimitOption = 200,
     max_neurons: Annotated[int, typer.Option(
         min=3, help="Neurons drawn per layer in the diagram.")] = 12,
 ) -> None:
@@ -1264,25 +664,22 @@ def report(
     from backprop_cli.present.html import render_html
     from backprop_cli.reports.analyze import analyze as build
 
-    try:
-        _refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                             chunk_rows=chunk_rows)
-        _readable(net_file, data)
-        check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
-                     force=force)
-        net = load_network(net_file)
-        result: AnalyzeReport
-        if data is None:
-            result = build(net, file=str(net_file))
-        else:
-            from backprop_cli.reports.dataset import analyze_data
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                         chunk_rows=chunk_rows)
+    readable(net_file, data)
+    check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
+                 force=force)
+    net = load_network(net_file)
+    result: AnalyzeReport
+    if data is None:
+        result = build(net, file=str(net_file))
+    else:
+        from backprop_cli.reports.dataset import analyze_data
 
-            chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                        chunk_rows)
-            result = analyze_data(net, chunks, info)
-        costs = None if log is None else read_log(log)
-    except BackpropError as exc:
-        raise fail(exc) from None
+        chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        result = analyze_data(net, chunks, info)
+    costs = None if log is None else read_log(log)
     html = render_html(result, source=str(net_file), costs=costs,
                        limit=None if limit == 0 else limit, max_neurons=max_neurons)
-    _write_text(html, output, force=force)
+    write_text(html, output, force=force)

@@ -1,9 +1,24 @@
-"""The train command's pieces that know files: the trainer on a CSV's rows (naming a row that
+"""The train command (:func:`run_train`) and its pieces that know files: the
+trainer on a CSV's rows (naming a row that
 overflows by its file and line), the trained network's YAML document with its examples, and
 the error a stopped training ends with."""
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backprop_cli.cli.runtime import (
+    StopSignals,
+    TrainLog,
+    created_meanwhile,
+    present,
+    readable,
+    say,
+    write_text,
+)
 from backprop_cli.errors import (
     OVERFLOW_ADVICE,
     BackpropError,
@@ -11,12 +26,18 @@ from backprop_cli.errors import (
     Interrupted,
     NumericalError,
 )
+from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
-from backprop_cli.io.config import dump_network
-from backprop_cli.io.datasets import TrainingData, named_row, preprocessing_of
+from backprop_cli.io.config import dump_network, load_network
+from backprop_cli.io.datasets import named_row
+from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network
+from backprop_cli.present.notation import unicode_ok
 from backprop_cli.reports.train import TrainSummary
-from backprop_cli.train import Trainer, TrainOptions, training_block
+from backprop_cli.train import Trainer, TrainOptions, training_info
+
+if TYPE_CHECKING:
+    from backprop_cli.cli.options import Choice
 
 
 def start_trainer(net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
@@ -45,12 +66,9 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
     first ``examples`` training rows (None: ``net``'s own examples, else the first 2 rows)."""
     trained = trainer.network().with_examples(
         stored_examples(net, data, examples, net_file))
-    return dump_network(trained, {
-        # The weights' last bits depend on the runtime too (the BLAS's threads split products)
-        "training": {**training_block(trainer.options, summary, data.info),
-                     "runtime": dict(runtime())},
-        "preprocessing": data.preprocessing.to_dict(),
-    })
+    # The weights' last bits depend on the runtime too (the BLAS's threads split products)
+    info = replace(training_info(trainer.options, summary, data.info), runtime=runtime())
+    return dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
 
 
 def stored_examples(net: Network, data: TrainingData, examples: int | None,
@@ -63,7 +81,7 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
         # inputs, like the rows of --examples. Undoing one and applying the other by position
         # is right because a network trained before is trained again on its stored feature
         # columns, in their order (data.select_columns matches them by name).
-        old = preprocessing_of(net, net_file)
+        old = net.preprocessing
         assert old is None or not old.features or old.features == data.preprocessing.features
         if old is not None and old.same_scaling(data.preprocessing):
             return net.examples  # kept as they are: undo then apply would round them
@@ -109,3 +127,104 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
         f"{head}the weights it ended with overflow: "
         f"{named(trainer.forward_overflow, trainer.forward_overflow_held)}{why}. Wrote {kept}, "
         f"the last whose forward pass is finite, to {written}")
+
+
+def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
+              features: str | None, delimiter: str, epochs: int, batch_size: int, lr: float,
+              optimizer: Choice, momentum: float, beta1: float, beta2: float, eps: float,
+              shuffle: bool, seed: int, normalize: Choice | None, val_split: float,
+              val: Path | None, patience: int | None, dtype: Choice, log: str | None,
+              fmt: Choice, examples: int | None, quiet: bool, verbose: bool, force: bool,
+              plot: Path | None) -> None:
+    """The train command (its options as cli.commands.train declares them): read, check the
+    outputs, train with the display, the log and the signals, write --out, then the summary.
+    A BackpropError propagates to the command line's one boundary (runtime.Group.invoke)."""
+    import time
+
+    from backprop_cli.errors import Interrupted, OutputError
+    from backprop_cli.present.json import dumps
+    from backprop_cli.present.train import TrainDisplay, stream_width
+    from backprop_cli.reports.train import TrainReport, series
+
+    options = TrainOptions(
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
+        momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, shuffle=shuffle, seed=seed,
+        patience=patience, dtype=dtype.value,
+    )
+    from backprop_cli.io import plot as png
+    from backprop_cli.present import chart
+
+    if plot is not None and not png.have_matplotlib():
+        from backprop_cli.errors import UsageError
+
+        raise UsageError(f"--plot {plot}: the PNG needs matplotlib, which is not "
+                         f"installed; install it with: {png.PLOT_HINT}")
+    readable(net_file, data_file, val)
+    inputs = [net_file, data_file, *([val] if val else [])]
+    check_output(out, inputs, "--out", force=force)
+    log_file = None if log in (None, "-") else Path(str(log))
+    # --log /dev/stdout is --log -: stdout is then NDJSON, the summary one more line
+    on_stdout = log == "-" or (log_file is not None and own_stream(log_file) == 1)
+    check_output(log_file, inputs, "--log", force=force, others={"--out": out})
+    check_output(plot, inputs, "--plot", force=force,
+                 others={"--out": out, **({"--log": log_file} if log_file else {})})
+    net = load_network(net_file)
+    data = load_training_data(
+        net, data_file, target=target, features=features, delimiter=delimiter, val=val,
+        val_split=val_split, seed=seed, shuffle=shuffle,
+        normalize=None if normalize is None else normalize.value, net_file=str(net_file))
+    if data.replaced is not None:
+        say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
+            f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
+            f"the {data.info['train_rows']} training rows; its weights were learned on "
+            "the stored one")
+    trainer = start_trainer(net, data, options)
+    log_stream = TrainLog(log, force)
+
+    started = time.perf_counter()
+    display = TrainDisplay(sys.stderr, quiet=quiet, verbose=verbose, epochs=epochs,
+                           batch_count=trainer.batch_count)
+    records: list[dict[str, object]] = []
+    # SIGINT (Ctrl-C) and SIGTERM: finish the batch, write the weights so far, exit 128 + the
+    # signal's number; a second one stops at once without writing.
+    with StopSignals() as signals:
+        try:
+            with display:
+                for record in trainer.run(
+                    stop=lambda: bool(signals.requested),
+                    on_batch=display.batch if display.wants_batches else None,
+                ):
+                    display.epoch(record)
+                    records.append(record.to_dict())
+                    log_stream.write(dumps(record.to_dict(), indent=None) + "\n")  # NaN: null
+        except KeyboardInterrupt:
+            signals.restore()
+            raise Interrupted(f"interrupted twice; stopped without writing {out}",
+                              signals.signum) from None
+        finally:
+            log_stream.close()
+
+        signals.writing = True  # from here on a second signal waits until --out is written
+        # a BackpropError here leaves the with (its handlers restored), then is printed
+        summary = trainer.summary(time.perf_counter() - started)
+        text = trained_document(net, trainer, summary, data, examples, str(net_file))
+        write_text(text, out, force=force, option="--out")
+    costs = series(records) if records else None
+    if plot is not None and costs is not None:  # before stdout, which may be a closed pipe
+        try:
+            png.write_png(costs, plot, f"{net.name or net_file.stem}: cost per epoch",
+                            replace=force)
+        except FileExistsError:
+            raise created_meanwhile("--plot", plot) from None
+        except OSError as exc:
+            raise OutputError(f"--plot {plot}: cannot write: {exc.strerror}") from None
+    # With --log - (or /dev/stdout), stdout is NDJSON: the summary is one more JSON line,
+    # whatever --format.
+    present("train", "json" if on_stdout else fmt.value,
+            TrainReport(summary, net.cost, str(out)), compact=on_stdout)
+    if costs is not None and not quiet and sys.stderr.isatty():
+        sys.stderr.write(chart.terminal_chart(costs, width=stream_width(sys.stderr),
+                                              ascii=not unicode_ok(sys.stderr)))
+    ending = ending_error(trainer, summary, str(out), signals.signum, data)
+    if ending is not None:
+        raise ending

@@ -2,6 +2,9 @@
 
 Only the safe loader is used (the libyaml-backed one when available); the document is composed
 into nodes and walked here, so that duplicate keys are refused and every value keeps its line.
+
+(Over 500 lines: one walker of the document, every field's check next to its message, the
+typed training: and preprocessing: blocks included, so that each error carries its line.)
 """
 
 from __future__ import annotations
@@ -17,11 +20,19 @@ import numpy as np
 import yaml
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.choices import MAX_LAYERS, MAX_PARAMETERS
+from backprop_cli.choices import MAX_LAYERS, MAX_PARAMETERS, NORMALIZE
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
-from backprop_cli.network import Array, Examples, Layer, Network
+from backprop_cli.network import (
+    Array,
+    Examples,
+    Layer,
+    Network,
+    Preprocessing,
+    TrainingInfo,
+    label_key,
+)
 from backprop_cli.scaffold import INIT_METHODS, draw_parameters
 
 try:
@@ -525,14 +536,17 @@ def network_from_document(doc: Document) -> Network:
         layers.append(Layer(activation, weights, biases))
         previous = n
 
-    extra: dict[str, Any] = {k: top[k] for k in ("training", "preprocessing") if k in top}
+    training = None if top.get("training") is None else _training(doc, top["training"])
+    preprocessing = (None if top.get("preprocessing") is None
+                     else _preprocessing(doc, top["preprocessing"], input_size, previous))
     try:
         network = Network(
             input_size=input_size,
             layers=tuple(layers),
             cost=cost,
             name=None if name is None else str(name),
-            extra=extra,
+            training=training,
+            preprocessing=preprocessing,
         )
     except ConfigError as exc:
         raise exc.located(doc.file, doc.line_of(exc.path or "")) from None
@@ -677,6 +691,106 @@ def _flow(value: Any) -> str:
         "\n...").strip()
 
 
+
+def _training(doc: Document, raw: Any) -> TrainingInfo:
+    """The ``training:`` block train wrote, its fields that a command reads checked (--split
+    recomputes the split from val_split, rows and the options' seed and shuffle); other keys
+    are ignored."""
+    if not isinstance(raw, dict):
+        raise doc.error("expected a mapping (data, rows, val_split, options, status …)",
+                        "training")
+
+    def bad(field: str, expected: str) -> ConfigError:
+        return doc.error(f"expected {expected}", f"training.{field}")
+
+    fraction = raw.get("val_split")
+    if fraction is not None and (isinstance(fraction, bool)
+                                 or not isinstance(fraction, int | float)
+                                 or not 0 < fraction < 1):
+        raise bad("val_split", "a fraction between 0 and 1")
+    rows = raw.get("rows")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+        raise bad("rows", "a whole number ≥ 0")
+    options = raw.get("options")
+    if options is not None and not isinstance(options, dict):
+        raise bad("options", "a mapping")
+    if options is not None:
+        seed, shuffle = options.get("seed", 0), options.get("shuffle", True)
+        if isinstance(seed, bool) or not isinstance(seed, int | float) or not (
+                math.isfinite(seed) and seed >= 0 and float(seed).is_integer()):
+            raise bad("options.seed", "a whole number ≥ 0")
+        if not isinstance(shuffle, bool):
+            raise bad("options.shuffle", "true or false")
+    known = {f: raw[f] for f in TrainingInfo.__dataclass_fields__ if f in raw}
+    return TrainingInfo(**known)
+
+
+def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
+                   ) -> Preprocessing:
+    """The ``preprocessing:`` block of a trained network file, checked."""
+    def bad(message: str, field: str) -> ConfigError:
+        return doc.error(message, f"preprocessing.{field}" if field else "preprocessing")
+
+    if not isinstance(raw, dict):
+        raise bad("expected a mapping (features, targets, normalize, shift, scale, classes)", "")
+    known = ("features", "targets", "normalize", "shift", "scale", "classes")
+    for key in raw:
+        if key not in known:
+            raise bad(f"unknown key {key!r}; expected one of: {', '.join(known)}", str(key))
+
+    def names(key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+        ):
+            raise bad("expected a list of column names", key)
+        out = tuple(str(v) for v in value)
+        if len(set(out)) != len(out):
+            raise bad("expected distinct column names", key)
+        return out
+
+    features, targets = names("features"), names("targets")
+    if features and len(features) != input_size:
+        raise bad(f"expected {input_size} column names (input_size), got {len(features)}",
+                  "features")
+    normalize = raw.get("normalize", "none")
+    if normalize not in NORMALIZE:
+        raise bad(f"unknown normalization {normalize!r}; expected one of: "
+                  f"{', '.join(NORMALIZE)}", "normalize")
+    stats: list[Array | None] = []
+    for key in ("shift", "scale"):
+        value = raw.get(key)
+        if value is None:
+            stats.append(None)
+            continue
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise bad("expected a list of numbers", key) from None
+        if arr.shape != (input_size,) or not np.isfinite(arr).all():
+            raise bad(f"expected {input_size} finite numbers (one per input)", key)
+        stats.append(arr)
+    shift, scale = stats
+    if (shift is None) != (scale is None) or (normalize != "none" and shift is None):
+        raise bad("expected both 'shift' and 'scale' (x' = (x − shift) / scale)", "")
+    if scale is not None and (scale == 0).any():
+        raise bad("a scale of 0 would divide by zero", "scale")
+    classes = raw.get("classes")
+    if classes is not None:
+        if not isinstance(classes, list) or not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in classes
+        ):
+            raise bad("expected a list of class labels (numbers or text)", "classes")
+        if not all(math.isfinite(c) for c in classes if not isinstance(c, str)):
+            raise bad("expected finite numbers or text as class labels", "classes")
+        if len({label_key(c) for c in classes}) != len(classes):
+            raise bad("expected distinct class labels", "classes")
+        if len(classes) != output_size:
+            raise bad(f"expected {plural(output_size, 'label')} (one per output neuron), "
+                      f"got {len(classes)}", "classes")
+        classes = tuple(classes)
+    return Preprocessing(features, targets, normalize, shift, scale, classes)
+
 def _block(value: Any, indent: int) -> list[str]:
     pad = "  " * indent
     lines: list[str] = []
@@ -690,7 +804,8 @@ def _block(value: Any, indent: int) -> list[str]:
 
 
 def dump_network(net: Network, extra: dict[str, Any] | None = None) -> str:
-    """The network as YAML in the same format it is read from (explicit weights)."""
+    """The network as YAML in the same format it is read from (explicit weights), then its
+    ``training:`` and ``preprocessing:`` blocks, then ``extra``'s."""
     lines: list[str] = []
     if net.name is not None:
         lines.append(f"name: {_flow(net.name)}")
@@ -708,7 +823,10 @@ def dump_network(net: Network, extra: dict[str, Any] | None = None) -> str:
         for x, y in zip(net.examples.inputs, net.examples.targets, strict=True):
             lines.append(f"  - input: {_flow(x)}")
             lines.append(f"    target: {_flow(y)}")
-    blocks = {**net.extra, **(extra or {})}
+    blocks = {**({} if net.training is None else {"training": net.training.to_dict()}),
+              **({} if net.preprocessing is None
+                 else {"preprocessing": net.preprocessing.to_dict()}),
+              **(extra or {})}
     if blocks:
         lines.extend(_block(blocks, 0))
     return "\n".join(lines) + "\n"

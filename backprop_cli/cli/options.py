@@ -1,0 +1,183 @@
+"""The options the commands share (one Annotated alias each, help texts in one place) and the
+choice enums typer offers; the checks of options that only mean something together."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeAlias
+
+import typer
+
+from backprop_cli import __version__
+from backprop_cli.choices import (
+    CHECK_MAX_WORK,
+    CHUNK_ROWS,
+    DELIMITER,
+    DTYPES,
+    NORMALIZE,
+    OPTIMIZERS,
+    SPLITS,
+)
+from backprop_cli.present import formats
+
+
+class Choice(str, Enum):
+    """A choice among names the core defines: ``Choice("Optimizer", OPTIMIZERS)`` is the enum
+    typer offers (its members' values are the core's names)."""
+
+
+if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
+    Format: TypeAlias = Choice
+    DocFormat: TypeAlias = Choice
+    PredictFormat: TypeAlias = Choice
+    GraphFormat: TypeAlias = Choice
+    Optimizer: TypeAlias = Choice
+    Normalize: TypeAlias = Choice
+    DType: TypeAlias = Choice
+    Split: TypeAlias = Choice
+else:
+    def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
+        return Choice(name, [(n, n) for n in names])
+
+    Format = _enum("Format", formats("analyze"))
+    # check, nudge, diagnose, train and evaluate (a test checks that they agree)
+    DocFormat = _enum("DocFormat", formats("check"))
+    PredictFormat = _enum("PredictFormat", formats("predict"))
+    GraphFormat = _enum("GraphFormat", formats("graph"))
+    Optimizer = _enum("Optimizer", OPTIMIZERS)
+    Normalize = _enum("Normalize", NORMALIZE)
+    DType = _enum("DType", DTYPES)
+    Split = _enum("Split", SPLITS)
+
+# --- options shared by several commands -----------------------------------------------------
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", metavar="DATA.csv", show_default=False,
+                 help="Use the rows of this CSV file (header row; the network's stored "
+                      "preprocessing applied) instead of the network's examples."),
+]
+ChunkRowsOption = Annotated[
+    int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
+]
+DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
+                                          help="The data: CSV with a header row.")]
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", metavar="COL[,COL…]", show_default=False,
+                 help="Target column(s) [default: the trained network's, else the last "
+                      "column]. One column with n_L > 1 output neurons holds class labels."),
+]
+FeaturesOption = Annotated[
+    str | None,
+    typer.Option("--features", metavar="COL,…", show_default=False,
+                 help="Feature columns, in input order [default: the trained network's, else "
+                      "every other column]."),
+]
+DelimiterOption = Annotated[
+    str, typer.Option("--delimiter", help="The CSV delimiter ('tab' for a tab).")
+]
+DocFormatOption = Annotated[
+    DocFormat, typer.Option("--format", "-f", help="Output format.")
+]
+LimitOption = Annotated[
+    int, typer.Option(help="Rows per table (0: all); the rest is counted.", min=0)
+]
+PrecisionOption = Annotated[
+    int | None,
+    typer.Option(help="Significant digits [default: 6 in tables, exact in json].",
+                 min=1, max=17, show_default=False),
+]
+AsciiOption = Annotated[bool, typer.Option("--ascii", help="Write w(2)_01 instead of w⁽²⁾₀₁.")]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout.",
+                 show_default=False),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Overwrite an existing --output file (an input file is "
+                                       "never overwritten).")
+]
+
+# --- options of one command each, named so that every signature reads alike -------------
+
+AnalyzeFormatOption = Annotated[Format, typer.Option(
+        "--format", "-f",
+        help="Output format: table (every factor); json, ndjson, csv (for programs); the "
+        "worked derivation as text (for the terminal, wrapped to COLUMNS), markdown (for a "
+        "Markdown viewer with math, e.g. GitHub) or latex (a document for pdflatex).",
+    )]
+AnalyzePrecisionOption = Annotated[
+        int | None,
+        typer.Option(help="Significant digits [default: 6 in tables, exact in json/ndjson/csv].",
+                     min=1, max=17, show_default=False),
+    ]
+ParamOption = Annotated[
+        list[str] | None,
+        typer.Option("--param", metavar="PARAM", show_default=False,
+                     help=r"Show only this parameter (repeatable): w\<l>.\<j>.\<k> for w(l)jk "
+                     r"or b\<l>.\<j> for b(l)j, as in `backprop nudge`."),
+    ]
+PredictFormatOption = Annotated[PredictFormat, typer.Option("--format", "-f", help="Output format.")
+                   ]
+GraphFormatOption = Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
+                   ]
+LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
+                      ]
+# What --data options are when not given (the signatures use the same constants).
+DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
+                 "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
+
+
+
+NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network file.",
+                                         show_default=False)]
+
+
+def refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
+    """--paths and --fragment only mean something in some of analyze's formats."""
+    from backprop_cli.errors import UsageError
+
+    if paths and fmt not in ("table", "json"):
+        raise UsageError(f"--paths: the paths are shown in --format table and json, not in "
+                         f"--format {fmt}")
+    if fragment and fmt != "latex":
+        raise UsageError(f"--fragment only applies to --format latex, not --format {fmt}")
+
+
+def refuse_data_options(data: Path | None, **given: object) -> None:
+    """--target, --features, --delimiter and --chunk-rows only mean something with --data."""
+    from backprop_cli.errors import UsageError
+
+    if data is not None:
+        return
+    names = [f"--{name.replace('_', '-')}" for name, value in given.items()
+             if value != DATA_DEFAULTS[f"--{name.replace('_', '-')}"]]
+    if names:
+        one = len(names) == 1
+        raise UsageError(f"{', '.join(names)} only appl{'ies' if one else 'y'} to the rows of "
+                         f"--data DATA.csv; add --data or leave {'it' if one else 'them'} out")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"backprop {__version__}\n")
+        raise typer.Exit()
+
+
+VersionOption = Annotated[
+    bool,
+    typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+]
+
+
+class SchemaKind(str, Enum):
+    network = "network"
+    output = "output"
+
+
+class Show(str, Enum):
+    gradient = "gradient"
+    weight = "weight"

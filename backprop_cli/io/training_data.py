@@ -1,0 +1,210 @@
+"""What train, evaluate and predict read: the training and validation rows (a --val-split
+recomputed from a trained network's ``training:`` block), normalized by the stored or a
+newly fitted preprocessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backprop_cli.choices import DELIMITER, NORMALIZE, SPLITS
+from backprop_cli.errors import DataError, UsageError, plural
+from backprop_cli.io.csv_reader import Columns
+from backprop_cli.io.datasets import Dataset, load_dataset
+from backprop_cli.io.inputs import (
+    FileName,
+    as_input,
+)
+from backprop_cli.network import Array, Label, Network, Preprocessing
+
+
+def _mean_std(x: Array) -> tuple[Array, Array]:
+    """Column means and standard deviations (n_0,) of x (m, n_0). A column whose sum or
+    squares overflow float64 (values near 1e308) is first divided by a power of two, which is
+    exact, so that its statistics, which do fit, are still found."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = x.mean(axis=0), x.std(axis=0)
+    big = ~(np.isfinite(mean) & np.isfinite(std))
+    if big.any():
+        s = np.exp2(np.floor(np.log2(np.abs(x[:, big]).max(axis=0))))
+        y = x[:, big] / s
+        mean[big], std[big] = y.mean(axis=0) * s, y.std(axis=0) * s
+    return mean, std
+
+
+# The standard deviation of seven rows of 0.1 is 1.4e-17, not 0: the mean is rounded. A spread
+# below this fraction of the column's largest |x| is rounding, and the column constant.
+_ROUNDING = 64 * float(np.finfo(np.float64).eps)
+
+
+def fit_preprocessing(
+    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
+    file: str | None = None,
+) -> Preprocessing:
+    """Normalization statistics from the training rows ``inputs`` (m, n_0) of ``file``, in
+    float64; a range max − min beyond float64 is refused naming the column."""
+    if method not in NORMALIZE:
+        raise UsageError(f"--normalize {method!r}: expected one of: {', '.join(NORMALIZE)}")
+    x = np.asarray(inputs, dtype=np.float64)
+    shift: Array | None = None
+    scale: Array | None = None
+    if method == "standard":
+        shift, scale = _mean_std(x)
+    elif method == "minmax":
+        with np.errstate(over="ignore"):
+            shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        if not np.isfinite(scale).all():
+            k = int(np.flatnonzero(~np.isfinite(scale))[0])
+            raise DataError(
+                f"feature column {columns.feature_names[k]!r}: its range max − min "
+                f"({float(x[:, k].max()):g} − ({float(shift[k]):g})) overflows float64, so "
+                "--normalize minmax cannot scale it; use --normalize standard, or scale the "
+                "column down", file=file, row=1, column=columns.features[k] + 1)
+    if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
+        scale = np.where(scale > _ROUNDING * np.abs(x).max(axis=0, initial=0.0), scale, 1.0)
+    return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
+                         classes)
+
+
+def split_rows(m: int, fraction: float, seed: int, shuffle: bool) -> tuple[
+    NDArray[np.intp], NDArray[np.intp]
+]:
+    """(training rows, validation rows) for ``--val-split``: ⌊fraction·m⌉ rows held out,
+    drawn at random from ``seed`` (the last rows of the file with ``shuffle`` off)."""
+    if not 0 <= fraction < 1:
+        raise UsageError(f"--val-split {fraction}: expected a fraction from 0 up to (not "
+                         "including) 1")
+    n_val = round(fraction * m)
+    if fraction > 0 and not 1 <= n_val < m:
+        raise UsageError(
+            f"--val-split {fraction} of {plural(m, 'row')} leaves {n_val} for validation and "
+            f"{m - n_val} for training; both need at least one")
+    order = (np.random.default_rng([seed, 1]).permutation(m) if shuffle
+             else np.arange(m, dtype=np.intp))
+    train, val = order[: m - n_val], order[m - n_val:]
+    return np.sort(train), np.sort(val)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingData:
+    """Training and validation rows, normalized by ``preprocessing`` (a network trained
+    before: its stored one, else fitted on the training rows); ``info`` describes where they
+    came from, for the ``training:`` block. ``replaced``: the stored normalization that
+    ``--normalize`` replaced by other statistics (None: none was stored, or it was kept)."""
+
+    train: Dataset
+    val: Dataset | None
+    preprocessing: Preprocessing
+    info: dict[str, Any]
+    replaced: Preprocessing | None = None
+
+
+def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
+    return replace(ds, inputs=pre.apply(ds.inputs, file=ds.file, lines=ds.lines))
+
+
+def load_training_data(
+    net: Network,
+    data: FileName,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = DELIMITER,
+    val: FileName | None = None,
+    val_split: float = 0.0,
+    seed: int = 0,
+    shuffle: bool = True,
+    normalize: str | None = None,
+    net_file: str | None = None,
+) -> TrainingData:
+    """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, scale the features.
+
+    A network trained before (a ``preprocessing:`` block in ``net_file``) is trained again on
+    the columns it was trained on, matched by name, and on its stored class list. Its weights
+    were learned on inputs scaled by its stored normalization, so that is kept exactly (the
+    same shift and scale, not refitted) unless ``normalize`` names a method, which is then
+    fitted anew on the training rows (``replaced`` holds the stored one if that changed
+    it). Without a stored block the normalization is fitted: ``normalize``, by default
+    standard."""
+    if val is not None and val_split:
+        raise UsageError("give either --val FILE or --val-split F, not both")
+    if normalize is not None and normalize not in NORMALIZE:
+        raise UsageError(f"--normalize {normalize!r}: expected one of: {', '.join(NORMALIZE)}")
+    stored = net.preprocessing
+    data = as_input(data)
+    full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
+                        preprocessing=stored, net_file=net_file)
+    info: dict[str, Any] = {"data": str(data), "rows": len(full)}
+    if full.targets is None:  # pragma: no cover - load_dataset reads targets by default
+        raise DataError("no target column", file=str(data))
+    train, held = full, None
+    if val_split:
+        train_rows, val_rows = split_rows(len(full), val_split, seed, shuffle)
+        train, held = full.subset(train_rows), full.subset(val_rows)
+        info["val_split"] = val_split
+    elif val is not None:
+        known = Preprocessing(full.columns.feature_names, full.columns.target_names,
+                              classes=full.classes)
+        held = load_dataset(val, net, target=target, features=features, delimiter=delimiter,
+                            preprocessing=known,
+                            net_file=net_file if stored and stored.features else None)
+        info["val"] = str(val)
+    replaced = None
+    if stored is not None and normalize is None:
+        pre = replace(stored, features=full.columns.feature_names,
+                      targets=full.columns.target_names, classes=full.classes)
+    else:
+        pre = fit_preprocessing(train.inputs, normalize or "standard", full.columns,
+                                full.classes, str(data))
+        if stored is not None and not pre.same_scaling(stored):
+            replaced = stored
+    info["train_rows"] = len(train)
+    info["val_rows"] = 0 if held is None else len(held)
+    return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
+                        pre, info, replaced)
+
+
+def load_for_network(
+    net: Network,
+    data: FileName,
+    *,
+    target: str | None = None,
+    features: str | None = None,
+    delimiter: str = DELIMITER,
+    need_target: bool = True,
+    split: str = "all",
+    net_file: str | None = None,
+) -> tuple[Dataset, Preprocessing | None]:
+    """Rows of ``data`` as ``net`` sees them (its stored preprocessing applied), for predict
+    and evaluate. ``split`` train or val: only the rows ``--val-split`` gave that side when
+    the network was trained (recomputed from its ``training:`` block)."""
+    pre = net.preprocessing
+    ds = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
+                      preprocessing=pre, need_target=need_target, net_file=net_file)
+    if split != "all":
+        ds = ds.subset(split_of(net, len(ds), split, str(data), net_file))
+    return (_normalized(ds, pre) if pre is not None else ds), pre
+
+
+def split_of(net: Network, m: int, split: str, file: str, net_file: str | None
+             ) -> NDArray[np.intp]:
+    """The rows (of ``m`` in ``file``) that ``--val-split`` gave side ``split`` when ``net``
+    was trained, recomputed from its ``training:`` block (checked when it was read)."""
+    if split not in SPLITS:
+        raise UsageError(f"--split {split!r}: expected one of: {', '.join(SPLITS)}")
+    training = net.training
+    if training is None or training.options is None or not training.val_split:
+        raise UsageError(
+            f"--split {split}: {net_file or 'the network'} was not trained with --val-split "
+            "(its training: block has no val_split)")
+    options = training.options
+    seed, shuffle = options.get("seed", 0), options.get("shuffle", True)
+    if training.rows != m:
+        raise DataError(
+            f"--split {split}: this file has {m} data rows, but the network was trained on "
+            f"{training.rows}; the split can only be recomputed on the same file", file=file)
+    train, val = split_rows(m, float(training.val_split), int(seed), shuffle)
+    return train if split == "train" else val
