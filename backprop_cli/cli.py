@@ -311,7 +311,7 @@ def _present(kind: str, fmt: str, report: object, *, limit: int = 25,
 
 # Formats whose text from the files (a name, a label) is escaped here: tables escape it in
 # their console, JSON escapes it itself; CSV and NDJSON keep it exact, as data.
-_TEXT_DOCUMENTS = ("markdown", "latex")
+_TEXT_DOCUMENTS = ("markdown", "latex", "text")
 
 
 def _refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
