@@ -54,3 +54,15 @@ def test_the_text_derivation_escapes_control_characters_in_the_name(tmp_path: Pa
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "\u202e" not in done.stdout
     assert "\\x1b[31mRED" in done.stdout
+
+
+def test_one_stream_named_as_data_and_val_gives_both_its_rows(tmp_path: Path) -> None:
+    """A regular file named twice is read twice; a pipe named twice is read once and both names
+    get its rows (before: the second name found the pipe empty)."""
+    xor, data = CONFIGS / "xor.yaml", CONFIGS / "xor.csv"
+    out = tmp_path / "o.yaml"
+    done = _shell(f"cat {data} | " + _cmd("train", str(xor), "/dev/stdin", "--val", "/dev/stdin",
+                                          "-o", str(out), "--epochs", "2", "-q"), tmp_path)
+    assert done.returncode == 0, done.stderr
+    training = yaml.safe_load(out.read_text())["training"]
+    assert (training["rows"], training["val_rows"]) == (4, 4)
