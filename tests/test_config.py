@@ -223,7 +223,7 @@ def test_shape_message_in_the_issues_words(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("written", "value"),
     [("1e-05", 1e-05), ("1.0e5", 1.0e5), ("1E3", 1000.0), ("-2.5e-3", -0.0025), ("+3", 3.0),
-     (".5", 0.5), ("7", 7.0), ("1_000.5", 1000.5), ("0.1", 0.1), ("-0", 0.0)],
+     (".5", 0.5), ("7", 7.0), ("0.1", 0.1), ("-0", 0.0)],
 )
 def test_plain_numbers_load_as_floats(written: str, value: float) -> None:
     net = loads_network(edit("biases: [0.0]", f"biases: [{written}]"), "net.yaml")

@@ -222,7 +222,7 @@ def present(kind: str, fmt: str, report: object, *, limit: int = 25,
 
 # Formats whose text from the files (a name, a label) is escaped here: tables escape it in
 # their console, JSON escapes it itself; CSV and NDJSON keep it exact, as data.
-_TEXT_DOCUMENTS = ("markdown", "latex")
+_TEXT_DOCUMENTS = ("markdown", "latex", "text")
 
 
 MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) would print nothing: ignored

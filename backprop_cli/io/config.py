@@ -58,10 +58,11 @@ _COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")  # read by YAML
 # What YAML 1.1 reads as a number and a decimal reading does not: hexadecimal, binary, octal
-# with 0o, base 60 (1:30 is 90).
+# with 0o, base 60 (1:30 is 90), digits with separators (1_0 is 10; a CSV refuses it).
 _NOT_DECIMAL = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|"
-                          r"[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
-_NUMBER = re.compile(r"[-+]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][-+]?\d+)?")
+                          r"[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|"
+                          r"[0-9_]*\.?[0-9_]*_[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)")
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 # A long list of decimals alone on its line (`- [0.1, -2.5e-05, ...]`, as `init` and `train`
 # write weights) is read by float() instead of YAML: libyaml composes a node per number (about
 # 4 µs each, 4 s for 10⁶ weights). float() reads these numbers as YAML and _NUMBER do.
@@ -196,18 +197,18 @@ class _Walker:
             return self._decimal(node, path)
         value = self.loader.construct_object(node, deep=True)
         if isinstance(value, str) and plain and _NUMBER.fullmatch(value):
-            return float(value.replace("_", ""))
+            return float(value)
         return value
 
     def _decimal(self, node: yaml.Node, path: str | None) -> int | float | str:
         """A plain scalar YAML 1.1 takes for a number, read as the decimal number it looks
-        like: 0017 is 17 (not octal 15). Its other forms (0x1F, 0b101, base 60 as in 1:30)
+        like: 0017 is 17 (not octal 15). Its other forms (0x1F, 0b101, base 60 as in 1:30, 1_0)
         are kept as the text they are, which a number field refuses. An integer beyond
         float64 is refused here (Python would read its digits slowly, or not at all)."""
         text: str = node.value
         if not _NUMBER.fullmatch(text):
             return text
-        digits = text.replace("_", "")
+        digits = text
         x = float(digits)
         if any(c in digits for c in ".eE"):
             return x
@@ -299,8 +300,8 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ConfigE
     line = text.count("\n", 0, at) + 1 if at >= 0 else None
     return ConfigError(f"invalid YAML: the control character U+{ord(char[:1] or ' '):04X} "
                        f"(column {at - text.rfind(chr(10), 0, at)}) is not allowed in YAML "
-                       "text; remove it, or write it as an escape (\\x1b) in a double-quoted "
-                       "string", file=file, line=line)
+                       f"text; remove it, or write it as an escape (\\x{ord(char[:1] or ' '):02x}) "
+                       "in a double-quoted string", file=file, line=line)
 
 
 def _tab_hint(text: str, mark: Any) -> str:
@@ -411,8 +412,8 @@ def _int(doc: Document, value: Any, path: str, minimum: int = 1,
 def _not_decimal(value: Any) -> str:
     """A hint when ``value`` is text YAML 1.1 would have read as a number."""
     if isinstance(value, str) and _NOT_DECIMAL.fullmatch(value):
-        return ("; numbers are decimal: hexadecimal (0x), binary (0b) and base-60 (1:30) "
-                "forms are not read, write the decimal number")
+        return ("; numbers are decimal: hexadecimal (0x), binary (0b), base-60 (1:30) and "
+                "digit separators (1_000) are not read, write the decimal number")
     return ""
 
 

@@ -114,6 +114,9 @@ class Input(os.PathLike[str]):
             self._copy.close()
 
 
+_COPIES: dict[tuple[int, int], Input] = {}  # the streams copied so far, by device and inode
+
+
 def as_input(path: os.PathLike[str] | str) -> Input:
     """``path`` as an :class:`Input`: a regular file as it is, anything else read once to its
     end into a temporary copy (at most :data:`MAX_STREAM_BYTES`, lines of at most
@@ -128,6 +131,11 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     st = csv_stat(path)
     if stat.S_ISREG(st.st_mode):
         return Input(name, os.fspath(path))
+    # The same stream named twice (train's data and --val both /dev/stdin) is read once: the
+    # second name gets the first one's bytes, as two names of one regular file would.
+    known = _COPIES.get((st.st_dev, st.st_ino))
+    if known is not None:
+        return Input(name, known.path, known._copy)
     lines = LineLimit(name)
     copy, copy_path = _unnamed_copy()
     try:
@@ -150,7 +158,9 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     except BaseException:
         copy.close()
         raise
-    return Input(name, copy_path, copy)
+    copied = Input(name, copy_path, copy)
+    _COPIES[(st.st_dev, st.st_ino)] = copied
+    return copied
 
 
 def _unnamed_copy() -> tuple[IO[bytes], str]:

@@ -151,6 +151,7 @@ class TrainDisplay:
         self._shown: set[int] = set()  # the epochs that got a line
         self._latest: tuple[EpochRecord, bool] | None = None  # the last record, and if shown
         self._best: EpochRecord | None = None  # lowest validation (else training) cost
+        self._lost = False  # the stream could not be written: nothing more is shown
         if not quiet and stream.isatty():
             width = stream_width(stream)
             console = make_console(stream, Options(ascii=not unicode_ok(stream), width=width))
@@ -220,12 +221,19 @@ class TrainDisplay:
         self.say(prefix + epoch_line(record, width - len(prefix)))
 
     def say(self, message: str) -> None:
-        """A message that is shown even with --quiet (interruption, divergence)."""
-        if self.progress is not None:
-            self.progress.console.print(message, markup=False)
-        else:
-            self.stream.write(message + "\n")
-            self.stream.flush()
+        """A message that is shown even with --quiet (interruption, divergence). Progress is
+        not the output: where the stream cannot be written (closed, a full disk) the display
+        stops and training goes on."""
+        if self._lost:
+            return
+        try:
+            if self.progress is not None:
+                self.progress.console.print(message, markup=False)
+            else:
+                self.stream.write(message + "\n")
+                self.stream.flush()
+        except (OSError, ValueError):
+            self._lost = True
 
 
 # --- the training summary -------------------------------------------------------------------
