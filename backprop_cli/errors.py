@@ -45,6 +45,17 @@ def clip_quoted(message: str) -> str:
                                      f"({len(m[2])} characters)", message)
 
 
+LINE_LIMIT = 1000  # characters of one message line; the rest is cut (a list of 10⁵ columns)
+
+
+def clip_lines(message: str) -> str:
+    """``message`` with every line longer than :data:`LINE_LIMIT` characters cut to that many
+    and "… (N characters)"."""
+    return "\n".join(line if len(line) <= LINE_LIMIT
+                     else f"{line[:LINE_LIMIT]}… ({len(line)} characters)"
+                     for line in message.split("\n"))
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``plural(1, "row")`` → "1 row", ``plural(3, "row")`` → "3 rows" (``many``: an irregular
     plural, e.g. "classes")."""

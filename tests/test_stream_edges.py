@@ -66,3 +66,34 @@ def test_one_stream_named_as_data_and_val_gives_both_its_rows(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     training = yaml.safe_load(out.read_text())["training"]
     assert (training["rows"], training["val_rows"]) == (4, 4)
+
+
+def test_a_read_error_in_a_csv_input_is_one_message(tmp_path: Path) -> None:
+    """/proc/self/mem reads fail with EIO at offset 0: named, with its line, never a traceback."""
+    xor = str(CONFIGS / "xor.yaml")
+    for args in (("evaluate", xor, "/proc/self/mem"), ("predict", xor, "/proc/self/mem"),
+                 ("analyze", xor, "--data", "/proc/self/mem")):
+        done = _shell(_cmd(*args), tmp_path)
+        assert done.returncode == 2, args
+        assert done.stderr == ("backprop: error: /proc/self/mem:1: cannot read it: "
+                               "Input/output error\n"), args
+
+
+def test_init_refuses_a_network_file_no_command_could_read(tmp_path: Path) -> None:
+    out = tmp_path / "k.yaml"
+    done = _shell(_cmd("init", "--sizes", "64,1300,1300,10", "-o", str(out)), tmp_path)
+    assert done.returncode == 2
+    assert "1,788,810 parameters make a file of 38 MiB" in done.stderr
+    assert "limited to 32 MiB" in done.stderr
+    assert not out.exists()
+
+
+def test_a_long_message_line_is_cut(tmp_path: Path) -> None:
+    """A CSV whose header lists 100,000 characters of names: the message names them, cut."""
+    data = tmp_path / "d.csv"
+    data.write_text("x1," + "h" * 100_000 + ",y\n0,0,1\n")
+    done = _shell(_cmd("train", str(CONFIGS / "xor.yaml"), str(data), "--features", "x1,nope",
+                       "-o", str(tmp_path / "o.yaml")), tmp_path)
+    assert done.returncode == 2
+    assert max(len(line) for line in done.stderr.splitlines()) < 1100
+    assert "characters)" in done.stderr

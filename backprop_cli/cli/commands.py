@@ -397,7 +397,8 @@ def init_(
     The result is a complete network file that `backprop analyze` reads as it is: it has a
     template example to analyze (--no-example-input leaves it out).
     """
-    from backprop_cli.io.config import dump_network
+    from backprop_cli.errors import UsageError
+    from backprop_cli.io.config import MAX_FILE_BYTES, dump_network
     from backprop_cli.scaffold import new_network, parse_sizes, written_by
 
     check_output(output, [], force=force)
@@ -406,7 +407,14 @@ def init_(
                       seed=seed, scale=scale, name=name, example_input=example_input)
     comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
                          name=name, example_input=example_input)
-    write_text(comment + dump_network(net), output, force=force)
+    text = comment + dump_network(net)
+    if len(text.encode()) > MAX_FILE_BYTES:  # every command would refuse to read it
+        raise UsageError(
+            f"--sizes {sizes}: {net.parameter_count:,} parameters make a file of "
+            f"{len(text.encode()) / 2**20:.0f} MiB, and network files are limited to "
+            f"{MAX_FILE_BYTES // 2**20} MiB (about 1.3 million parameters); choose smaller "
+            "layers")
+    write_text(text, output, force=force)
 
 
 

@@ -14,7 +14,7 @@ from typing import Any, TextIO, cast
 import typer
 from typer.core import TyperGroup
 
-from backprop_cli.errors import BackpropError, clip_quoted, printable
+from backprop_cli.errors import BackpropError, clip_lines, clip_quoted, printable
 from backprop_cli.io.atomic import own_stream
 from backprop_cli.present.notation import to_ascii, unicode_ok
 
@@ -110,6 +110,10 @@ class Group(TyperGroup):
             return super().invoke(ctx)
         except BackpropError as exc:
             raise typer.Exit(report_error(exc)) from None
+        except OSError as exc:  # a file-system condition no command foresaw (EIO on a read)
+            name = f"{exc.filename}: " if exc.filename else ""
+            raise typer.Exit(report_error(BackpropError(
+                f"{name}{exc.strerror or exc}; check the file and the disk it is on"))) from None
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Every command, its help included, with stdout's write errors handled here: a
@@ -193,8 +197,9 @@ def report_error(error: BackpropError) -> int:
 
 def say(message: str) -> None:
     """One line on stderr; its symbols in ASCII where stderr is not UTF-8, control characters
-    from the input as escapes (``\\x1b``) and long quoted values cut (errors.clip_quoted)."""
-    message = clip_quoted(printable(message))
+    from the input as escapes (``\\x1b``), long quoted values and lines cut (errors.clip_quoted,
+    errors.clip_lines)."""
+    message = clip_lines(clip_quoted(printable(message)))
     sys.stderr.write((message if unicode_ok(sys.stderr) else to_ascii(message)) + "\n")
 
 

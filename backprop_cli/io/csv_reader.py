@@ -55,7 +55,14 @@ def _lines(stream: io.TextIOWrapper, file: str) -> Iterator[str]:
     """The lines of ``stream``, each refused once it is longer than MAX_LINE_BYTES
     (characters, here), before the rest of it is read."""
     line = 0
-    while text := stream.readline(MAX_LINE_BYTES + 1):
+    while True:
+        try:
+            text = stream.readline(MAX_LINE_BYTES + 1)
+        except OSError as exc:  # EIO, a disk that went away: named with the line it stopped at
+            raise DataError(f"cannot read it: {exc.strerror or exc}", file=file,
+                            row=line + 1) from None
+        if not text:
+            break
         line += 1
         if len(text) > MAX_LINE_BYTES:
             raise too_long(file, line)
