@@ -31,6 +31,10 @@ def chunked(x: Array, y: Array, size: int) -> list[tuple[Array, Array]]:
 def assert_same(got: Diagnosis, want: Diagnosis) -> None:
     assert got.example_count == want.example_count
     assert got.cost == pytest.approx(want.cost, rel=1e-12, abs=1e-12)
+    # A gradient norm below 1e-9 can be a sum that cancels: its digits are round-off, and the
+    # order of summation (per chunk or all rows at once) decides them; ratios of such norms
+    # are noise (hypothesis found 0 against 1.1e-10), so they are compared only above it.
+    ratios = all(lm.grad_norm > 1e-9 for lm in want.layers)
     for g, w in zip(got.layers, want.layers, strict=True):
         assert g.dead == w.dead
         assert g.zero_inputs == w.zero_inputs
@@ -38,7 +42,7 @@ def assert_same(got: Diagnosis, want: Diagnosis) -> None:
         assert g.grad_norm == pytest.approx(w.grad_norm, rel=1e-12, abs=1e-12)
         if w.grad_ratio is None:
             assert g.grad_ratio is None
-        else:
+        elif ratios:
             assert g.grad_ratio == pytest.approx(w.grad_ratio, rel=1e-9, abs=1e-12)
         assert g.weights == w.weights
         for name in ("mean", "std", "min", "max"):
