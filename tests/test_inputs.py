@@ -10,6 +10,7 @@ file-system condition gives a traceback.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,6 +148,10 @@ def test_a_stream_gives_what_a_regular_file_gives(command: str, kind: str,
         assert ("rows: 5000" if command == "train" else "val_rows: 5000") in got[3]
 
 
+def _threads_masked(outcome: tuple[int, str, str, str]) -> tuple[object, ...]:
+    return (*outcome[:3], re.sub(r"blas_threads: \d+", "blas_threads: N", outcome[3]))
+
+
 @pytest.mark.parametrize("command", ["evaluate", "train", "analyze", "predict-classes"])
 def test_dev_stdin_gives_what_a_regular_file_gives(command: str, tmp_path: Path) -> None:
     """The issue's reproduction, in a process of its own: ``cat f.csv | backprop evaluate
@@ -165,7 +170,9 @@ def test_dev_stdin_gives_what_a_regular_file_gives(command: str, tmp_path: Path)
     trained = out.read_text(encoding="utf-8") if out.exists() else ""
     got = (done.returncode, *(t.replace("/dev/stdin", "DATA")
                               for t in (done.stdout.decode(), done.stderr.decode(), trained)))
-    assert got == expected
+    # this process and the child may run their BLAS on different thread counts (the child is
+    # given one), which the trained file records; the rows and weights are the same
+    assert _threads_masked(got) == _threads_masked(expected)
     if command == "evaluate":
         assert '"rows": 5000' in got[1]
 
