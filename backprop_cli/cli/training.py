@@ -142,8 +142,9 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
     import time
 
     from backprop_cli.errors import Interrupted, OutputError
+    from backprop_cli.present.console import stream_width
     from backprop_cli.present.json import dumps
-    from backprop_cli.present.train import TrainDisplay, stream_width
+    from backprop_cli.present.train import TrainDisplay
     from backprop_cli.reports.train import TrainReport, series
 
     options = TrainOptions(

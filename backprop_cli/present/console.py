@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -13,6 +14,27 @@ from rich.text import Text
 from backprop_cli.errors import printable
 from backprop_cli.present import Options
 from backprop_cli.present.notation import AsciiWriter, to_ascii
+
+DEFAULT_WIDTH = 80  # of a stream that is not a terminal, unless COLUMNS says otherwise
+MIN_WIDTH = 20  # a narrower COLUMNS (0, negative, tiny) is ignored
+
+
+def stream_width(stream: TextIO) -> int:
+    """The columns ``stream`` has: COLUMNS, else its terminal's width (at least MIN_WIDTH),
+    else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns >= MIN_WIDTH:
+        return columns
+    if stream.isatty():
+        try:
+            return max(os.get_terminal_size(stream.fileno()).columns, MIN_WIDTH)
+        except (OSError, ValueError):
+            pass
+    return DEFAULT_WIDTH
+
 
 # Blanks at the end of a line, before any colour codes that close it.
 _TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)(?=\n)")

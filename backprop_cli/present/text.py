@@ -7,19 +7,17 @@ subset of LaTeX) is written here as text.
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 from collections.abc import Mapping
 from typing import TextIO
 
 from backprop_cli.present import Options
+from backprop_cli.present.console import stream_width
 from backprop_cli.present.derivation import Block, Derivation, Equation, Heading, Text
 from backprop_cli.present.notation import partial, sym, to_ascii
 from backprop_cli.reports.analyze import AnalyzeReport
 
-MIN_COLUMNS = 20  # a narrower COLUMNS (0, negative, tiny) is ignored, as for the tables
-NOT_A_TERMINAL = 80
 _SUB = str.maketrans("0123456789jki", "₀₁₂₃₄₅₆₇₈₉ⱼₖᵢ")
 _SUBSCRIPTABLE = set("0123456789jki,")
 # x \times 10^{n}, as Numbers writes a power of ten: the tables' 4.54e-05
@@ -138,22 +136,6 @@ class Math:
         return "_" + self.grouped(arg)
 
 
-def text_width(out: TextIO) -> int:
-    """COLUMNS, else the terminal's width, else (not a terminal) 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns >= MIN_COLUMNS:
-        return columns
-    if out.isatty():
-        try:
-            return max(os.get_terminal_size(out.fileno()).columns, MIN_COLUMNS)
-        except (OSError, ValueError):
-            pass
-    return NOT_A_TERMINAL
-
-
 def _split(text: str, operators: str, outside: bool = True) -> list[str]:
     """``text`` cut before every " o " with o in ``operators`` (``outside``: only outside
     parentheses and brackets)."""
@@ -238,5 +220,5 @@ class TextRenderer:
 def render_text(report: AnalyzeReport, out: TextIO, options: Options) -> None:
     derivation = Derivation(report, options.precision, options.limit)
     blocks = list(derivation.blocks())
-    text = TextRenderer(options.ascii, text_width(out), derivation.words()).render(blocks)
+    text = TextRenderer(options.ascii, stream_width(out), derivation.words()).render(blocks)
     out.write(to_ascii(text) if options.ascii else text)

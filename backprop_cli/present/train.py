@@ -7,7 +7,6 @@ No math here: every number comes from :mod:`backprop_cli.train`. The reports' JS
 from __future__ import annotations
 
 import math
-import os
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -26,7 +25,7 @@ from rich.table import Table
 from backprop_cli.errors import plural
 from backprop_cli.present import Options
 from backprop_cli.present.chart import wrap_parts
-from backprop_cli.present.console import make_console
+from backprop_cli.present.console import make_console, stream_width
 from backprop_cli.present.notation import number, unicode_ok
 
 if TYPE_CHECKING:
@@ -36,28 +35,6 @@ REFRESH_SECONDS = 0.1
 # Without --verbose, per-epoch lines for at most this many evenly spaced epochs (the first and
 # the last among them), plus the best one.
 SHOWN_EPOCHS = 20
-DEFAULT_WIDTH = 80  # of a stream that is not a terminal, unless COLUMNS says otherwise
-MIN_WIDTH = 20  # a narrower COLUMNS (0, negative, tiny) is ignored
-
-
-def stream_width(stream: TextIO) -> int:
-    """The columns ``stream`` has: COLUMNS, else its terminal's width, else 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns >= MIN_WIDTH:
-        return columns
-    if stream.isatty():
-        try:
-            size = os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError):
-            size = 0
-        if size >= MIN_WIDTH:
-            return size
-    return DEFAULT_WIDTH
-
-
 def _pct(x: float | None) -> str:
     return number(None) if x is None else f"{100 * x:.2f}%"
 
