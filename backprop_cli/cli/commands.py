@@ -42,6 +42,8 @@ from backprop_cli.cli.options import (
     SchemaKind,
     Show,
     Split,
+    StepFormat,
+    StepFormatOption,
     TargetOption,
     VersionOption,
     refuse_data_options,
@@ -303,6 +305,66 @@ def nudge(
     net, x, y = _examples_of(net_file)
     report = run(net, x, y, parse_param(param, net), by, example, str(net_file))
     present("nudge", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
+
+
+@app.command(
+    epilog="Example: backprop step configs/chain.yaml --lr 0.5 -o chain-stepped.yaml",
+)
+def step(
+    net_file: NetFile,
+    lr: Annotated[float, typer.Option("--lr", metavar="η", show_default=False,
+                                      help="The learning rate η (a number > 0).")],
+    steps: Annotated[int, typer.Option(
+        "--steps", help="Take N steps, showing the cost C before and after each.")] = 1,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="STEPPED.yaml", show_default=False,
+        help="Also write the network after the last step (atomically, as `train --out`).")
+    ] = None,
+    force: ForceOption = False,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    fmt: StepFormatOption = StepFormat("table"),
+    limit: LimitOption = 25,
+    precision: PrecisionOption = None,
+    ascii_: AsciiOption = False,
+) -> None:
+    """One step of gradient descent, every number shown: θ ← θ − η·∂C/∂θ.
+
+    For every weight and bias θ: its value, ∂C/∂θ (C: the mean of C0 over the examples, or
+    over --data's rows), the desired nudge −η·∂C/∂θ and the new value; the cost C before and
+    after, with the first-order prediction ΔC ≈ −η‖∇C‖² beside the actual ΔC (a note says
+    when η is too large for it: the cost went up, or missed the prediction by more than half).
+    --steps N repeats the step (what `train --optimizer sgd --batch-size <all rows>
+    --no-shuffle` does in N epochs); the per-parameter rows then show θ before step 1, that
+    step's nudge and θ after step N, e.g.
+    backprop step configs/two-layer.yaml --lr 2 --steps 10 --format text
+    """
+    from backprop_cli.io.blas import runtime
+    from backprop_cli.io.config import dump_network
+    from backprop_cli.reports import step as stepping
+
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                        chunk_rows=chunk_rows)
+    stepping.check_step_options(lr, steps)
+    readable(net_file, data)
+    check_output(out, [net_file, *([data] if data else [])], "--out", force=force)
+    if data is None:
+        net, x, y = _examples_of(net_file)
+        report = stepping.step(net, stepping.over_examples(x, y), lr, steps)
+    else:
+        from backprop_cli.io.config import load_network
+
+        net = load_network(net_file)
+        chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        report = stepping.step(net, stepping.over_rows(chunks), lr, steps, data=info)
+    if out is not None:
+        write_text(dump_network(stepping.stepped_network(report, runtime())), out,
+                   force=force, option="--out")
+    present("step", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_)
 
 
 @app.command(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     DocFormat: TypeAlias = Choice
     PredictFormat: TypeAlias = Choice
     GraphFormat: TypeAlias = Choice
+    StepFormat: TypeAlias = Choice
     Optimizer: TypeAlias = Choice
     Normalize: TypeAlias = Choice
     DType: TypeAlias = Choice
@@ -46,6 +47,7 @@ else:
     DocFormat = _enum("DocFormat", formats("check"))
     PredictFormat = _enum("PredictFormat", formats("predict"))
     GraphFormat = _enum("GraphFormat", formats("graph"))
+    StepFormat = _enum("StepFormat", formats("step"))
     Optimizer = _enum("Optimizer", OPTIMIZERS)
     Normalize = _enum("Normalize", NORMALIZE)
     DType = _enum("DType", DTYPES)
@@ -124,6 +126,10 @@ PredictFormatOption = Annotated[PredictFormat, typer.Option("--format", "-f", he
                    ]
 GraphFormatOption = Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
                    ]
+StepFormatOption = Annotated[StepFormat, typer.Option(
+        "--format", "-f",
+        help="Output format: table; json (for programs, with the cost per step); csv (one row "
+        "per parameter); text (each parameter's step as a worked line, for the terminal).")]
 LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ]
 # What --data options are when not given (the signatures use the same constants).

@@ -47,6 +47,12 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "check": {"table": ("toolkit", "render_check"), "json": _DOCUMENT},
     "nudge": {"table": ("toolkit", "render_nudge"), "json": _DOCUMENT},
+    "step": {
+        "table": ("step", "render_table"),
+        "json": _DOCUMENT,
+        "csv": ("step", "render_csv"),
+        "text": ("step", "render_text"),
+    },
     "diagnose": {"table": ("toolkit", "render_diagnose"), "json": _DOCUMENT},
     "train": {"table": ("train", "render_summary"), "json": _DOCUMENT},
     "evaluate": {"table": ("predict", "render_evaluation"), "json": _DOCUMENT},
