@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import textwrap
+from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, TextIO
 
 from rich.text import Text
@@ -50,7 +52,8 @@ def render_table(report: StepReport, out: TextIO, options: Options) -> None:
                  f"step 1); after: θ after step {report.steps}"),
         keep_digits=True,
     )
-    rows = ([f.param(r.param), r.value, r.gradient, r.nudge, r.after] for r in report.params())
+    rows: Iterator[list[Cell]] = ([f.param(r.param), r.value, r.gradient, r.nudge, r.after]
+                                  for r in report.params())
     params.add_rows(rows, report.network.parameter_count, options.limit)
     show(console, f, params)
     costs = Grid(
@@ -91,8 +94,9 @@ def render_text(report: StepReport, out: TextIO, options: Options) -> None:
     width = options.width or DEFAULT_WIDTH
     lines: list[str] = []
 
-    def para(text: str) -> None:
-        lines.extend(textwrap.wrap(text, width, break_on_hyphens=False) or [""])
+    def para(text: str) -> None:  # in ASCII before it is wrapped: "∂" becomes "d" …
+        lines.extend(textwrap.wrap(to_ascii(text) if options.ascii else text, width,
+                                   break_on_hyphens=False) or [""])
 
     para(_title(report, f) + ".")
     lines.append("")
@@ -101,19 +105,17 @@ def render_text(report: StepReport, out: TextIO, options: Options) -> None:
             f", shown for step 1; then its value after step {report.steps}."))
     lines.append("")
     shown = 0
-    for r in report.params():
-        if options.limit is not None and shown >= options.limit:
-            break
+    for r in islice(report.params(), options.limit):
         first = r.value + r.nudge
         line = (f"{f.param(r.param)} = {f.num(r.value)} − {report.lr:g}·({f.num(r.gradient)}) "
                 f"= {f.num(first)}")
         if report.steps > 1:
             line += f"; after {report.steps} steps {f.num(r.after)}"
-        lines.append(line)
+        para(line)
         shown += 1
     total = report.network.parameter_count
     if shown < total:
-        lines.append(f"… {plural(total - shown, 'more parameter')} (--limit 0 shows all)")
+        para(f"… {plural(total - shown, 'more parameter')} (--limit 0 shows all)")
     lines.append("")
     if report.steps == 1:
         c = report.costs[0]
@@ -122,21 +124,16 @@ def render_text(report: StepReport, out: TextIO, options: Options) -> None:
              f"{f.num(c.actual)}; the first-order prediction ΔC ≈ −η‖∇C‖² = "
              f"−{report.lr:g}·{f.num(c.gradient_norm)}² = {f.num(c.predicted)}{ratio}.")
     else:
-        para(f"The cost C per step, and the first-order prediction ΔC ≈ −η‖∇C‖² of each:")
-        shown = 0
-        for c in report.costs:
-            if options.limit is not None and shown >= options.limit:
-                lines.append(f"… {plural(report.steps - shown, 'more step')} (--limit 0 "
-                             "shows all)")
-                break
+        para("The cost C per step, and the first-order prediction ΔC ≈ −η‖∇C‖² of each:")
+        for c in islice(report.costs, options.limit):
             mark = "" if c.holds else " *"
             para(f"step {c.step}: C {f.num(c.before)} → {f.num(c.after)}, ΔC = "
                  f"{f.num(c.actual)}, predicted {f.num(c.predicted)}{mark}")
-            shown += 1
+        if options.limit is not None and report.steps > options.limit:
+            para(f"… {plural(report.steps - options.limit, 'more step')} (--limit 0 shows all)")
         para(f"Over {plural(report.steps, 'step')}: C went from {f.num(report.before)} to "
              f"{f.num(report.after)}.")
     if report.note:
         lines.append("")
         para(f"Note: {report.note}.")
-    text = "\n".join(lines) + "\n"
-    out.write(to_ascii(text) if options.ascii else text)
+    out.write("\n".join(lines) + "\n")
