@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,7 @@ def test_steps_show_the_cost_of_every_step_and_chain_together() -> None:
     doc = run(TWO_LAYER, "--lr", "0.5", "--steps", "4")
     costs = doc["per_step"]
     assert [c["step"] for c in costs] == [1, 2, 3, 4]
-    for earlier, later in zip(costs, costs[1:], strict=False):
+    for earlier, later in pairwise(costs):
         assert later["before"] == earlier["after"]
     assert doc["cost"]["before"] == costs[0]["before"]
     assert doc["cost"]["after"] == costs[-1]["after"]

@@ -35,12 +35,14 @@ from backprop_cli.network import Network, Param
 from backprop_cli.present import Options
 from backprop_cli.present.fit import Grid, show
 from backprop_cli.present.notation import number, sym
+from backprop_cli.present.step import render_table as render_step
 from backprop_cli.present.table import render_analyze
 from backprop_cli.present.toolkit import render_check, render_diagnose, render_nudge
 from backprop_cli.reports.analyze import all_params, analyze
 from backprop_cli.reports.check import check_gradients
 from backprop_cli.reports.diagnose import diagnose
 from backprop_cli.reports.nudge import nudge
+from backprop_cli.reports.step import over_examples, step
 
 WIDTHS = (60, 80, 100, 120, 200)
 ALPHABETS = (False, True)
@@ -204,6 +206,25 @@ def test_check_nudge_diagnose(config: str, ascii: bool, width: int) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("ascii", ALPHABETS, ids=["unicode", "ascii"])
+@pytest.mark.parametrize("config", SMALL)
+def test_step(config: str, ascii: bool, width: int) -> None:
+    args = ["step", str(CONFIGS / config), "--lr", "0.5", "--steps", "2", "--limit", "0"]
+    out = run(args, width, ascii)
+    assert_fits(out, width, ascii)
+    doc = json_of(*args)
+    for p in doc["parameters"]:  # step keeps its digits: before and after are compared
+        cells = cells_of(out, ascii, param_name(p, ascii))
+        for key in ("value", "gradient", "nudge", "after"):
+            assert_whole(p[key], cells, ascii, range(6, 7))
+    for c in doc["per_step"]:
+        cells = cells_of(out, ascii, str(c["step"])) | cells_of(out, ascii, f"{c['step']} *")
+        assert_whole(c["after"], cells, ascii, range(6, 7))
+    text = run([*args, "-f", "text"], width, ascii)
+    assert text.strip() and max(cell_len(line) for line in text.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("args", [["--data", str(CONFIGS / "digits.csv"), "--sample", "20"],
                                   []], ids=["data", "examples"])
 def test_check_and_diagnose_on_digits(args: list[str], width: int) -> None:
@@ -246,12 +267,14 @@ def test_generated_networks_fit(activation: str, width: int, ascii: bool, data: 
         check = check_gradients(net, x, y, show_all=True)
         nudged = nudge(net, x, y, all_params(net)[-1], 1e-3)
         diagnosis = diagnose(net, x, y)
+        stepped = step(net, over_examples(x, y), 0.1)
     out = render(render_analyze, report, width, ascii)
     assert_fits(out, width, ascii)
     for p in all_params(net):
         _, mean = report.trace.param_gradient(p.layer, p.kind, p.j, p.k)
         assert_whole(mean, cells_of(out, ascii, param_name(p, ascii)), ascii)
-    for fn, r in ((render_check, check), (render_nudge, nudged), (render_diagnose, diagnosis)):
+    for fn, r in ((render_check, check), (render_nudge, nudged), (render_diagnose, diagnosis),
+                  (render_step, stepped)):
         assert_fits(render(fn, r, width, ascii), width, ascii)
 
 
