@@ -314,3 +314,21 @@ def test_generated_networks_step_against_the_engine(net: Network) -> None:
     for a, b in zip(again.layers, moved.layers, strict=True):
         assert np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
 
+
+
+def test_json_validates_against_the_step_schema(tmp_path: Path) -> None:
+    import jsonschema
+
+    from backprop_cli.io.schema import step_schema
+
+    validator = jsonschema.Draft202012Validator(step_schema())
+    data = tmp_path / "rows.csv"
+    save_csv(load_network(TWO_LAYER), data)
+    for args in (["--lr", "20", "--steps", "3"],
+                 ["--lr", "0.5", "--data", str(data), "--features", "x0,x1", "--target", "y0,y1"]):
+        validator.validate(run(TWO_LAYER, *args))
+    doc = run(CHAIN, "--lr", "0.5")
+    del doc["per_step"]
+    doc["parameters"][0]["after"] = "far"
+    assert sorted(e.message for e in validator.iter_errors(doc)) == [
+        "'far' is not of type 'number', 'null'", "'per_step' is a required property"]

@@ -487,12 +487,13 @@ def init_(
 def schema(
     kind: Annotated[
         SchemaKind,
-        typer.Argument(help="network: the network file; output: analyze --format json."),
+        typer.Argument(help="network: the network file; output: analyze --format json; "
+                            "step: step --format json."),
     ] = SchemaKind.network,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of the network file or of analyze's JSON.
+    """Print the JSON Schema (draft 2020-12) of the network file, or of analyze's or step's JSON.
 
     Editors with the YAML language server validate and complete a network file that begins
     with: # yaml-language-server: $schema=<path or URL of network.schema.json>

@@ -182,6 +182,7 @@ VersionOption = Annotated[
 class SchemaKind(str, Enum):
     network = "network"
     output = "output"
+    step = "step"
 
 
 class Show(str, Enum):

@@ -1,4 +1,5 @@
-"""JSON Schemas (draft 2020-12) of the network file and of ``analyze --format json``. No I/O.
+"""JSON Schemas (draft 2020-12) of the network file, of ``analyze --format json`` and of
+``step --format json``. No I/O.
 
 The enumerations (activations, costs, init methods) come from the registries, so a new
 activation is in the schema as soon as it is registered. ``schema/*.schema.json`` in the
@@ -17,10 +18,11 @@ from backprop_cli.errors import UsageError
 from backprop_cli.io.config import EXAMPLE_KEYS
 from backprop_cli.reports import SCHEMA_VERSION
 from backprop_cli.reports.rows import ROW_FIELDS
+from backprop_cli.reports.step import PARAM_FIELDS
 from backprop_cli.scaffold import INIT_METHODS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-KINDS = ("network", "output")
+KINDS = ("network", "output", "step")
 
 _NUMBER: dict[str, Any] = {"type": "number"}
 _VECTOR: dict[str, Any] = {"type": "array", "items": _NUMBER}
@@ -193,11 +195,62 @@ def output_schema() -> dict[str, Any]:
     }
 
 
+def step_schema() -> dict[str, Any]:
+    """The document ``backprop step NET.yaml --lr η --format json`` writes."""
+    cost_step = _open(
+        {"step": {"type": "integer", "minimum": 1}, "before": _VALUE, "after": _VALUE,
+         "actual": _VALUE, "predicted": _VALUE, "ratio": _VALUE,
+         "gradient_norm": {**_VALUE, "description": "‖∇C‖ before the step"},
+         "holds": {"type": "boolean",
+                   "description": "whether the first-order prediction held: the cost did "
+                                  "not go up, and |actual − predicted| ≤ 50% of |predicted|"}},
+        ["step", "before", "after", "actual", "predicted", "ratio", "gradient_norm", "holds"],
+    )
+    parameter = _open(
+        {"name": {"type": "string", "description": "w2.0.1 for w(2)01, b3.0 for b(3)0"},
+         "layer": {"type": "integer", "minimum": 1}, "kind": {"enum": ["w", "b"]},
+         "j": _WHOLE, "k": {"type": ["integer", "null"], "minimum": 0},
+         "value": {**_VALUE, "description": "θ before the first step"},
+         "gradient": {**_VALUE, "description": "∂C/∂θ before the first step"},
+         "nudge": {**_VALUE, "description": "−η·∂C/∂θ: the first step's change of θ"},
+         "after": {**_VALUE, "description": "θ after the last step"}},
+        list(PARAM_FIELDS),
+    )
+    return {
+        "$schema": DRAFT,
+        "title": "backprop step --format json",
+        "description": "Gradient descent θ ← θ − η·∂C/∂θ. Keys are a contract: they are kept, "
+                       "new ones only added (optional).",
+        "type": "object",
+        "properties": {
+            "version": {"const": SCHEMA_VERSION},
+            "network": {"type": ["string", "null"]},
+            "lr": {"type": "number", "exclusiveMinimum": 0, "description": "η"},
+            "steps": {"type": "integer", "minimum": 1},
+            "rows": {"type": "integer", "minimum": 1,
+                     "description": "how many examples (or --data rows) C is the mean over"},
+            "cost": _open({"name": {"const": "C"}, "before": _VALUE, "after": _VALUE,
+                           "actual": _VALUE,
+                           "predicted": {**_VALUE, "description": "−η‖∇C‖² (one step only)"}},
+                          ["name", "before", "after", "actual", "predicted"]),
+            "prediction_holds": {"type": "boolean"},
+            "note": {"type": ["string", "null"],
+                     "description": "why η is too large for the first-order prediction"},
+            "per_step": {"type": "array", "items": cost_step},
+            "parameters": {"type": "array", "items": parameter},
+            "data": _open({"file": {"type": "string"}, "rows": {"type": "integer"}}, ["file"])
+            | {"description": "with --data: the CSV file C is the mean over"},
+        },
+        "required": ["version", "network", "lr", "steps", "rows", "cost", "prediction_holds",
+                     "note", "per_step", "parameters"],
+    }
+
+
 def schema(kind: str = "network") -> dict[str, Any]:
     """The schema of ``kind``, one of :data:`KINDS`."""
     if kind not in KINDS:
         raise UsageError(f"schema {kind!r}: expected one of: {', '.join(KINDS)}")
-    return network_schema() if kind == "network" else output_schema()
+    return {"network": network_schema, "output": output_schema, "step": step_schema}[kind]()
 
 
 def schema_text(kind: str = "network", ascii: bool = False) -> str:
