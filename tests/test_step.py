@@ -332,3 +332,21 @@ def test_json_validates_against_the_step_schema(tmp_path: Path) -> None:
     doc["parameters"][0]["after"] = "far"
     assert sorted(e.message for e in validator.iter_errors(doc)) == [
         "'far' is not of type 'number', 'null'", "'per_step' is a required property"]
+
+
+@pytest.mark.parametrize("command", [
+    "step configs/chain.yaml --lr 0.5 --format text",
+    "step configs/two-layer.yaml --lr 20 --steps 3 --format text --limit 2",
+])
+def test_the_readme_shows_real_output_at_80_columns(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from backprop_cli.cli import app
+
+    readme = (CONFIGS.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split(f"$ backprop {command}\n", 1)[1].split("```", 1)[0]
+    args = [str(CONFIGS.parent / a) if a.startswith("configs/") else a for a in command.split()]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert result.stdout == shown
+    assert max(len(line) for line in shown.splitlines()) <= 80

@@ -26,11 +26,17 @@ RULE = "θ ← θ − η·∂C/∂θ"
 PREDICTION = "ΔC ≈ −η‖∇C‖²"
 
 
+def _eta(lr: float) -> str:
+    """η as the user gave it: its shortest round-trip digits, 0.5 and 20, not 20.0."""
+    text = repr(lr)
+    return text.removesuffix(".0")
+
+
 def _title(report: StepReport, f: _Fmt) -> str:
     net = report.network
     what = "One step" if report.steps == 1 else f"{report.steps} steps"
     return (f"{what} of gradient descent on {net.name or 'network'} "
-            f"({'-'.join(map(str, net.sizes))}), η = {report.lr:g}: {RULE}, "
+            f"({'-'.join(map(str, net.sizes))}), η = {_eta(report.lr)}: {RULE}, "
             f"C = mean of {f.c0} over {report.scope}")
 
 
@@ -60,8 +66,8 @@ def render_table(report: StepReport, out: TextIO, options: Options) -> None:
         "The cost C: actual ΔC against the first-order prediction " + PREDICTION,
         ["step", "C before", "C after", Col("actual ΔC", "actual"),
          Col("predicted ΔC", "predicted"), Col("actual / predicted", "ratio"), "‖∇C‖"],
-        caption=("The ratio tends to 1 as η → 0. A step that raises C, or misses the "
-                 "prediction by more than half of it, is marked *."),
+        caption=("‖∇C‖ is before the step. The ratio tends to 1 as η → 0. A step that raises "
+                 "C, or misses the prediction by more than half of it, is marked *."),
         keep_digits=True,
     )
     cost_rows: list[list[Cell]] = [
@@ -107,7 +113,7 @@ def render_text(report: StepReport, out: TextIO, options: Options) -> None:
     shown = 0
     for r in islice(report.params(), options.limit):
         first = r.value + r.nudge
-        line = (f"{f.param(r.param)} = {f.num(r.value)} − {report.lr:g}·({f.num(r.gradient)}) "
+        line = (f"{f.param(r.param)} = {f.num(r.value)} − {_eta(report.lr)}·({f.num(r.gradient)}) "
                 f"= {f.num(first)}")
         if report.steps > 1:
             line += f"; after {report.steps} steps {f.num(r.after)}"
@@ -122,9 +128,10 @@ def render_text(report: StepReport, out: TextIO, options: Options) -> None:
         ratio = "" if c.ratio is None else f" (actual / predicted = {f.num(c.ratio)})"
         para(f"The cost C went from {f.num(c.before)} to {f.num(c.after)}: ΔC = "
              f"{f.num(c.actual)}; the first-order prediction ΔC ≈ −η‖∇C‖² = "
-             f"−{report.lr:g}·{f.num(c.gradient_norm)}² = {f.num(c.predicted)}{ratio}.")
+             f"−{_eta(report.lr)}·{f.num(c.gradient_norm)}² = {f.num(c.predicted)}{ratio}.")
     else:
-        para("The cost C per step, and the first-order prediction ΔC ≈ −η‖∇C‖² of each:")
+        para("The cost C per step, and the first-order prediction ΔC ≈ −η‖∇C‖² of each "
+             "(* where it did not hold):")
         for c in islice(report.costs, options.limit):
             mark = "" if c.holds else " *"
             para(f"step {c.step}: C {f.num(c.before)} → {f.num(c.after)}, ΔC = "
