@@ -350,3 +350,21 @@ def test_the_readme_shows_real_output_at_80_columns(command: str) -> None:
     assert result.exit_code == 0
     assert result.stdout == shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=networks(max_layers=3, max_size=4, max_examples=4, max_weight=1.0))
+def test_generated_networks_step_as_full_batch_sgd_trains(net: Network) -> None:
+    from backprop_cli.train import Trainer, TrainOptions
+
+    assert net.examples is not None
+    x, y = net.examples.inputs, net.examples.targets
+    lr, n = 0.05, 3
+    with np.errstate(all="ignore"):
+        stepped = step(net, over_examples(x, y), lr, steps=n).stepped
+        trainer = Trainer(net, x, y, TrainOptions(epochs=n, batch_size=len(x), lr=lr,
+                                                   optimizer="sgd", shuffle=False))
+        for _ in trainer.run():
+            pass
+    assert trainer.status == "completed"
+    assert_same_parameters(stepped, trainer.network(), 1e-9)

@@ -320,7 +320,9 @@ def step(
         "--out", "-o", metavar="STEPPED.yaml", show_default=False,
         help="Also write the network after the last step (atomically, as `train --out`).")
     ] = None,
-    force: ForceOption = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing --out file (an input file is never overwritten).")
+    ] = False,
     data: DataOption = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
@@ -338,8 +340,8 @@ def step(
     after, with the first-order prediction ΔC ≈ −η‖∇C‖² beside the actual ΔC (a note says
     when η is too large for it: the cost went up, or missed the prediction by more than half).
     --steps N repeats the step (what `train --optimizer sgd --batch-size <all rows>
-    --no-shuffle` does in N epochs); the per-parameter rows then show θ before step 1, that
-    step's nudge and θ after step N, e.g.
+    --no-shuffle --normalize none` does in N epochs); the per-parameter rows then show θ
+    before step 1, that step's nudge and θ after step N, e.g.
     backprop step configs/two-layer.yaml --lr 2 --steps 10 --format text
     """
     from backprop_cli.io.blas import runtime
