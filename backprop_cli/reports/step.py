@@ -32,6 +32,7 @@ from backprop_cli.errors import NumericalError, UsageError, plural
 from backprop_cli.network import Array, Network, Param, TrainingInfo
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 from backprop_cli.reports.analyze import all_params
+from backprop_cli.reports.dataset import accumulate
 from backprop_cli.reports.nudge import param_name
 
 # A step's prediction fails when |actual − predicted| > this share of |predicted|.
@@ -52,8 +53,6 @@ def over_examples(inputs: Array, targets: Array) -> Measure:
 def over_rows(chunks: Iterable[Chunk]) -> Measure:
     """C and ∇C over the rows of ``chunks`` (read again at every call), as ``analyze --data``
     computes them."""
-    from backprop_cli.reports.dataset import accumulate
-
     def measure(net: Network) -> tuple[Trace, int]:
         means = accumulate(net, chunks).means()
         return means.trace, means.rows
