@@ -53,12 +53,12 @@ SMALL_LAYER = 12  # a layer of at most this many neurons has its values written 
 POSITIVE, NEGATIVE, ZERO = "#2563eb", "#dc2626", "#9ca3af"
 MIN_WIDTH, MAX_WIDTH = 0.75, 6.0
 COLUMN, ROW, RADIUS = 170, 54, 22
-LABELLED_COLUMN, LABELLED_ROW = 250, 62  # with edge labels: room for them
+LABELLED_COLUMN, LABELLED_ROW = 250, 70  # with edge labels: room for them
 LEFT, TOP = 70, 84
 COST_DX, COST_RADIUS = 150, 27  # the cost node: right of the output layer
 LABEL_SIZE, LEGEND_SIZE, LEGEND_LINE = 10, 12, 17
 INK, LIGHT_INK = "#111827", "#ffffff"
-HALO = 'stroke="#ffffff" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'
+HALO = 'stroke="#ffffff" stroke-width="7" stroke-linejoin="round" paint-order="stroke"'
 DEFAULT_LABELS = "both"
 LABEL_KINDS = {"none": (), "weights": ("weight",), "gradients": ("gradient",),
                "both": ("weight", "gradient")}
@@ -467,6 +467,7 @@ def legend_lines(g: Graph) -> list[tuple[str | None, str]]:
                         "at or above it, full width"))
     if f is not None:
         mean = ("the mean over the rows" if f.example is None
+                else "the one example's C₀" if f.count == 1
                 else f"the mean of C₀ over {f.scope}")
         lines.append((None, f"∂C/∂w: of the full cost C = {_num(f.full_cost)}, {mean}"))
     kinds = g.requested_kinds
@@ -477,16 +478,23 @@ def legend_lines(g: Graph) -> list[tuple[str | None, str]]:
         if "gradient" in kinds:
             parts.append("∂C/∂w (italic) near its target")
         text = "labels: " + ", ".join(parts)
-        for kind, name in (("weight", "w"), ("gradient", "∂C/∂w")):
-            missing = [str(l) for l, got in enumerate(g.label_kinds, start=1)  # noqa: E741
-                       if kind in kinds and kind not in got]
-            if missing:
-                text += (f"; no room for {name} on the edges into "
-                         f"layer{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        if any(got != kinds for got in g.label_kinds):
+        names = {"weight": "w", "gradient": "∂C/∂w"}
+        bare = [str(l) for l, got in enumerate(g.label_kinds, start=1) if not got]  # noqa: E741
+        if bare:
+            text += f"; no room for them on the edges into {_layers(bare)}"
+        for kind in kinds:
+            partial = [str(l) for l, got in enumerate(g.label_kinds, start=1)  # noqa: E741
+                       if got and kind not in got]
+            if partial:
+                text += f"; no room for {names[kind]} on the edges into {_layers(partial)}"
+        if bare or any(got != kinds for got in g.label_kinds):
             text += " (hover an edge for its numbers)"
         lines.append((None, text))
     return lines
+
+
+def _layers(numbers: list[str]) -> str:
+    return f"layer{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
 
 
 def legend(g: Graph, ascii: bool = False) -> str:
