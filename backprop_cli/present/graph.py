@@ -30,7 +30,6 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.choices import GRAPH_LABELS
 from backprop_cli.errors import UsageError, printable
 from backprop_cli.network import Array, Network
@@ -102,12 +101,11 @@ def neuron_ink(a: float, lo: float, hi: float) -> str:
     return LIGHT_INK if grey_level(a, lo, hi) < 128 else INK
 
 
-def layer_range(activation: str | None, values: Array) -> tuple[float, float]:
+def layer_range(probability: bool, values: Array) -> tuple[float, float]:
     """The (lo, hi) of a layer's greys: (0, 1) for an activation whose values are
     probabilities (sigmoid, softmax); else from min(0, smallest a) to max(0, largest a) over
-    the examples (the inputs for layer 0, ``activation`` None), and (lo, lo + 1) if that is
-    one number."""
-    if activation is not None and ACTIVATIONS[activation].probability:
+    the examples (the inputs for layer 0), and (lo, lo + 1) if that is one number."""
+    if probability:
         return 0.0, 1.0
     finite = values[np.isfinite(values)]
     lo = min(0.0, float(finite.min())) if finite.size else 0.0
@@ -286,7 +284,7 @@ def forward_of(report: AnalyzeReport, example: int = 0) -> Forward:
     chosen = list(report.examples)
     a = (report.inputs[example], *(t.a[example] for t in trace.layers))
     everything = (report.inputs[chosen], *(t.a[chosen] for t in trace.layers))
-    ranges = tuple(layer_range(None if l == 0 else net.layers[l - 1].activation, v)
+    ranges = tuple(layer_range(l > 0 and net.layers[l - 1].sigma.probability, v)
                    for l, v in enumerate(everything))  # noqa: E741
     over = report.over is not None
     return Forward(a, report.targets[example], float(trace.cost_per_example[example]), ranges,
