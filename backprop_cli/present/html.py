@@ -15,7 +15,7 @@ from importlib import resources
 from backprop_cli.errors import plural
 from backprop_cli.network import Param
 from backprop_cli.present.chart import svg_chart
-from backprop_cli.present.graph import layout, render_svg
+from backprop_cli.present.graph import picture, render_svg
 from backprop_cli.present.notation import number, sym
 from backprop_cli.reports.analyze import AnalyzeReport
 from backprop_cli.reports.train import CostSeries
@@ -132,7 +132,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     """The page. ``costs``: training and validation cost per epoch (from ``train --log``)."""
     net = report.network
     name = net.name or "network"
-    graph = layout(net, report.trace.grad_w, "gradient", max_neurons)
+    graph = picture(report, net, "gradient", max_neurons, example=report.examples[0])
     svg = render_svg(graph, interactive=True).replace(
         ' xmlns="http://www.w3.org/2000/svg"', "", 1)
     parts = [
