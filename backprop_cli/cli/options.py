@@ -126,6 +126,20 @@ GraphFormatOption = Annotated[GraphFormat, typer.Option("--format", "-f", help="
                    ]
 LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ]
+TreeOption = Annotated[
+        str | None,
+        typer.Option("--tree", metavar="PARAM", show_default=False,
+                     help=r"Draw the chain rule of one parameter or neuron instead: "
+                     r"w\<l>.\<j>.\<k>, b\<l>.\<j> (as in `backprop nudge`) or a\<l>.\<j> for "
+                     r"the neuron a(l)j and its paths to the cost; every node with its value, "
+                     r"every edge with its local derivative."),
+    ]
+TreeExampleOption = Annotated[
+        int | None,
+        typer.Option("--example", metavar="N", show_default=False,
+                     help="With --tree: the example (0-based) whose numbers the tree shows "
+                          "[default: 0]."),
+    ]
 # What --data options are when not given (the signatures use the same constants).
 DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
                  "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
