@@ -338,3 +338,17 @@ def test_generated_networks(activation: str, data: st.DataObject) -> None:
         v = view(t, max_shown=3)
         check_svg(render_svg(v), doc, e)
         assert render_dot(v).count("{") >= 1 and "flowchart LR" in render_mermaid(v)
+
+
+def test_a_name_with_control_characters_stays_in_its_place(tmp_path: Path) -> None:
+    evil = "evil\x1b[31m\n%%{init}%%\nclick a0_0 \"x\" -> injected [label=\"x"
+    text = (CONFIGS / "chain.yaml").read_text(encoding="utf-8")
+    net = tmp_path / "evil.yaml"
+    net.write_text(text.replace("name: chain", f"name: {json.dumps(evil)}"), encoding="utf-8")
+    for fmt in ("svg", "dot", "mermaid"):
+        plain = graph(CONFIGS / "chain.yaml", "--tree", "w3.0.0", "-f", fmt)
+        out = graph(net, "--tree", "w3.0.0", "-f", fmt)
+        assert "\x1b" not in out and (fmt != "mermaid" or "%%{" not in out)
+        assert len(out.splitlines()) == len(plain.splitlines()), fmt  # no line injected
+    ET.fromstring(graph(net, "--tree", "w3.0.0"))
+    assert graph(net, "--tree", "w3.0.0", "-f", "dot").splitlines()[0].endswith('w3.0.0" {')
