@@ -400,7 +400,8 @@ class _Builder:
         if not self.elementwise(l):  # softmax output
             paths = self.jacobian(j, z, 2)
             factors = (delta, dz)
-            note = f"δ({l}){j} = ∂C0/∂z({l}){j} is the sum below: a softmax has no single ∂a/∂z"
+            note = (f"a softmax has no single ∂a/∂z: δ({l}){j} = ∂C0/∂z({l}){j} = Σi "
+                    f"∂C0/∂a({l})i · ∂a({l})i/∂z({l}){j}, over the paths through every a({l})i")
         else:
             a_node = self.a(l, j, 2)
             self.link(z, a_node, float(t.da_dz[e, j]))
