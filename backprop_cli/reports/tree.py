@@ -348,8 +348,7 @@ class _Builder:
             self.link(a, cost, a.grad, path=i)
             factors = (Factor(Symbol("C0"), Symbol("a", L, (i,)), float(t.dC_da[e, i])),
                        Factor(Symbol("a", L, (i,)), Symbol("z", L, (j,)), jac))
-            with_inf = float(t.dC_da[e, i]) * jac
-            terms.append(Term(i, factors, with_inf))
+            terms.append(Term(i, factors, float(t.dC_da[e, i]) * jac))
         delta = float(t.dC_dz[e, j])
         agrees = _agrees([x.value for x in terms], delta)
         note = (f"∂a({L})i/∂z({L}){j} = a({L})i(1[i = {j}] − a({L}){j}), the softmax Jacobian")
@@ -366,32 +365,34 @@ class _Builder:
         l, j, e, L = p.layer, p.j, self.e, self.net.depth  # noqa: E741
         layer, t = self.net.layers[l - 1], self.trace.layers[l - 1]
         row = self.r.row(e, p)
-        w_sym = Symbol("w", l, (j, p.k)) if p.k is not None else Symbol("w", l, (j, 0))
         b_sym = Symbol("b", l, (j,))
         z = self.z(l, j, 1)
         n_prev = layer.weights.shape[1]
         if p.kind == "w":
             assert p.k is not None
             k = p.k
-            own = self.add(Node(_key(w_sym), w_sym, row.value, 0, row.gradient, role="param"))
+            by = Symbol("w", l, (j, k))
+            own = self.add(Node(_key(by), by, row.value, 0, row.gradient, role="param"))
             a_prev = self.a(l - 1, k, 0)
             b = self.add(Node(_key(b_sym), b_sym, float(layer.biases[j]), 0))
             self.link(own, z, row.dz_dw)
             self.link(a_prev, z, float(layer.weights[j, k]))
             self.link(b, z, 1.0)
-            dz = Factor(Symbol("z", l, (j,)), w_sym, row.dz_dw, Symbol("a", l - 1, (k,)))
+            dz = Factor(Symbol("z", l, (j,)), by, row.dz_dw, Symbol("a", l - 1, (k,)))
+            others = n_prev - 1  # the terms of z(l)j the tree leaves out
+            which = f"other term{'s' if others > 1 else ''} w({l}){j}k · a({l - 1})k (k ≠ {k})"
         else:
-            own = self.add(Node(_key(b_sym), b_sym, row.value, 0, row.gradient, role="param"))
+            by = b_sym
+            own = self.add(Node(_key(by), by, row.value, 0, row.gradient, role="param"))
             self.link(own, z, 1.0)
-            dz = Factor(Symbol("z", l, (j,)), b_sym, 1.0)
-        if n_prev > 1 or p.kind == "b":
-            others = n_prev - 1 if p.kind == "w" else n_prev
-            which = f" (k ≠ {p.k})" if p.kind == "w" else ""
+            dz = Factor(Symbol("z", l, (j,)), by, 1.0)
+            others = n_prev
+            which = f"term{'s' if others > 1 else ''} w({l}){j}k · a({l - 1})k"
+        if others:
             self.notes.append(
-                f"z({l}){j} = Σk w({l}){j}k a({l - 1})k + b({l}){j}: "
-                + (f"its {plural(others, 'other term')}" if others > 1 else "its other term")
-                + f" w({l}){j}k · a({l - 1})k{which} "
-                + ("are not drawn: they do" if others > 1 else "is not drawn: it does")
+                f"z({l}){j} = Σk w({l}){j}k a({l - 1})k + b({l}){j}: its "
+                + (f"{others} {which} are not drawn: they do" if others > 1
+                   else f"{which} is not drawn: it does")
                 + f" not depend on {param_name(p)}")
         paths: Paths | None = None
         delta = Factor(Symbol("C0"), Symbol("z", l, (j,)), row.dC_dz)
@@ -416,7 +417,6 @@ class _Builder:
                 assert row.da_dz is not None
                 factors = (Factor(Symbol("C0"), Symbol("a", l, (j,)), row.dC_da),
                            Factor(Symbol("a", l, (j,)), Symbol("z", l, (j,)), row.da_dz), dz)
-        by = w_sym if p.kind == "w" else b_sym
         return Product(by, factors, row.gradient, note), paths, row.mean_gradient
 
     def neuron(self, n: Neuron) -> Paths | None:
