@@ -248,8 +248,8 @@ def test_softmax_output_shows_the_jacobian() -> None:
     # the product is δ(2)1 · a(1)0: a softmax has no single ∂a/∂z
     assert [f.of.name for f in t.product.factors] == ["C0", "z"] if t.product else False
     dot = render_dot(view(t))
-    assert "∂a⁽²⁾₁/∂z⁽²⁾₁\\n= a⁽²⁾₁(1 − a⁽²⁾₁)" in dot
-    assert "∂a⁽²⁾₀/∂z⁽²⁾₁\\n= −a⁽²⁾₀a⁽²⁾₁" in dot
+    assert "∂a⁽²⁾₁/∂z⁽²⁾₁\\n= a⁽²⁾₁(1 - a⁽²⁾₁) = 0.2495" in dot
+    assert "∂a⁽²⁾₀/∂z⁽²⁾₁\\n= -a⁽²⁾₀a⁽²⁾₁ = -0.1479" in dot
     assert "softmax Jacobian" in dot and "stable form" in dot
 
 

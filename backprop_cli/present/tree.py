@@ -188,11 +188,8 @@ class Words:
         if dst.name == "a" and src.name == "z":
             if self.t.report.is_elementwise(dst.layer or 0):
                 return f"{'sigma' if self.ascii else 'σ'}{prime}({self.sym(src)})"
-            minus = "-" if self.ascii else "−"
-            aj = self.sym(Symbol("a", src.layer, src.idx))
-            if dst.idx == src.idx:
-                return f"{aj}(1 {minus} {aj})"
-            return f"{minus}{self.sym(dst)}{aj}"
+            aj = self.sym(Symbol("a", src.layer, src.idx))  # "-" as the numbers write it
+            return f"{aj}(1 - {aj})" if dst.idx == src.idx else f"-{self.sym(dst)}{aj}"
         if dst.name == "C0" and src.name == "z":
             return sym("δ" if not self.ascii else "delta", src.layer, *src.idx,
                        ascii=self.ascii)
