@@ -54,14 +54,14 @@ class Placed:
 @dataclass(frozen=True)
 class View:
     """The tree to draw: the nodes and edges of the paths shown (``max_shown`` of a fan-out
-    at most, the marker included), where they go, and the lines written under it."""
+    at most, the marker included) and where they go; ``hidden``: the paths not drawn;
+    ``width`` of the boxes' columns; ``text_top``: where the lines under them start."""
 
     tree: Tree
     placed: tuple[Placed, ...]
     edges: tuple[Edge, ...]
     hidden: int
     width: float
-    height: float
     text_top: float
 
 
@@ -104,7 +104,7 @@ def view(t: Tree, max_shown: int = MAX_SHOWN) -> View:
     targets = any(n.role == "target" for n in nodes)
     text_top = TOP + (slots + targets) * ROW + 12
     width = LEFT * 2 + (max(columns) + 1) * BOX_W + max(columns) * GAP
-    return View(t, tuple(placed), edges, hidden, width, text_top, text_top)
+    return View(t, tuple(placed), edges, hidden, width, text_top)
 
 
 def _more(p: Placed, ascii: bool) -> str:
@@ -318,8 +318,6 @@ def render_svg(v: View, *, ascii: bool = False) -> str:
         a, b = at[e.source], at[e.target]
         x1, y1 = a.x + BOX_W, a.y + a.height / 2
         x2, y2 = b.x, b.y + b.height / 2
-        if x2 <= x1:  # y beneath a column's neighbour: from its top right
-            x1 = a.x + BOX_W
         data = f'data-source="{e.source}" data-target="{e.target}"'
         if e.local is None:
             out.append(f'<line class="edge constant" {data} x1="{x1:g}" y1="{y1:g}" '
