@@ -630,6 +630,7 @@ def graph(
     Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value.
     --tree PARAM draws the chain rule of one parameter or neuron instead (see --tree).
     """
+    from backprop_cli.errors import UsageError
     from backprop_cli.io.config import load_network
     from backprop_cli.present.graph import layout
     from backprop_cli.reports.analyze import analyze as build
@@ -637,9 +638,12 @@ def graph(
     readable(net_file)
     check_output(output, [net_file], force=force)
     net = load_network(net_file)
-    if tree is not None or example is not None:
+    if tree is not None:
         _tree(net, str(net_file), tree, example, max_neurons, fmt.value, ascii_, output, force)
         return
+    if example is not None:  # (the network's picture shows the full cost's gradient)
+        raise UsageError("--example only applies to --tree PARAM; add --tree (e.g. --tree "
+                         "w2.0.1) or leave --example out")
     if show is Show.gradient:
         values = build(net, file=str(net_file)).trace.grad_w
     else:
@@ -648,17 +652,13 @@ def graph(
              output=output, force=force)
 
 
-def _tree(net: Network, net_file: str, name: str | None, example: int | None,
+def _tree(net: Network, net_file: str, name: str, example: int | None,
           max_neurons: int, fmt: str, ascii_: bool, output: Path | None, force: bool) -> None:
     """graph --tree NAME [--example N]: the dependency tree of one parameter or neuron."""
-    from backprop_cli.errors import UsageError
     from backprop_cli.present.tree import view
     from backprop_cli.reports.analyze import analyze as build
     from backprop_cli.reports.tree import parse_target, tree
 
-    if name is None:
-        raise UsageError("--example only applies to --tree PARAM; add --tree (e.g. --tree "
-                         "w2.0.1) or leave --example out")
     target = parse_target(name, net)
     result = build(net, example=example, file=net_file)
     present("tree", fmt, view(tree(result, target, example or 0), max_neurons),
