@@ -46,6 +46,7 @@ from backprop_cli.cli.options import (
     StepFormat,
     StepFormatOption,
     TargetOption,
+    TreeOption,
     VersionOption,
     refuse_data_options,
     refuse_format_options,
@@ -685,9 +686,12 @@ def graph(
     output: OutputOption = None,
     force: ForceOption = False,
     ascii_: LabelAsciiOption = False,
+    tree: TreeOption = None,
     example: Annotated[int | None, typer.Option(
-        help="Fill the neurons with example N's activations (0-based) and draw its cost C0 "
-             "and targets y [default: 0]; the edges always show the full cost's ∂C/∂w.",
+        metavar="N",
+        help="The example (0-based) whose activations fill the neurons, with its cost C0 and "
+             "targets y (the edges always show the full cost's ∂C/∂w); with --tree, the "
+             "example whose numbers the tree shows [default: 0].",
         show_default=False)] = None,
     labels: Annotated[GraphLabels, typer.Option(
         help="Numbers written on the edges: w near the source, ∂C/∂w near the target, "
@@ -704,7 +708,8 @@ def graph(
 
     SVG is drawn by backprop itself (no Graphviz needed); dot is for Graphviz, mermaid for
     Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value; the
-    legend says what colour, width and grey mean, and the scale used.
+    legend says what colour, width and grey mean, and the scale used. --tree PARAM draws the
+    chain rule of one parameter or neuron instead (see --tree).
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.present.graph import parse_scale, picture
@@ -715,6 +720,9 @@ def graph(
     readable(net_file)
     check_output(output, [net_file], force=force)
     net = load_network(net_file)
+    if tree is not None:
+        _tree(net, str(net_file), tree, example, max_neurons, fmt.value, ascii_, output, force)
+        return
     result = None
     if show is Show.gradient or example is not None or net.examples is not None:
         result = build(net, file=str(net_file))
@@ -722,6 +730,19 @@ def graph(
     present("graph", fmt.value,
             picture(result, net, show.value, max_neurons, example=example or 0,
                     scale=full_width, labels=labels.value),
+            ascii_=ascii_, output=output, force=force)
+
+
+def _tree(net: Network, net_file: str, name: str, example: int | None,
+          max_neurons: int, fmt: str, ascii_: bool, output: Path | None, force: bool) -> None:
+    """graph --tree NAME [--example N]: the dependency tree of one parameter or neuron."""
+    from backprop_cli.present.tree import view
+    from backprop_cli.reports.analyze import analyze as build
+    from backprop_cli.reports.tree import parse_target, tree
+
+    target = parse_target(name, net)
+    result = build(net, example=example, file=net_file)
+    present("tree", fmt, view(tree(result, target, example or 0), max_neurons),
             ascii_=ascii_, output=output, force=force)
 
 

@@ -135,6 +135,14 @@ StepFormatOption = Annotated[StepFormat, typer.Option(
         "per parameter); text (each parameter's step as a worked line, for the terminal).")]
 LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ]
+TreeOption = Annotated[
+        str | None,
+        typer.Option("--tree", metavar="PARAM", show_default=False,
+                     help=r"Draw the chain rule of one parameter or neuron instead: "
+                     r"w\<l>.\<j>.\<k>, b\<l>.\<j> (as in `backprop nudge`) or a\<l>.\<j> for "
+                     r"the neuron a(l)j and its paths to the cost; every node with its value, "
+                     r"every edge with its local derivative."),
+    ]
 # What --data options are when not given (the signatures use the same constants).
 DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
                  "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}

@@ -66,6 +66,11 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
         "dot": ("graph", "write_dot"),
         "mermaid": ("graph", "write_mermaid"),
     },
+    "tree": {  # graph --tree PARAM: the same formats
+        "svg": ("tree", "write_svg"),
+        "dot": ("tree", "write_dot"),
+        "mermaid": ("tree", "write_mermaid"),
+    },
 }
 
 

@@ -34,21 +34,23 @@ def param_name(p: Param) -> str:
     return f"w{p.layer}.{p.j}.{p.k}" if p.kind == "w" else f"b{p.layer}.{p.j}"
 
 
-def parse_param(text: str, net: Network) -> Param:
-    """``w2.0.1`` → w(2)01, ``b3.0`` → b(3)0; a :class:`UsageError` names the valid ranges."""
+def parse_param(text: str, net: Network, *, what: str = "PARAM",
+                syntax: str = PARAM_SYNTAX) -> Param:
+    """``w2.0.1`` → w(2)01, ``b3.0`` → b(3)0; a :class:`UsageError` names the valid ranges.
+    ``what`` names the argument or option in the messages, ``syntax`` the names it takes."""
     match = _PARAM.fullmatch(text.strip())
     if match is None or (match[1] == "w") != (match[4] is not None):
-        raise UsageError(f"PARAM {text!r}: expected {PARAM_SYNTAX}")
+        raise UsageError(f"{what} {text!r}: expected {syntax}")
     kind, l, j = match[1], int(match[2]), int(match[3])  # noqa: E741
     if not 1 <= l <= net.depth:
         raise UsageError(
-            f"PARAM {text!r}: layer {l} does not exist; the network has layers 1 to {net.depth} "
+            f"{what} {text!r}: layer {l} does not exist; the network has layers 1 to {net.depth} "
             "(layer 0 is the input and has no weights)"
         )
     n, n_prev = net.layers[l - 1].weights.shape
     if not 0 <= j < n:
         raise UsageError(
-            f"PARAM {text!r}: j = {j} is out of range; layer {l} has {plural(n, 'neuron')}, "
+            f"{what} {text!r}: j = {j} is out of range; layer {l} has {plural(n, 'neuron')}, "
             f"j = 0 … {n - 1}"
         )
     if kind == "b":
@@ -56,7 +58,7 @@ def parse_param(text: str, net: Network) -> Param:
     k = int(match[4])
     if not 0 <= k < n_prev:
         raise UsageError(
-            f"PARAM {text!r}: k = {k} is out of range; layer {l - 1} has "
+            f"{what} {text!r}: k = {k} is out of range; layer {l - 1} has "
             f"{plural(n_prev, 'neuron')}, "
             f"k = 0 … {n_prev - 1}"
         )
