@@ -70,10 +70,10 @@ def test_the_hot_path_adds_lambda_w_to_the_weights_gradient_not_the_biases() -> 
     trace = backprop(net, x, y)
     assert cost == pytest.approx(float(np.mean(costs(net, x, y))) + penalty(net, lam),
                                  rel=1e-14)
-    for l, layer in enumerate(net.layers):
-        np.testing.assert_allclose(model.grads()[l][:-1].T,
-                                   2.0 * (trace.grad_w[l] + lam * layer.weights), rtol=1e-13)
-        np.testing.assert_allclose(model.grads()[l][-1], 2.0 * trace.grad_b[l], rtol=1e-13)
+    for i, layer in enumerate(net.layers):
+        np.testing.assert_allclose(model.grads()[i][:-1].T,
+                                   2.0 * (trace.grad_w[i] + lam * layer.weights), rtol=1e-13)
+        np.testing.assert_allclose(model.grads()[i][-1], 2.0 * trace.grad_b[i], rtol=1e-13)
 
 
 def test_the_decayed_gradient_agrees_with_finite_differences_of_the_reported_cost() -> None:
