@@ -289,6 +289,7 @@ class Trainer:
                 "without --resume to start the optimizer afresh")
         dtype = DTYPES[options.dtype]
         # epochs trained before this run: the schedule's position
+        self.resumed = state is not None
         self.start_epoch = 0 if state is None else state.epochs
         options = options.resolved(self.start_epoch + options.epochs)
         self.options = options

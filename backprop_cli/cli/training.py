@@ -6,7 +6,7 @@ the error a stopped training ends with."""
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +77,7 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
         # the runs that trained the starting weights, oldest first
         history=None if before is None else tuple(
             run for run in (*(before.history or ()), before.run()) if run),
-        options={**(info.options or {}), **({"resume": True} if trainer.start_epoch else {})})
+        options={**(info.options or {}), **({"resume": True} if trainer.resumed else {})})
     return dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
 
 
@@ -125,15 +125,14 @@ def resumed(net: Network, net_file: str, options: TrainOptions, explicit: frozen
               **(info.options or {})}
     skip = set(explicit) | (set(SCHEDULE_PARAMETERS) if "lr_schedule" in explicit else set())
     taken = {key: stored[key] for key in RESUMED if key in stored and key not in skip}
-    defaults = TrainOptions()
+    kinds = {f.name: str(f.type).split(" |")[0] for f in fields(TrainOptions)}
+    accepted: dict[str, type | tuple[type, ...]] = {
+        "float": (int, float), "int": int, "str": str, "bool": bool}
     for key, value in taken.items():
-        default = getattr(defaults, key)
-        kind = float if isinstance(default, float) or key in ("lr_gamma", "lr_min") else (
-            int if key in ("lr_step_every", "lr_epochs") else type(default))
-        if isinstance(value, bool) != (kind is bool) or not isinstance(
-                value, (int, float) if kind is float else kind):
-            raise ConfigError(f"expected {kind.__name__}, got {value!r}; give "
-                              f"--{key.replace('_', '-')} on the command line",
+        kind = kinds[key]
+        if isinstance(value, bool) != (kind == "bool") or not isinstance(value, accepted[kind]):
+            raise ConfigError(f"expected {'a number' if kind == 'float' else kind}, got "
+                              f"{value!r}; give --{key.replace('_', '-')} on the command line",
                               path=f"training.options.{key}", file=net_file)
     return replace(options, **taken), info.state
 
