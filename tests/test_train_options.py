@@ -402,3 +402,27 @@ def test_a_malformed_state_is_refused_with_its_line(old: str, new: str, path: st
         loads_network(NET + STATE.replace(old, new, 1), "n.yaml")
     assert caught.value.path == path
     assert caught.value.line == line
+
+
+def test_options_given_again_override_the_stored_run_s(files: tuple[Path, Path],
+                                                        tmp_path: Path) -> None:
+    net_file, data = files
+    half, more = tmp_path / "h.yaml", tmp_path / "m.yaml"
+    assert invoke("train", net_file, data, "-o", half, "--epochs", "1", "--optimizer", "adam",
+                  "--lr", "0.05", "--lr-schedule", "step", "--lr-gamma", "0.1", "--batch-size",
+                  "4", "-q", "--target", "y1,y2").exit_code == 0
+    result = invoke("train", half, data, "-o", more, "--resume", "--epochs", "1", "--lr",
+                    "0.01", "--lr-schedule", "exponential", "-q")
+    assert result.exit_code == 0, result.output
+    info = load_network(more).training
+    assert info is not None and info.options is not None and info.state is not None
+    assert {k: info.options[k] for k in ("optimizer", "lr", "batch_size", "lr_schedule",
+                                         "lr_gamma")} == {
+        "optimizer": "adam", "lr": 0.01, "batch_size": 4, "lr_schedule": "exponential",
+        "lr_gamma": 0.95}  # the step schedule's γ is not carried to another schedule
+    assert info.state.epochs == 2 and info.state.steps == 10
+    text = half.read_text().replace("    lr: 0.05\n", '    lr: "fast"\n')
+    bad = write(tmp_path, "bad.yaml", text)
+    result = invoke("train", bad, data, "-o", tmp_path / "x.yaml", "--resume", "-q")
+    assert result.exit_code == 2
+    assert "training.options.lr: expected a number, got 'fast'; give --lr" in result.stderr
