@@ -135,7 +135,7 @@ WeightDecayOption = Annotated[float, typer.Option(
     help="L2 penalty: train on C + (λ/2)·Σw² over the weights (not the biases); "
          "train's costs include it, the network's (analyze, check, evaluate) do not.")]
 LRScheduleOption = Annotated[LRSchedule, typer.Option(
-    "--lr-schedule",
+    "--lr-schedule", metavar="SCHEDULE",
     help="η in epoch e = 1, 2, …: constant; step: η·γ^⌊(e−1)/N⌋; exponential: "
          "η·γ^(e−1); cosine: from η down to --lr-min over --lr-epochs.")]
 LRStepEveryOption = Annotated[int | None, typer.Option(
