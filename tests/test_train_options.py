@@ -426,3 +426,23 @@ def test_options_given_again_override_the_stored_run_s(files: tuple[Path, Path],
     result = invoke("train", bad, data, "-o", tmp_path / "x.yaml", "--resume", "-q")
     assert result.exit_code == 2
     assert "training.options.lr: expected a number, got 'fast'; give --lr" in result.stderr
+
+
+def test_a_state_that_would_pass_the_file_limit_is_left_out(
+        files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import backprop_cli.cli.training as cli_training
+
+    net_file, data = files
+    out = tmp_path / "t.yaml"
+    plain = invoke("train", net_file, data, "-o", out, "--optimizer", "adam", "-q",
+                   "--target", "y1,y2")
+    assert plain.exit_code == 0 and "note" not in plain.stderr
+    full = len(out.read_bytes())
+    monkeypatch.setattr(cli_training, "MAX_FILE_BYTES", full - 1)
+    result = invoke("train", net_file, data, "-o", out, "--optimizer", "adam", "-q",
+                    "--target", "y1,y2", "--force")
+    assert result.exit_code == 0
+    assert "written without it, so --resume cannot continue it" in " ".join(
+        result.stderr.split())
+    info = load_network(out).training
+    assert info is not None and info.state is None and info.status == "completed"

@@ -30,7 +30,7 @@ from backprop_cli.errors import (
 )
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
-from backprop_cli.io.config import dump_network, load_network
+from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, load_network
 from backprop_cli.io.datasets import named_row
 from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network, OptimizerState
@@ -78,7 +78,15 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
         history=None if before is None else tuple(
             run for run in (*(before.history or ()), before.run()) if run),
         options={**(info.options or {}), **({"resume": True} if trainer.resumed else {})})
-    return dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
+    text = dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
+    if info.state is not None and len(text.encode()) > MAX_FILE_BYTES:
+        # a file every command would refuse: keep the weights, leave the state out
+        say(f"backprop: note: with the optimizer state the trained file would be over the "
+            f"{MAX_FILE_BYTES // 2**20} MiB every command reads; written without it, so "
+            "--resume cannot continue it")
+        text = dump_network(replace(trained, training=replace(info, state=None),
+                                    preprocessing=data.preprocessing))
+    return text
 
 
 def stored_examples(net: Network, data: TrainingData, examples: int | None,
