@@ -5,6 +5,9 @@ the CLI starts fast."""
 from __future__ import annotations
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
+# the state each optimizer keeps per parameter array (train --resume stores it)
+OPTIMIZER_SLOTS = {"sgd": (), "momentum": ("velocity",), "adam": ("m", "v")}
+LR_SCHEDULES = ("constant", "step", "cosine", "exponential")
 DTYPES = ("float64", "float32")
 NORMALIZE = ("standard", "minmax", "none")
 SPLITS = ("all", "train", "val")

@@ -89,15 +89,18 @@ class Model:
     row-order (m, n) arrays, the layout in which OpenBLAS writes z(1) fastest.
     """
 
-    def __init__(self, net: Network, dtype: type[np.floating] = np.float64) -> None:
+    def __init__(self, net: Network, dtype: type[np.floating] = np.float64, *,
+                 weight_decay: float = 0.0) -> None:
         self.net = net
         self.dtype = dtype
+        self.weight_decay = weight_decay  # λ: :meth:`gradients` adds (λ/2)·Σw² to C
         self.packed = [np.vstack([np.asarray(layer.weights, dtype=dtype).T,
                              np.asarray(layer.biases, dtype=dtype)[None, :]])
                   for layer in net.layers]
         self.packed_grads = [np.zeros_like(p) for p in self.packed]
         self.w = [p[:-1].T for p in self.packed]
         self.b = [p[-1] for p in self.packed]
+        self._decay_tmp = [np.empty_like(p[:-1]) for p in self.packed] if weight_decay else []
         self._forward = [kernels(layer.sigma)[0] for layer in net.layers]
         self._backward = [kernels(layer.sigma)[1] for layer in net.layers]
         self._output_delta = output_delta(net.cost_fn, net.layers[-1].sigma)
@@ -124,7 +127,9 @@ class Model:
         """Fill :meth:`grads` with scale·∂C/∂w, scale·∂C/∂b of C = mean of C0 over the batch
         x (m, n_0), y (m, n_L) (both in the model's dtype); return C. ``with_ones``: x is
         [x 1] (m, n_0 + 1), its last column all ones (as :class:`Trainer` keeps its rows),
-        which saves copying x into a buffer that has the column.
+        which saves copying x into a buffer that has the column. With ``weight_decay`` λ > 0,
+        C is mean C0 + (λ/2)·Σw² over every weight (not the biases), and scale·λ·w is added
+        to each weight's gradient.
 
         The hot path: every intermediate lives in buffers kept per batch size, so that a
         steady-state step allocates no arrays. δ(L) is multiplied by scale/m once; backprop is
@@ -160,7 +165,25 @@ class Model:
             d = deltas[i - 1]
             self._backward[i - 1](zs[i - 1], acts[i - 1], d, scratch[i - 1])
         np.matmul(x.T, d, out=g[0])
+        if self.weight_decay:  # one test of a float when λ = 0
+            return total / m + self._decay(scale)
         return total / m
+
+    def _decay(self, scale: float) -> float:
+        """g_w ← g_w + scale·λ·w for every layer's weights (the bias row left alone); returns
+        (λ/2)·Σw² at the weights before the step."""
+        c = scale * self.weight_decay
+        for p, g, tmp in zip(self.packed, self.packed_grads, self._decay_tmp, strict=True):
+            np.multiply(p[:-1], c, out=tmp)
+            g[:-1] += tmp
+        return self.penalty()
+
+    def penalty(self) -> float:
+        """(λ/2)·Σw² over every weight w(l)jk (not the biases); 0 when λ = 0."""
+        if not self.weight_decay:
+            return 0.0
+        return 0.5 * self.weight_decay * sum(float(np.vdot(p[:-1], p[:-1]))
+                                             for p in self.packed)
 
     def _allocate(self, m: int) -> _Buffers:
         if len(self._buffers) >= 4:  # a trainer uses two sizes: the batch and the last one

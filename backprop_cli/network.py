@@ -288,11 +288,40 @@ class Preprocessing:
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class OptimizerState:
+    """What ``train --resume`` continues from (the ``state:`` of the ``training:`` block).
+
+    ``slots``: the optimizer's arrays by name (momentum: ``velocity``; adam: ``m`` and ``v``;
+    sgd: none), one (weights (n_l, n_(l−1)), biases (n_l,)) pair per layer, shaped like the
+    layer's parameters; ``steps``: the steps taken (Adam's t); ``epochs``: the epochs trained
+    over every run (the learning-rate schedule's position); ``rng``: the shuffle's generator
+    state (numpy's ``bit_generator.state``, a mapping of text and ints); ``dtype``: the
+    training's (every value is written exactly, float32 ones as their float64 value).
+    """
+
+    optimizer: str
+    dtype: str
+    epochs: int
+    steps: int
+    rng: Mapping[str, Any] | None
+    slots: Mapping[str, tuple[tuple[Array, Array], ...]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer, "dtype": self.dtype, "epochs": self.epochs,
+                "steps": self.steps, "rng": self.rng,
+                "slots": {name: [{"weights": w, "biases": b} for w, b in layers]
+                          for name, layers in self.slots.items()}}
+
+
 @dataclass(frozen=True)
 class TrainingInfo:
     """The ``training:`` block train writes: where the rows came from, the options, how it
     ended, the runtime a rerun needs for the same bytes. Every field optional (older or
-    hand-written files have fewer); ``options`` None: the block has none."""
+    hand-written files have fewer); ``options`` None: the block has none. ``history``: the
+    earlier runs that trained these weights (oldest first, each a mapping of this block's
+    fields but ``history``, ``state`` and ``runtime``); ``state``: the optimizer's, for
+    ``train --resume``."""
 
     data: str | None = None
     rows: int | None = None
@@ -309,14 +338,27 @@ class TrainingInfo:
     val_cost: float | None = None
     val_accuracy: float | None = None
     runtime: Mapping[str, Any] | None = None
+    history: tuple[Mapping[str, Any], ...] | None = None
+    state: OptimizerState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The block's keys in the order train has always written them, None left out."""
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
-            if value is not None:
+            if isinstance(value, OptimizerState):
+                out[name] = value.to_dict()
+            elif isinstance(value, tuple):
+                out[name] = [dict(run) for run in value]
+            elif value is not None:
                 out[name] = dict(value) if isinstance(value, Mapping) else value
+        return out
+
+    def run(self) -> dict[str, Any]:
+        """This run's entry in the ``history`` of a later run."""
+        out = self.to_dict()
+        for key in ("history", "state", "runtime"):
+            out.pop(key, None)
         return out
 
 

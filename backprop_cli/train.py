@@ -12,20 +12,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import DTYPES as DTYPE_NAMES
-from backprop_cli.choices import OPTIMIZERS
+from backprop_cli.choices import LR_SCHEDULES, OPTIMIZER_SLOTS, OPTIMIZERS
 from backprop_cli.engine import cost0, mean_cost
 from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.fastpath import Model
-from backprop_cli.network import Array, Network, TrainingInfo
+from backprop_cli.network import Array, Network, OptimizerState, TrainingInfo
 from backprop_cli.reports import finite_or_none
 from backprop_cli.reports.train import EpochRecord, TrainSummary, accuracy
 
@@ -36,7 +36,12 @@ DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYP
 class TrainOptions:
     """``lr`` is η; ``momentum`` is μ (v ← μv − η∂C/∂w, w ← w + v); ``beta1``, ``beta2``,
     ``eps`` are Adam's β1, β2, ε; ``patience``: stop when the validation cost has not improved
-    for that many epochs (and keep the best weights)."""
+    for that many epochs (and keep the best weights).
+
+    ``weight_decay`` is λ of the L2 penalty: training minimises C + (λ/2)·Σw² over every
+    weight w(l)jk (not the biases), so each step adds λ·w to ∂C/∂w. ``lr_schedule`` sets η per
+    epoch (:func:`learning_rate`) from ``lr_step_every``, ``lr_gamma``, ``lr_min`` and
+    ``lr_epochs``; None: the schedule's default (see :meth:`resolved`)."""
 
     epochs: int = 10
     batch_size: int = 32
@@ -50,6 +55,24 @@ class TrainOptions:
     seed: int = 0
     patience: int | None = None
     dtype: str = "float64"
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    lr_step_every: int | None = None
+    lr_gamma: float | None = None
+    lr_min: float | None = None
+    lr_epochs: int | None = None
+
+    def resolved(self, horizon: int) -> TrainOptions:
+        """The schedule's parameters filled in: step every 10 epochs, γ 0.5 (step) or 0.95
+        (exponential), η_min 0 and, for cosine, ``horizon`` epochs (the epochs to train,
+        counting those of earlier runs)."""
+        s = self.lr_schedule
+        return replace(
+            self,
+            lr_step_every=self.lr_step_every or (10 if s == "step" else None),
+            lr_gamma=self.lr_gamma or {"step": 0.5, "exponential": 0.95}.get(s),
+            lr_min=(self.lr_min or 0.0) if s == "cosine" else self.lr_min,
+            lr_epochs=(self.lr_epochs or horizon) if s == "cosine" else self.lr_epochs)
 
     def check(self) -> None:
         if self.epochs < 1:
@@ -74,6 +97,32 @@ class TrainOptions:
             raise UsageError(f"--dtype {self.dtype!r}: expected one of: {', '.join(DTYPES)}")
         if self.seed < 0:
             raise UsageError(f"--seed {self.seed}: expected a whole number ≥ 0")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise UsageError(f"--weight-decay {self.weight_decay}: expected a number ≥ 0 "
+                             "(λ of the L2 penalty; 0: none)")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UsageError(f"--lr-schedule {self.lr_schedule!r}: expected one of: "
+                             f"{', '.join(LR_SCHEDULES)}")
+        if self.lr_step_every is not None and self.lr_step_every < 1:
+            raise UsageError(f"--lr-step-every {self.lr_step_every}: expected a whole number "
+                             "≥ 1")
+        if self.lr_gamma is not None and not (math.isfinite(self.lr_gamma)
+                                              and self.lr_gamma > 0):
+            raise UsageError(f"--lr-gamma {self.lr_gamma}: expected a number > 0 (the factor "
+                             "η is multiplied by)")
+        if self.lr_min is not None and not (math.isfinite(self.lr_min)
+                                            and 0 <= self.lr_min <= self.lr):
+            raise UsageError(f"--lr-min {self.lr_min}: expected a number from 0 up to --lr "
+                             f"({self.lr:g})")
+        if self.lr_epochs is not None and self.lr_epochs < 1:
+            raise UsageError(f"--lr-epochs {self.lr_epochs}: expected a whole number ≥ 1")
+        uses = {"lr_step_every": ("step",), "lr_gamma": ("step", "exponential"),
+                "lr_min": ("cosine",), "lr_epochs": ("cosine",)}
+        for name, schedules in uses.items():
+            if getattr(self, name) is not None and self.lr_schedule not in schedules:
+                raise UsageError(
+                    f"--{name.replace('_', '-')} only applies to --lr-schedule "
+                    f"{' or '.join(schedules)}, not {self.lr_schedule}")
 
     def to_dict(self) -> dict[str, Any]:
         """The options that mattered for this optimizer (for the ``training:`` block)."""
@@ -85,7 +134,29 @@ class TrainOptions:
                 del out[key]
         if self.patience is None:
             del out["patience"]
+        for key in ("lr_step_every", "lr_gamma", "lr_min", "lr_epochs"):
+            if out[key] is None:
+                del out[key]
         return out
+
+
+def learning_rate(options: TrainOptions, epoch: int) -> float:
+    """η in ``epoch`` (1, 2, …, counted over every run) for ``options`` as
+    :meth:`TrainOptions.resolved` fills them in. With e = epoch − 1: constant η; step
+    η·γ^⌊e/N⌋ (N = lr_step_every); exponential η·γ^e; cosine η_min + (η − η_min)·(1 +
+    cos(π·min(e, E)/E))/2 over E = lr_epochs epochs, then η_min."""
+    e, schedule = epoch - 1, options.lr_schedule
+    if schedule == "constant":
+        return options.lr
+    if schedule == "cosine":
+        assert options.lr_min is not None and options.lr_epochs is not None
+        low, span = options.lr_min, options.lr_epochs
+        return low + (options.lr - low) * (1.0 + math.cos(math.pi * min(e, span) / span)) / 2
+    assert options.lr_gamma is not None
+    if schedule == "step":
+        assert options.lr_step_every is not None
+        e //= options.lr_step_every
+    return options.lr * options.lr_gamma ** e
 
 
 # --- the lean model -----------------------------------------------------------------------
@@ -97,27 +168,44 @@ class TrainOptions:
 class Optimizer:
     """Plain SGD, w ← w − η·∂C/∂w: updates the parameters in place from the gradients (which
     it may overwrite). The gradients arrive multiplied by ``grad_scale`` (η here, so that the
-    step is one subtraction per parameter)."""
+    step is one subtraction per parameter). ``lr`` is η of the coming steps (the schedule
+    sets it every epoch); ``slots`` names the state arrays kept per parameter array, ``t``
+    counts the steps."""
+
+    slots: tuple[str, ...] = ()
 
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         self.options = options
-        self.grad_scale = options.lr
+        self.lr = options.lr
+        self.t = 0
+
+    @property
+    def grad_scale(self) -> float:
+        return self.lr
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
+        self.t += 1
         for p, g in zip(params, grads, strict=True):
             p -= g
+
+    def state(self) -> dict[str, list[Array]]:
+        """The state arrays by slot name, in the layout of the parameters (not copies)."""
+        return {name: getattr(self, name) for name in self.slots}
 
 
 class Momentum(Optimizer):
     """v ← μ·v − η·∂C/∂w;  w ← w + v (the gradients arrive multiplied by η)."""
 
+    slots = OPTIMIZER_SLOTS["momentum"]
+
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         super().__init__(params, options)
-        self.v = [np.zeros_like(p) for p in params]
+        self.velocity = [np.zeros_like(p) for p in params]
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
+        self.t += 1
         mu = self.options.momentum
-        for p, g, v in zip(params, grads, self.v, strict=True):
+        for p, g, v in zip(params, grads, self.velocity, strict=True):
             v *= mu
             v -= g
             p += v
@@ -127,18 +215,22 @@ class Adam(Optimizer):
     """m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  w ← w − η·m̂/(√v̂ + ε), with the bias
     corrections m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) after t steps."""
 
+    slots = OPTIMIZER_SLOTS["adam"]
+
     def __init__(self, params: list[Array], options: TrainOptions) -> None:
         super().__init__(params, options)
-        self.grad_scale = 1.0
         self.m = [np.zeros_like(p) for p in params]
         self.v = [np.zeros_like(p) for p in params]
         self.tmp = [np.empty_like(p) for p in params]
-        self.t = 0
+
+    @property
+    def grad_scale(self) -> float:
+        return 1.0
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         o = self.options
         self.t += 1
-        step = o.lr / (1.0 - o.beta1**self.t)
+        step = self.lr / (1.0 - o.beta1**self.t)
         root_correction = 1.0 / math.sqrt(1.0 - o.beta2**self.t)
         for p, g, m, v, tmp in zip(params, grads, self.m, self.v, self.tmp, strict=True):
             m *= o.beta1
@@ -170,7 +262,8 @@ class Trainer:
 
     Iterate :meth:`run` for the epoch records; afterwards ``status`` is one of
     :data:`STATUSES` and :meth:`network` gives the weights to keep (the best epoch's after
-    early stopping, the last finite ones after divergence). Every epoch ends by checking that
+    early stopping, the last finite ones after divergence); :meth:`optimizer_state` what
+    ``state=`` takes to continue from there (train --resume). Every epoch ends by checking that
     its weights' forward pass is finite on every training and validation row (a ReLU turns
     z = −inf into 0, so a finite cost does not show it): if not, that is divergence too.
     """
@@ -184,14 +277,24 @@ class Trainer:
         *,
         labels: NDArray[np.intp] | None = None,
         val: tuple[Array, Array, NDArray[np.intp] | None] | None = None,
+        state: OptimizerState | None = None,
     ) -> None:
         options.check()
         if options.patience is not None and val is None:
             raise UsageError("--patience needs validation rows: add --val-split F or --val FILE")
+        if state is not None and state.optimizer != options.optimizer:
+            raise UsageError(
+                f"--resume: the stored optimizer state is {state.optimizer}'s, not "
+                f"{options.optimizer}'s; resume with --optimizer {state.optimizer}, or train "
+                "without --resume to start the optimizer afresh")
         dtype = DTYPES[options.dtype]
+        # epochs trained before this run: the schedule's position
+        self.resumed = state is not None
+        self.start_epoch = 0 if state is None else state.epochs
+        options = options.resolved(self.start_epoch + options.epochs)
         self.options = options
         with np.errstate(over="ignore"):  # a float32 cast overflows to inf: refused below
-            self.model = Model(net, dtype)
+            self.model = Model(net, dtype, weight_decay=options.weight_decay)
             x = np.asarray(inputs, dtype=dtype)
             # [x 1] (m, n_0 + 1), the rows as Model.gradients(..., with_ones=True) takes them
             self._inputs1 = np.ones((x.shape[0], x.shape[1] + 1), dtype)
@@ -229,6 +332,43 @@ class Trainer:
         # the validation rows if ``forward_overflow_held``.
         self.forward_overflow: NumericalError | None = None
         self.forward_overflow_held = False
+        self.optimizer = OPTIMIZER_CLASSES[options.optimizer](self.model.params(), options)
+        self.rng = np.random.default_rng(options.seed)
+        if state is not None:
+            self._load_state(state)
+        self._best_state: OptimizerState | None = None
+
+    def _load_state(self, state: OptimizerState) -> None:
+        """Continue from ``state``: the optimizer's arrays (shaped like each layer's weights
+        and biases) into the parameters' packed layout [wᵀ; b], its step count, the shuffle."""
+        for name, arrays in self.optimizer.state().items():
+            for packed, (w, b) in zip(arrays, state.slots[name], strict=True):
+                packed[:-1] = w.T
+                packed[-1] = b
+        self.optimizer.t = state.steps
+        if state.rng is not None:
+            self.rng.bit_generator.state = dict(state.rng)
+
+    def _state_now(self) -> OptimizerState:
+        def shaped(arrays: list[Array]) -> tuple[tuple[Array, Array], ...]:
+            return tuple((p[:-1].T.astype(np.float64), p[-1].astype(np.float64))
+                         for p in arrays)
+
+        return OptimizerState(
+            optimizer=self.options.optimizer, dtype=self.options.dtype,
+            epochs=self.start_epoch + self.epochs_run, steps=self.optimizer.t,
+            rng=self.rng.bit_generator.state,
+            slots={name: shaped(arrays) for name, arrays in self.optimizer.state().items()})
+
+    def optimizer_state(self) -> OptimizerState | None:
+        """What ``state=`` takes to continue training the weights kept: the state after the
+        last step (after the best epoch's when stopped early); None after divergence, whose
+        weights are older than the optimizer's state."""
+        if self.status == "diverged":
+            return None
+        if self.status == "early_stopped" and self._best_state is not None:
+            return self._best_state
+        return self._state_now()
 
     @property
     def batch_count(self) -> int:
@@ -236,12 +376,14 @@ class Trainer:
 
     def measure(self, x: Array, y: Array, labels: NDArray[np.intp] | None
                 ) -> tuple[float, float | None]:
-        """(cost C, accuracy or None) of the current weights on x, y."""
+        """(cost C, accuracy or None) of the current weights on x, y; C includes the weight
+        decay's (λ/2)·Σw², as every cost train reports."""
         net = self.model.as_network()
         with np.errstate(over="ignore", invalid="ignore"):
             zs, acts = engine_forward(net, x, self.model.dtype, check=False)
             c0 = cost0(net, zs[-1], acts[-1], y, check=False)
-        return mean_cost(c0), None if labels is None else accuracy(acts[-1], labels)
+        cost = mean_cost(c0) + self.model.penalty()
+        return cost, None if labels is None else accuracy(acts[-1], labels)
 
     def run(
         self,
@@ -268,9 +410,7 @@ class Trainer:
         o = self.options
         model = self.model
         params, grads = model.params(), model.grads()
-        optimizer = OPTIMIZER_CLASSES[o.optimizer](params, o)
-        scale = optimizer.grad_scale
-        rng = np.random.default_rng(o.seed)
+        optimizer, rng = self.optimizer, self.rng
         m, size = len(self.inputs), o.batch_size
         order: NDArray[np.intp] | None = None  # the epoch's rows, shuffled
         if o.shuffle:  # the shuffled epoch, rewritten in place every epoch
@@ -285,6 +425,8 @@ class Trainer:
                 self._saved = model.snapshot()
             saved = self._saved
             assert saved is not None  # the initial weights were checked finite
+            optimizer.lr = lr = learning_rate(o, self.start_epoch + epoch)
+            scale = optimizer.grad_scale
             if o.shuffle:
                 order = rng.permutation(m)
                 np.take(self._inputs1, order, axis=0, out=x_all)
@@ -334,6 +476,7 @@ class Trainer:
                 val_cost=None,
                 val_accuracy=None,
                 seconds=0.0,
+                lr=lr,
             )
             if self.status != "running":
                 self.stopped_at = self.stopped_at or (epoch, batches)
@@ -355,6 +498,7 @@ class Trainer:
                         best_cost, waited = val_cost, 0
                         self.best_epoch = epoch
                         self._best = model.snapshot()
+                        self._best_state = self._state_now()
                     else:
                         waited += 1
                     if waited >= o.patience:

@@ -32,6 +32,12 @@ from backprop_cli.cli.options import (
     GraphLabels,
     LabelAsciiOption,
     LimitOption,
+    LREpochsOption,
+    LRGammaOption,
+    LRMinOption,
+    LRSchedule,
+    LRScheduleOption,
+    LRStepEveryOption,
     NetFile,
     Normalize,
     Optimizer,
@@ -40,6 +46,7 @@ from backprop_cli.cli.options import (
     PrecisionOption,
     PredictFormat,
     PredictFormatOption,
+    ResumeOption,
     SchemaKind,
     Show,
     Split,
@@ -48,6 +55,8 @@ from backprop_cli.cli.options import (
     TargetOption,
     TreeOption,
     VersionOption,
+    WeightDecayOption,
+    explicit_options,
     refuse_data_options,
     refuse_format_options,
 )
@@ -516,6 +525,7 @@ def schema(
     "digits-trained.yaml --optimizer adam --lr 0.01 --epochs 40 --normalize minmax --val-split 0.2",
 )
 def train(
+    ctx: typer.Context,
     net_file: NetFile,
     data_file: DataFile,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="TRAINED.yaml", show_default=False,
@@ -555,6 +565,13 @@ def train(
                                  "(the best epoch's weights are kept).")] = None,
     dtype: Annotated[DType, typer.Option(help="Floating-point type of the training.")
                      ] = DType("float64"),
+    weight_decay: WeightDecayOption = 0.0,
+    lr_schedule: LRScheduleOption = LRSchedule("constant"),
+    lr_step_every: LRStepEveryOption = None,
+    lr_gamma: LRGammaOption = None,
+    lr_min: LRMinOption = None,
+    lr_epochs: LREpochsOption = None,
+    resume: ResumeOption = False,
     log: Annotated[str | None, typer.Option(
         metavar="FILE", show_default=False,
         help="Write one JSON object per epoch to FILE ('-': stdout).")] = None,
@@ -589,9 +606,10 @@ def train(
     finite weights (exit 1).
     """
     given = dict(locals())
+    del given["ctx"]
     from backprop_cli.cli.training import run_train
 
-    run_train(**given)
+    run_train(**given, explicit=explicit_options(ctx))
 
 @app.command(
     epilog="Example: backprop evaluate digits-trained.yaml configs/digits.csv --split val",

@@ -17,6 +17,7 @@ from backprop_cli.choices import (
     DELIMITER,
     DTYPES,
     GRAPH_LABELS,
+    LR_SCHEDULES,
     NORMALIZE,
     OPTIMIZERS,
     SPLITS,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     DType: TypeAlias = Choice
     Split: TypeAlias = Choice
     GraphLabels: TypeAlias = Choice
+    LRSchedule: TypeAlias = Choice
 else:
     def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
         return Choice(name, [(n, n) for n in names])
@@ -55,6 +57,7 @@ else:
     DType = _enum("DType", DTYPES)
     Split = _enum("Split", SPLITS)
     GraphLabels = _enum("GraphLabels", GRAPH_LABELS)
+    LRSchedule = _enum("LRSchedule", LR_SCHEDULES)
 
 # --- options shared by several commands -----------------------------------------------------
 
@@ -143,6 +146,34 @@ TreeOption = Annotated[
                      r"the neuron a(l)j and its paths to the cost; every node with its value, "
                      r"every edge with its local derivative."),
     ]
+# train's weight decay, learning-rate schedule and --resume (train.TrainOptions checks them)
+WeightDecayOption = Annotated[float, typer.Option(
+    "--weight-decay", metavar="λ",
+    help="L2 penalty: train on C + (λ/2)·Σw² over the weights (not the biases); "
+         "train's costs include it, the network's (analyze, check, evaluate) do not.")]
+LRScheduleOption = Annotated[LRSchedule, typer.Option(
+    "--lr-schedule", metavar="SCHEDULE",
+    help="η in epoch e = 1, 2, …: constant; step: η·γ^⌊(e−1)/N⌋; exponential: "
+         "η·γ^(e−1); cosine: from η down to --lr-min over --lr-epochs.")]
+LRStepEveryOption = Annotated[int | None, typer.Option(
+    "--lr-step-every", metavar="N", show_default=False,
+    help="step: multiply η by γ every N epochs [default: 10].")]
+LRGammaOption = Annotated[float | None, typer.Option(
+    "--lr-gamma", metavar="γ", show_default=False,
+    help="step, exponential: the factor γ > 0 [default: 0.5 step, 0.95 exponential].")]
+LRMinOption = Annotated[float | None, typer.Option(
+    "--lr-min", metavar="η_MIN", show_default=False,
+    help="cosine: the learning rate it ends at [default: 0].")]
+LREpochsOption = Annotated[int | None, typer.Option(
+    "--lr-epochs", metavar="E", show_default=False,
+    help="cosine: epochs from --lr down to --lr-min, then --lr-min [default: the "
+         "epochs trained, those before --resume included].")]
+ResumeOption = Annotated[bool, typer.Option(
+    "--resume",
+    help="Continue the training stored in NET.yaml: its optimizer state, shuffle and "
+         "schedule epoch; options not given again are the stored run's (not --epochs, "
+         "--patience).")]
+
 # What --data options are when not given (the signatures use the same constants).
 DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
                  "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
@@ -176,6 +207,14 @@ def refuse_data_options(data: Path | None, **given: object) -> None:
         one = len(names) == 1
         raise UsageError(f"{', '.join(names)} only appl{'ies' if one else 'y'} to the rows of "
                          f"--data DATA.csv; add --data or leave {'it' if one else 'them'} out")
+
+
+def explicit_options(ctx: typer.Context) -> frozenset[str]:
+    """The names of the parameters given on the command line (or from the environment), as
+    opposed to left at their defaults (train --resume takes the others from the file)."""
+    given = ("COMMANDLINE", "ENVIRONMENT")  # click's ParameterSource members
+    return frozenset(name for name in ctx.params
+                     if getattr(ctx.get_parameter_source(name), "name", None) in given)
 
 
 def _version(value: bool) -> None:

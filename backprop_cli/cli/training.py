@@ -6,7 +6,7 @@ the error a stopped training ends with."""
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,16 +22,18 @@ from backprop_cli.cli.runtime import (
 from backprop_cli.errors import (
     OVERFLOW_ADVICE,
     BackpropError,
+    ConfigError,
     Diverged,
     Interrupted,
     NumericalError,
+    UsageError,
 )
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
-from backprop_cli.io.config import dump_network, load_network
+from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, load_network
 from backprop_cli.io.datasets import named_row
 from backprop_cli.io.training_data import TrainingData, load_training_data
-from backprop_cli.network import Examples, Network
+from backprop_cli.network import Examples, Network, OptimizerState
 from backprop_cli.present.notation import unicode_ok
 from backprop_cli.reports.train import TrainSummary
 from backprop_cli.train import Trainer, TrainOptions, training_info
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
     from backprop_cli.cli.options import Choice
 
 
-def start_trainer(net: Network, data: TrainingData, options: TrainOptions) -> Trainer:
+def start_trainer(net: Network, data: TrainingData, options: TrainOptions,
+                  state: OptimizerState | None = None) -> Trainer:
     """A trainer on ``data``'s training rows that validates on its held-out rows. Starting
     weights whose forward pass or cost overflows on a row are refused as ``analyze``
     refuses them (NumericalError naming the row's file and line): no --lr would help."""
@@ -48,7 +51,7 @@ def start_trainer(net: Network, data: TrainingData, options: TrainOptions) -> Tr
     assert train.targets is not None
     trainer = Trainer(net, train.inputs, train.targets, options, labels=train.labels,
                       val=None if held is None or held.targets is None
-                      else (held.inputs, held.targets, held.labels))
+                      else (held.inputs, held.targets, held.labels), state=state)
     found = trainer._forward_overflow()
     if found is not None:
         exc, in_held = found
@@ -67,8 +70,23 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
     trained = trainer.network().with_examples(
         stored_examples(net, data, examples, net_file))
     # The weights' last bits depend on the runtime too (the BLAS's threads split products)
-    info = replace(training_info(trainer.options, summary, data.info), runtime=runtime())
-    return dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
+    info = training_info(trainer.options, summary, data.info)
+    before = net.training
+    info = replace(
+        info, runtime=runtime(), state=trainer.optimizer_state(),
+        # the runs that trained the starting weights, oldest first
+        history=None if before is None else tuple(
+            run for run in (*(before.history or ()), before.run()) if run),
+        options={**(info.options or {}), **({"resume": True} if trainer.resumed else {})})
+    text = dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
+    if info.state is not None and len(text.encode()) > MAX_FILE_BYTES:
+        # a file every command would refuse: keep the weights, leave the state out
+        say(f"backprop: note: with the optimizer state the trained file would be over the "
+            f"{MAX_FILE_BYTES // 2**20} MiB every command reads; written without it, so "
+            "--resume cannot continue it")
+        text = dump_network(replace(trained, training=replace(info, state=None),
+                                    preprocessing=data.preprocessing))
+    return text
 
 
 def stored_examples(net: Network, data: TrainingData, examples: int | None,
@@ -90,6 +108,41 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
     first = 2 if examples is None else examples
     assert data.train.targets is not None
     return Examples(data.train.inputs[:first], data.train.targets[:first]) if first else None
+
+
+# The options --resume takes from the stored run unless given again.
+RESUMED = ("batch_size", "lr", "optimizer", "momentum", "beta1", "beta2", "eps", "shuffle",
+           "seed", "dtype", "weight_decay", "lr_schedule", "lr_step_every", "lr_gamma",
+           "lr_min", "lr_epochs")
+SCHEDULE_PARAMETERS = ("lr_step_every", "lr_gamma", "lr_min", "lr_epochs")
+
+
+def resumed(net: Network, net_file: str, options: TrainOptions, explicit: frozenset[str]
+            ) -> tuple[TrainOptions, OptimizerState]:
+    """``options`` for train --resume: those not in ``explicit`` (given on the command line)
+    taken from ``net``'s stored run, and the optimizer state to continue from."""
+    info = net.training
+    if info is None or info.state is None:
+        why = ("it has no training: block" if info is None
+               else "its training diverged, so its weights are older than the optimizer's"
+               if info.status == "diverged"
+               else "it was trained without storing it (by an older backprop)")
+        raise UsageError(f"--resume: {net_file} has no optimizer state to continue from "
+                         f"({why}); train without --resume to start the optimizer afresh")
+    stored = {"optimizer": info.state.optimizer, "dtype": info.state.dtype,
+              **(info.options or {})}
+    skip = set(explicit) | (set(SCHEDULE_PARAMETERS) if "lr_schedule" in explicit else set())
+    taken = {key: stored[key] for key in RESUMED if key in stored and key not in skip}
+    kinds = {f.name: str(f.type).split(" |")[0] for f in fields(TrainOptions)}
+    accepted: dict[str, type | tuple[type, ...]] = {
+        "float": (int, float), "int": int, "str": str, "bool": bool}
+    for key, value in taken.items():
+        kind = kinds[key]
+        if isinstance(value, bool) != (kind == "bool") or not isinstance(value, accepted[kind]):
+            raise ConfigError(f"expected {'a number' if kind == 'float' else kind}, got "
+                              f"{value!r}; give --{key.replace('_', '-')} on the command line",
+                              path=f"training.options.{key}", file=net_file)
+    return replace(options, **taken), info.state
 
 
 def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: int,
@@ -135,7 +188,9 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
               shuffle: bool, seed: int, normalize: Choice | None, val_split: float,
               val: Path | None, patience: int | None, dtype: Choice, log: str | None,
               fmt: Choice, examples: int | None, quiet: bool, verbose: bool, force: bool,
-              plot: Path | None) -> None:
+              plot: Path | None, weight_decay: float, lr_schedule: Choice,
+              lr_step_every: int | None, lr_gamma: float | None, lr_min: float | None,
+              lr_epochs: int | None, resume: bool, explicit: frozenset[str]) -> None:
     """The train command (its options as cli.commands.train declares them): read, check the
     outputs, train with the display, the log and the signals, write --out, then the summary.
     A BackpropError propagates to the command line's one boundary (runtime.Group.invoke)."""
@@ -150,7 +205,9 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
     options = TrainOptions(
         epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer.value,
         momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, shuffle=shuffle, seed=seed,
-        patience=patience, dtype=dtype.value,
+        patience=patience, dtype=dtype.value, weight_decay=weight_decay,
+        lr_schedule=lr_schedule.value, lr_step_every=lr_step_every, lr_gamma=lr_gamma,
+        lr_min=lr_min, lr_epochs=lr_epochs,
     )
     from backprop_cli.io import plot as png
     from backprop_cli.present import chart
@@ -170,16 +227,23 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
     check_output(plot, inputs, "--plot", force=force,
                  others={"--out": out, **({"--log": log_file} if log_file else {})})
     net = load_network(net_file)
+    state = None
+    if resume:
+        options, state = resumed(net, str(net_file), options, explicit)
+        stored_split = None if net.training is None else net.training.val_split
+        if "val_split" not in explicit and val is None and stored_split is not None:
+            val_split = float(stored_split)  # the same rows as the stored run
+    options.check()  # before reading the data
     data = load_training_data(
         net, data_file, target=target, features=features, delimiter=delimiter, val=val,
-        val_split=val_split, seed=seed, shuffle=shuffle,
+        val_split=val_split, seed=options.seed, shuffle=options.shuffle,
         normalize=None if normalize is None else normalize.value, net_file=str(net_file))
     if data.replaced is not None:
         say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
             f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
             f"the {data.info['train_rows']} training rows; its weights were learned on "
             "the stored one")
-    trainer = start_trainer(net, data, options)
+    trainer = start_trainer(net, data, options, state)
     log_stream = TrainLog(log, force)
 
     started = time.perf_counter()

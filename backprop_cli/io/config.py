@@ -20,7 +20,13 @@ import numpy as np
 import yaml
 
 from backprop_cli.activations import ACTIVATIONS
-from backprop_cli.choices import MAX_LAYERS, MAX_PARAMETERS, NORMALIZE
+from backprop_cli.choices import (
+    DTYPES,
+    MAX_LAYERS,
+    MAX_PARAMETERS,
+    NORMALIZE,
+    OPTIMIZER_SLOTS,
+)
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
@@ -29,6 +35,7 @@ from backprop_cli.network import (
     Examples,
     Layer,
     Network,
+    OptimizerState,
     Preprocessing,
     TrainingInfo,
     label_key,
@@ -537,7 +544,8 @@ def network_from_document(doc: Document) -> Network:
         layers.append(Layer(activation, weights, biases))
         previous = n
 
-    training = None if top.get("training") is None else _training(doc, top["training"])
+    training = (None if top.get("training") is None
+                else _training(doc, top["training"], layers))
     preprocessing = (None if top.get("preprocessing") is None
                      else _preprocessing(doc, top["preprocessing"], input_size, previous))
     try:
@@ -693,10 +701,10 @@ def _flow(value: Any) -> str:
 
 
 
-def _training(doc: Document, raw: Any) -> TrainingInfo:
+def _training(doc: Document, raw: Any, layers: list[Layer]) -> TrainingInfo:
     """The ``training:`` block train wrote, its fields that a command reads checked (--split
-    recomputes the split from val_split, rows and the options' seed and shuffle); other keys
-    are ignored."""
+    recomputes the split from val_split, rows and the options' seed and shuffle; --resume
+    reads the state, its arrays shaped like ``layers``'); other keys are ignored."""
     if not isinstance(raw, dict):
         raise doc.error("expected a mapping (data, rows, val_split, options, status …)",
                         "training")
@@ -722,8 +730,66 @@ def _training(doc: Document, raw: Any) -> TrainingInfo:
             raise bad("options.seed", "a whole number ≥ 0")
         if not isinstance(shuffle, bool):
             raise bad("options.shuffle", "true or false")
+    history = raw.get("history")
+    if history is not None and not (isinstance(history, list)
+                                    and all(isinstance(run, dict) for run in history)):
+        raise bad("history", "a list of the earlier runs (mappings, as train writes them)")
     known = {f: raw[f] for f in TrainingInfo.__dataclass_fields__ if f in raw}
+    known["history"] = None if history is None else tuple(history)
+    known["state"] = (None if raw.get("state") is None
+                      else _optimizer_state(doc, raw["state"], layers))
     return TrainingInfo(**known)
+
+
+STATE_KEYS = ("optimizer", "dtype", "epochs", "steps", "rng", "slots")
+
+
+def _optimizer_state(doc: Document, raw: Any, layers: list[Layer]) -> OptimizerState:
+    """``training.state``: what train --resume continues from, each array checked against
+    the shape of its layer's weights or biases."""
+    path = "training.state"
+    spec = _mapping(doc, raw, path, STATE_KEYS, "the optimizer's state")
+    for key in STATE_KEYS:
+        if key not in spec:
+            raise doc.error(f"missing required key {key!r}", path)
+    optimizer = _one_of(doc, spec["optimizer"], f"{path}.optimizer", list(OPTIMIZER_SLOTS),
+                        "optimizer")
+    dtype = _one_of(doc, spec["dtype"], f"{path}.dtype", DTYPES, "dtype")
+    epochs = _int(doc, spec["epochs"], f"{path}.epochs", minimum=0)
+    steps = _int(doc, spec["steps"], f"{path}.steps", minimum=0)
+    rng = spec["rng"]
+    if rng is not None:
+        try:  # numpy checks the generator's name and the fields of its state
+            np.random.PCG64().state = rng
+        except (TypeError, ValueError, KeyError):
+            raise doc.error("expected numpy's PCG64 generator state (bit_generator, state, "
+                            "has_uint32, uinteger), as train writes it", f"{path}.rng"
+                            ) from None
+    names = OPTIMIZER_SLOTS[optimizer]
+    slots_raw = _mapping(doc, spec["slots"], f"{path}.slots", names,
+                         f"{optimizer}'s arrays ({', '.join(names) or 'none'})")
+    slots: dict[str, tuple[tuple[Array, Array], ...]] = {}
+    for name in names:
+        where = f"{path}.slots.{name}"
+        if name not in slots_raw:
+            raise doc.error(f"missing required key {name!r}", f"{path}.slots")
+        per_layer = slots_raw[name]
+        if not isinstance(per_layer, list) or len(per_layer) != len(layers):
+            raise doc.error(f"expected {plural(len(layers), 'entry', 'entries')} (one per "
+                            "layer, each {weights: [...], biases: [...]})", where)
+        pairs = []
+        for index, (layer, entry) in enumerate(zip(layers, per_layer, strict=True)):
+            at = f"{where}[{index}]"
+            item = _mapping(doc, entry, at, ("weights", "biases"), "a layer's arrays")
+            n, previous = layer.weights.shape
+            if "weights" not in item or "biases" not in item:
+                raise doc.error("expected both 'weights' and 'biases'", at)
+            w = _matrix(doc, item["weights"], f"{at}.weights", n, previous, index + 1)
+            b = np.array(_vector(doc, item["biases"], f"{at}.biases", n,
+                                 f"one per neuron of layer {index + 1}"), dtype=np.float64)
+            pairs.append((w, b))
+        slots[name] = tuple(pairs)
+    return OptimizerState(optimizer, dtype, epochs, steps, rng, slots)
 
 
 def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
@@ -793,12 +859,23 @@ def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
     return Preprocessing(features, targets, normalize, shift, scale, classes)
 
 def _block(value: Any, indent: int) -> list[str]:
+    """A mapping as block YAML: nested mappings, lists of mappings and matrices (one row a
+    line, which _flow_lists reads fast) each on their own lines."""
     pad = "  " * indent
     lines: list[str] = []
     for key, v in value.items():
         if isinstance(v, dict) and v:
             lines.append(f"{pad}{key}:")
             lines.extend(_block(v, indent + 1))
+        elif isinstance(v, np.ndarray) and v.ndim == 2:
+            lines.append(f"{pad}{key}:")
+            lines.extend(f"{pad}  - {_flow(row)}" for row in v)
+        elif isinstance(v, list) and v and all(isinstance(item, dict) and item for item in v):
+            lines.append(f"{pad}{key}:")
+            for item in v:
+                entry = _block(item, indent + 2)
+                entry[0] = f"{pad}  - {entry[0].lstrip()}"
+                lines.extend(entry)
         else:
             lines.append(f"{pad}{key}: {_flow(v) if not isinstance(v, dict) else '{}'}")
     return lines

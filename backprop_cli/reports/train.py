@@ -24,7 +24,9 @@ class EpochRecord:
     """One epoch. ``train_cost``: the mean of C0 over the rows it trained on (each at the
     weights of its batch); ``val_cost``/``val_accuracy`` at the weights after the epoch
     (None without validation rows, or accuracy without class labels). ``batches`` run of
-    ``batch_count``; fewer when the epoch was interrupted or diverged."""
+    ``batch_count``; fewer when the epoch was interrupted or diverged. ``lr``: the learning
+    rate η of the epoch (train --lr-schedule); the costs include train --weight-decay's
+    (λ/2)·Σw²."""
 
     epoch: int
     epochs: int
@@ -34,6 +36,7 @@ class EpochRecord:
     val_cost: float | None
     val_accuracy: float | None
     seconds: float
+    lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Without ``seconds``: times vary from run to run, so they go to stderr only and the
