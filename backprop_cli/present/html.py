@@ -112,8 +112,12 @@ def live_page(report: AnalyzeReport, rows: tuple[Array, Array] | None = None) ->
     return engine_script(net)
 
 
-def _live_settings(live: Live, rows: tuple[Array, Array] | None) -> dict[str, object]:
-    settings: dict[str, object] = {"live": live.live, "why": live.why}
+def _live_settings(live: Live, net: Network,
+                   rows: tuple[Array, Array] | None) -> dict[str, object]:
+    """What live.js reads: whether the page is live, why not, whether targets are
+    probabilities (the cost takes ln a), and the data rows of a page over --data."""
+    settings: dict[str, object] = {"live": live.live, "why": live.why,
+                                   "probability_targets": net.cost_fn.probability_targets}
     if live.live and rows is not None:
         inputs, targets = rows
         settings["rows"] = [{"input": x, "target": y}
@@ -248,7 +252,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
                             rows, len(rows), limit, "training"))
     parts += ["<h2>Tables</h2>", _tables(report, limit), _json_script(report.to_dict()),
-              _json_script(_live_settings(live, data_rows), "live-settings")]
+              _json_script(_live_settings(live, net, data_rows), "live-settings")]
     if live.live:
         parts.append(f"<script>{live.engine}</script>")
     parts += [f"<script>{LIVE_JS}</script>",
