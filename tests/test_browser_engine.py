@@ -21,6 +21,7 @@ a term missing, a different stable form).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from itertools import product
@@ -30,12 +31,14 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from conftest import invoke
-from test_browser import FLAGS, _find, _unavailable
+from conftest import CONFIGS, invoke
+from test_browser import browser
 
 from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.cli import app
 from backprop_cli.costs import COSTS
+from backprop_cli.present import html as html_module
+from backprop_cli.present.html import LIVE_PARAMS
 
 pytestmark = pytest.mark.browser
 
@@ -48,34 +51,14 @@ PROBABILITY = [name for name, a in ACTIVATIONS.items() if a.probability]
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[test]')")
-    import os
-
-    chromium = os.environ.get("BACKPROP_CHROMIUM") or _find("chromium", "chromium-browser")
-    chromedriver = os.environ.get("BACKPROP_CHROMEDRIVER") or _find("chromedriver")
-    if chromium is None or chromedriver is None:
-        _unavailable("no chromium and chromedriver on PATH")
-    options = Options()
-    options.binary_location = chromium
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('profile')}")
-    browser = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
+    yield from browser(tmp_path_factory.mktemp("profile"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def one_command() -> Iterator[None]:
     """The click command built once for the module's ~200 CliRunner calls: building it from
     the typer app is 90% of the time of a small analyze."""
+    import typer.main
     import typer.testing
 
     command = typer.main.get_command(app)
@@ -154,97 +137,148 @@ def analyze(net: dict[str, Any], path: Path) -> dict[str, Any]:
 
 # --- the comparison -------------------------------------------------------------------------
 
-def _max(*values: Any) -> float:
-    return max([0.0] + [float(np.max(np.abs(np.asarray(v, dtype=float)))) for v in values])
+def _zeros(value: Any) -> Any:
+    """``value`` with every number replaced by 0.0 (no floor: equal to 1e-12 relative)."""
+    if isinstance(value, dict):
+        return {k: _zeros(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_zeros(v) for v in value]
+    return 0.0 if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-def scales(doc: dict[str, Any]) -> list[dict[str, float]]:
-    """Per example: the magnitude S of the terms behind each key of each layer (the key
-    "cost", and "z@2", "dC_dw@2" … per layer). Forward, S of z(l) is Σk |w(l)jk|·S(l−1) + |b|
-    (the terms of the sum, and what an error in a(l−1) of relative size ε becomes); a(l) and
-    σ'(z(l)) change by no more than z(l) does (every σ here is 1-Lipschitz, σ' too: |σ''| ≤ 1).
-    Backward, S of δ(l) takes |∂C0/∂a(l)|·S(z(l)) (σ'(z) moving with z) and the terms
-    |w(l+1)jk|·S(δ(l+1)) of ∂C0/∂a(l)k; ∂C0/∂w(l)jk = δ·a(l−1) takes S(δ)·S(a(l−1))."""
+def _abs(values: Any) -> Any:
+    return np.abs(np.asarray(values, dtype=float))
+
+
+def magnitudes(doc: dict[str, Any]) -> dict[str, Any]:
+    """The magnitude S of the terms behind every number of an analyze document, laid out as
+    the document (0 where the number is copied, not computed), one neuron at a time: an error
+    of ε relative in every term and in every input of a formula moves the number by at most
+    about ε·S (first order).
+
+    - z(l)j: S = Σk |w(l)jk|·S(a(l−1)k) + |b(l)j|, with S(a(0)) = |x| (the inputs are exact);
+    - a = σ(z) moves by σ'·Δz, and σ' by |σ''|·Δz ≤ 2|σ'|·Δz (sigmoid, tanh, softplus; 0 for
+      the piecewise-linear σ): S(a) = |σ'|·S(z) + |a|, S(σ') = |σ'|·(1 + 2·S(z)); softmax
+      (a_i moves by a_i(Δz_i − Σk a_k Δz_k)): S(a_i) = |a_i|·(1 + 2·max S(z)), and the same
+      for its Jacobian;
+    - ∂C0/∂a(L): 2(a − y) → 2·S(a) + |2(a − y)|; the costs that take ln a (−y/a and
+      (a − y)/(a(1 − a))) → |∂C0/∂a|·(1 + S(a)/min(a, 1 − a)) + S(a)/(a(1 − a));
+    - δ(L), a stable form: a − y and y(a − 1) → S(a) + |δ|; softmax (every output and target
+      enters each δ_j) → (1 + Σ|y|)·Σi (S(a_i) + |a_i|) + |y_j|; or the product
+      ∂C0/∂a·σ'(z): S(∂C0/∂a)·|σ'| + |∂C0/∂a|·S(σ') (softmax: a_j(g_j − Σi a_i g_i) term by term);
+    - ∂C0/∂a(l−1)k: Σj |w(l)jk|·S(δ(l)j); hidden δ(l)j = ∂C0/∂a·σ': as above;
+    - ∂C0/∂w(l)jk = δ·a(l−1)k: S(δ)·|a(l−1)k| + |δ|·S(a(l−1)k);
+    - C0: Σj |δ(L)j|·S(z(L)j) + |C0|, plus Σj (2·S(z(L)j) + 1) for the costs with logarithms
+      (their terms, as ln(1 + e^z) − y·z, may cancel); the mean gradient and C: the largest S
+      of their terms.
+    """
+    out = _zeros(doc)
     net = doc["network"]["layers"]
-    out = []
-    for example in doc["examples"]:
-        s: dict[str, float] = {}
-        forward = [_max(example["input"])]
-        for l, (layer, t) in enumerate(zip(net, example["layers"], strict=True), 1):  # noqa: E741
-            w = np.abs(np.asarray(layer["weights"], dtype=float))
-            sz = _max(w.sum(axis=1) * forward[-1] + np.abs(layer["biases"]), t["z"], t["a"])
-            forward.append(sz)
-            s[f"z@{l}"] = s[f"a@{l}"] = sz
-            s[f"da_dz@{l}"] = max(1.0, sz)
+    cost = COSTS[doc["network"]["cost"]]
+    output = net[-1]["activation"]
+    for example, scale in zip(doc["examples"], out["examples"], strict=True):
+        s_a = [_abs(example["input"])]
+        s_z: list[Any] = []
+        s_da_dz: list[Any] = []
+        for layer, t, st in zip(net, example["layers"], scale["layers"], strict=True):
+            sz = _abs(layer["weights"]) @ s_a[-1] + _abs(layer["biases"])
+            a, da_dz = _abs(t["a"]), _abs(t["da_dz"])
+            if layer["activation"] == "softmax":
+                sa = a * (1 + 2 * sz.max())
+                s_dadz = da_dz * (1 + 2 * sz.max())
+            else:
+                sa = da_dz * sz + a
+                s_dadz = da_dz * (1 + 2 * sz)
+            s_z.append(sz)
+            s_a.append(sa)
+            s_da_dz.append(s_dadz)
+            st["z"], st["a"], st["da_dz"] = sz.tolist(), sa.tolist(), s_dadz.tolist()
         L = len(net)
-        upstream = _max(example["output"], example["target"]) * (2 + forward[L])
+        last = example["layers"][L - 1]
+        a, sa, y = _abs(last["a"]), s_a[-1], _abs(example["target"])
+        dC_da, da_dz = _abs(last["dC_da"]), _abs(last["da_dz"])
+        if cost.probability_targets:
+            edge = np.maximum(np.minimum(a, 1 - a), 1e-300)
+            s_dC_da = dC_da * (1 + sa / edge) + sa / np.maximum(a * (1 - a), 1e-300)
+        else:
+            s_dC_da = 2 * sa + dC_da
+        scale["layers"][L - 1]["dC_da"] = s_dC_da.tolist()
+        delta = _abs(last["dC_dz"])
+        if output in cost.fused and output == "softmax":
+            sd = (1 + y.sum()) * np.sum(sa + a) + y
+        elif output in cost.fused:
+            sd = sa + delta
+        elif output == "softmax":
+            g = np.asarray(last["dC_da"], dtype=float)
+            dot = float(np.dot(_abs(last["a"]), np.abs(g)))
+            s_dot = float(np.dot(sa, np.abs(g)) + np.dot(a, s_dC_da))
+            sd = sa * (np.abs(g) + dot) + a * (s_dC_da + s_dot)
+        else:
+            sd = s_dC_da * da_dz + dC_da * s_da_dz[-1]
         for l in range(L, 0, -1):  # noqa: E741
-            t = example["layers"][l - 1]
-            sd = max(_max(t["dC_dz"]), _max(t["dC_da"]) * max(1.0, forward[l]), upstream)
-            w = _max(net[l - 1]["weights"])
-            s[f"dC_da@{l}"] = max(_max(t["dC_da"]), upstream)
-            s[f"dC_dz@{l}"] = s[f"dC_db@{l}"] = sd
-            s[f"dC_da_prev@{l}"] = sd * max(1.0, w) * len(t["dC_dz"])
-            s[f"dz_dw@{l}"] = forward[l - 1]
-            s[f"dC_dw@{l}"] = sd * max(1.0, forward[l - 1])
-            upstream = s[f"dC_da_prev@{l}"]
-        s["cost"] = max(abs(example["cost"]), s[f"dC_dz@{L}"] * max(1.0, forward[L]))
-        s["output"] = forward[L]
-        out.append(s)
+            t, st = example["layers"][l - 1], scale["layers"][l - 1]
+            if l < L:
+                st["dC_da"] = scale["layers"][l]["dC_da_prev"]
+                sd = np.asarray(st["dC_da"]) * _abs(t["da_dz"]) + _abs(t["dC_da"]) * s_da_dz[l - 1]
+            st["dC_dz"] = st["dC_db"] = sd.tolist()
+            st["dC_da_prev"] = (sd @ _abs(net[l - 1]["weights"])).tolist()
+            st["dC_dw"] = (np.outer(sd, _abs(t["dz_dw"]))
+                           + np.outer(_abs(t["dC_dz"]), s_a[l - 1])).tolist()
+        own = np.sum(2 * s_z[-1] + 1) if cost.probability_targets else 0.0
+        scale["cost"] = float(np.sum(delta * s_z[-1]) + own + abs(example["cost"]))
+        scale["output"] = scale["layers"][L - 1]["a"]
+    out["cost"] = max(e["cost"] for e in out["examples"])
+    for index, g in enumerate(out["gradient"]["layers"]):
+        for key in ("dC_dw", "dC_db"):
+            g[key] = np.max([e["layers"][index][key] for e in out["examples"]], axis=0).tolist()
     return out
 
 
-def gradient_scales(doc: dict[str, Any]) -> dict[str, float]:
-    """S of the mean gradient: the largest S of its per-example terms."""
-    per = scales(doc)
-    return {key: max(s[key] for s in per) for key in per[0]}
+def _max(values: Any) -> float:
+    return float(np.max(np.abs(np.asarray(values, dtype=float))))
 
 
-def compare(js: Any, py: Any, worst: Worst, label: str) -> None:
-    """Every key and number of the two documents, with the tolerance of the module doc."""
-    per = scales(py)
-    mean = gradient_scales(py)
-    network_scale = {"weights": 1.0, "biases": 1.0}
+def numbers(js: Any, py: Any, scale: Any, path: str = "") -> Iterator[tuple[str, float, float,
+                                                                            float]]:
+    """(path, js, python, S) for every number of the two documents, which must have the same
+    keys, lengths, strings and nulls."""
+    if isinstance(py, dict):
+        assert isinstance(js, dict) and sorted(js) == sorted(py), (path, js, py)
+        for key in py:
+            yield from numbers(js[key], py[key], scale[key], f"{path}.{key}")
+    elif isinstance(py, list):
+        assert isinstance(js, list) and len(js) == len(py), (path, js, py)
+        for i, (a, b, s) in enumerate(zip(js, py, scale, strict=True)):
+            yield from numbers(a, b, s, f"{path}[{i}]")
+    elif isinstance(py, bool | str) or py is None:
+        assert js == py, (path, js, py)
+    else:
+        assert isinstance(js, int | float) and not isinstance(js, bool), (path, js, py)
+        yield path, float(js), float(py), float(scale)
 
-    def walk(a: Any, b: Any, path: str, scale: float) -> None:
-        if isinstance(b, dict):
-            assert isinstance(a, dict) and sorted(a) == sorted(b), (path, a, b)
-            for key in b:
-                walk(a[key], b[key], f"{path}.{key}", scale_of(path, key, b, scale))
-        elif isinstance(b, list):
-            assert isinstance(a, list) and len(a) == len(b), (path, a, b)
-            for i, (x, y) in enumerate(zip(a, b, strict=True)):
-                walk(x, y, f"{path}[{i}]", scale)
-        elif isinstance(b, bool | str) or b is None:
-            assert a == b, (path, a, b)
-        else:
-            assert isinstance(a, int | float) and not isinstance(a, bool), (path, a, b)
-            diff = abs(a - b)
-            allowed = RTOL * abs(b) + FLOOR * scale
-            worst.numbers += 1
-            if b != 0 and diff / abs(b) > worst.relative:
-                worst.relative, worst.where = diff / abs(b), f"{label} {path}"
-            if allowed > 0:
-                worst.of_tolerance = max(worst.of_tolerance, diff / allowed)
-            assert diff <= allowed, f"{label} {path}: js {a!r}, python {b!r}, allowed {allowed:.3g}"
 
-    def scale_of(path: str, key: str, parent: dict[str, Any], scale: float) -> float:
-        if path == "" and key == "cost":
-            return max(s["cost"] for s in per)
-        if ".examples[" in path and path.count("[") == 1:  # an example's own keys
-            e = int(path.split("[")[1].split("]")[0])
-            return per[e]["cost"] if key == "cost" else per[e].get(key, 0.0)
-        if "layer" in parent and isinstance(parent["layer"], int):
-            l = parent["layer"]  # noqa: E741
-            if ".examples[" in path:
-                e = int(path.split(".examples[")[1].split("]")[0])
-                return per[e].get(f"{key}@{l}", 0.0)
-            if path.startswith(".gradient"):
-                return mean.get(f"{key}@{l}", 0.0)
-            return network_scale.get(key, 0.0)
-        return scale
-
-    walk(js, py, "", 0.0)
+def compare(js: Any, py: Any, worst: Worst, label: str,
+            stepped_from: dict[str, Any] | None = None) -> None:
+    """Every key and number of the two documents, with the tolerance of the module doc.
+    ``stepped_from``: the document whose gradient made ``py``'s weights by one step, so the
+    new weights w − LR·∂C/∂w get the floor of S(w) = |w| + LR·(|∂C/∂w| + S(∂C/∂w))."""
+    scale = magnitudes(py)
+    if stepped_from is not None:
+        before = magnitudes(stepped_from)["gradient"]["layers"]
+        for layer, old, g, sg in zip(scale["network"]["layers"],
+                                     stepped_from["network"]["layers"],
+                                     stepped_from["gradient"]["layers"], before, strict=True):
+            for key, grad in (("weights", "dC_dw"), ("biases", "dC_db")):
+                layer[key] = (np.abs(old[key]) + LR * (np.abs(g[grad]) + sg[grad])).tolist()
+    for path, a, b, s in numbers(js, py, scale):
+        diff = abs(a - b)
+        allowed = RTOL * abs(b) + FLOOR * s
+        worst.numbers += 1
+        if b != 0 and diff / abs(b) > worst.relative:
+            worst.relative, worst.where = diff / abs(b), f"{label} {path}"
+        if allowed > 0:
+            worst.of_tolerance = max(worst.of_tolerance, diff / allowed)
+        assert diff <= allowed, f"{label} {path}: js {a!r}, python {b!r}, allowed {allowed:.3g}"
 
 
 def page(tmp_path: Path, net: dict[str, Any], name: str) -> tuple[Path, dict[str, Any]]:
@@ -309,7 +343,7 @@ def test_page_engine_equals_python(case: int, driver: Any, worst: Worst,
         target["weights"] = (np.asarray(target["weights"]) - LR * np.asarray(g["dC_dw"])).tolist()
         target["biases"] = (np.asarray(target["biases"]) - LR * np.asarray(g["dC_db"])).tolist()
     stepped = analyze(net, tmp_path / "stepped.yaml")
-    compare(out["stepped"], stepped, worst, f"case {case} after step")
+    compare(out["stepped"], stepped, worst, f"case {case} after step", stepped_from=edited)
     assert out["step"]["before"] == pytest.approx(edited["cost"], rel=RTOL)
     assert out["step"]["after"] == pytest.approx(stepped["cost"], rel=RTOL)
     # onchange: after each set, the step and the reset
@@ -317,3 +351,147 @@ def test_page_engine_equals_python(case: int, driver: Any, worst: Worst,
     assert len(out["seen"]) == 5
     compare(out["reset"], doc, worst, f"case {case} after reset")
     worst.networks += 1
+
+
+
+def test_the_comparison_can_fail(tmp_path: Path) -> None:
+    """A relative error of 1e-10 in any one number is caught for nearly all numbers (the floor
+    is above 1e-10·|value| only where the value is far below the terms it was summed from),
+    and a missing key always."""
+    caught = total = 0
+    for case in range(0, len(CASES), 6):
+        doc = analyze(network(case), tmp_path / "net.yaml")
+        compare(json.loads(json.dumps(doc)), doc, Worst(), "itself")
+        for _, _, b, s in numbers(doc, doc, magnitudes(doc)):
+            if b != 0:
+                total += 1
+                caught += 1e-10 * abs(b) > RTOL * abs(b) + FLOOR * s
+    print(f"\na relative error of 1e-10 is caught in {caught / total:.1%} of {total} numbers")
+    assert caught / total > 0.9
+    off = json.loads(json.dumps(doc))
+    off["gradient"]["layers"][0]["dC_db"][0] *= 1 + 1e-6
+    with pytest.raises(AssertionError, match=r"gradient\.layers\[0\]\.dC_db\[0\]"):
+        compare(off, doc, Worst(), "perturbed")
+    off = json.loads(json.dumps(doc))
+    del off["examples"][0]["layers"][0]["dC_da_prev"]
+    with pytest.raises(AssertionError):
+        compare(off, doc, Worst(), "a key missing")
+
+
+TRY = """
+var b = window.backprop, before = JSON.stringify(b.report()), out = [];
+arguments[0].forEach(function (e) {
+  try { b[e[0]].apply(null, e.slice(1)); out.push(null); }
+  catch (error) { out.push(error.message); }
+});
+out.push(JSON.stringify(b.report()) === before);
+return out;
+"""
+
+
+def test_bad_names_and_values_are_refused(driver: Any, tmp_path: Path) -> None:
+    net = tmp_path / "two-layer.yaml"
+    net.write_text((CONFIGS / "two-layer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    html = tmp_path / "page.html"
+    assert invoke("report", net, "-o", html).exit_code == 0
+    driver.get(html.as_uri())
+    calls = [["set", "w2.0", 1.0], ["set", "v1.0.0", 1.0], ["get", "w3.0.0"],
+             ["set", "w2.2.0", 1.0], ["set", "w2.0.3", 1.0], ["set", "b1.3", 1.0],
+             ["set", "x2.0", 1.0], ["set", "y0.2", 1.0], ["set", "w1.0.0", "0.5"],
+             ["set", "b1.0", None], ["step", "0.1"], ["forward", [1.0]],
+             ["set", "w1.0.0", 1e308], ["set", "x0.0", 1e308]]
+    messages = driver.execute_script(TRY, calls)
+    syntax = "expected w<layer>.<j>.<k>, b<layer>.<j>, x<example>.<k> or y<example>.<j>"
+    assert messages[:-1] == [
+        f'unknown name "w2.0": {syntax} (e.g. w2.0.1)',
+        f'unknown name "v1.0.0": {syntax} (e.g. w2.0.1)',
+        "w3.0.0: layer 3 does not exist; the network has layers 1 to 2 (layer 0 is the input "
+        "and has no weights)",
+        "w2.2.0: j = 2 is out of range; there are 2 neurons, numbered 0 to 1",
+        "w2.0.3: k = 3 is out of range; there are 3 neurons, numbered 0 to 2",
+        "b1.3: j = 3 is out of range; there are 3 neurons, numbered 0 to 2",
+        "x2.0: example 2 is out of range; there are 2 examples, numbered 0 to 1",
+        "y0.2: target j = 2 is out of range; there are 2 outputs, numbered 0 to 1",
+        'w1.0.0: the value must be a finite number, not "0.5"',
+        "b1.0: the value must be a finite number, not null",
+        'step: the learning rate: the value must be a finite number, not "0.1"',
+        "forward: expected an array of 2 inputs",
+        None,  # w(1)00 = 1e308 alone is finite: z(1)0 = 1e308 − 0.3·0.5 + 0.1
+        # then the input x(0)0 = 1e308 makes z(1)0 = 1e308·1e308: refused, nothing changes
+        "the forward pass: z(1)0 overflows float64 for example 0: the weights, biases or "
+        "inputs are too large for the numbers to be computed; scale them down",
+    ]
+    assert messages[-1] is False  # the one accepted set changed w(1)00
+    assert driver.execute_script("return window.backprop.get('x0.0')") == 1.0
+    # the Python engine says the same of that network
+    edited = yaml.safe_load(net.read_text(encoding="utf-8"))
+    edited["layers"][0]["weights"][0][0] = 1e308
+    edited["examples"][0]["input"][0] = 1e308
+    net.write_text(yaml.safe_dump(edited), encoding="utf-8")
+    result = invoke("analyze", net, "--format", "json")
+    assert result.exit_code == 2 and messages[-2] in result.stderr
+
+
+def test_a_page_of_data_rows_recomputes_their_means(driver: Any, worst: Worst,
+                                                    tmp_path: Path) -> None:
+    net, data = tmp_path / "xor.yaml", CONFIGS / "xor.csv"
+    net.write_text((CONFIGS / "xor.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    html = tmp_path / "page.html"
+    assert invoke("report", net, "--data", data, "-o", html).exit_code == 0
+    driver.get(html.as_uri())
+    out = driver.execute_script(
+        "var b = window.backprop, loaded = b.report(); b.set('w2.0.1', -1.25);"
+        "return {live: b.live, loaded: loaded, edited: b.report()};")
+    assert out["live"] is True
+    doc = json.loads(invoke("analyze", net, "--data", data, "--format", "json").stdout)
+    assert doc["examples"][0]["rows"] == 4
+    compare(out["loaded"], doc, worst, "xor --data loaded")
+    # the network as the document has it (the file draws its weights from a seed), edited
+    layers = [{"size": layer["size"], "activation": layer["activation"],
+               "weights": layer["weights"], "biases": layer["biases"]}
+              for layer in doc["network"]["layers"]]
+    layers[1]["weights"][0][1] = -1.25
+    net.write_text(yaml.safe_dump({"input_size": 2, "cost": doc["network"]["cost"],
+                                   "name": "xor", "layers": layers}), encoding="utf-8")
+    doc = json.loads(invoke("analyze", net, "--data", data, "--format", "json").stdout)
+    compare(out["edited"], doc, worst, "xor --data after set")
+
+
+def test_a_large_network_is_static_and_says_why(driver: Any, tmp_path: Path) -> None:
+    weights = np.full((1, LIVE_PARAMS), 1e-3).tolist()
+    net = {"name": "wide", "input_size": LIVE_PARAMS, "cost": "squared_error",
+           "layers": [{"size": 1, "activation": "linear", "weights": weights, "biases": [0.0]}],
+           "examples": [{"input": [1.0] * LIVE_PARAMS, "target": [0.0]}]}
+    html, doc = page(tmp_path, net, "wide")
+    text = html.read_text(encoding="utf-8")
+    why = (f"the network has {LIVE_PARAMS + 1:,} parameters, more than the {LIVE_PARAMS:,} the "
+           "page recomputes in the browser")
+    assert f"This page is static: {why}." in text
+    assert "var BackpropEngine" not in text  # the engine is left out of a static page
+    driver.get(html.as_uri())
+    out = driver.execute_script(TRY.replace("return out;", "return [b.live, b.why, out];"),
+                                [["set", "b1.0", 1.0], ["step", 0.1], ["reset"]])
+    assert out[:2] == [False, why]
+    assert out[2] == [f"this page is static: {why}"] * 3 + [True]
+    assert driver.execute_script("return window.backprop.report()") == doc
+    note = driver.find_element("id", "static-note")
+    assert note.is_displayed() and why in note.text
+
+
+def test_other_static_pages_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # more data rows than the page keeps
+    monkeypatch.setattr(html_module, "LIVE_ROWS", 3)
+    out = tmp_path / "xor.html"
+    result = invoke("report", CONFIGS / "xor.yaml", "--data", CONFIGS / "xor.csv", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    why = "the report is the mean over 4 data rows, more than the 3 the page keeps to recompute it"
+    assert f"This page is static: {why}." in text and '"live": false' in text
+    # an activation, a cost, or the stable form of a cost without a JS form
+    sigmoid = ACTIVATIONS["sigmoid"]
+    monkeypatch.setitem(ACTIVATIONS, "sigmoid", dataclasses.replace(sigmoid, js=None))
+    result = invoke("report", CONFIGS / "xor.yaml", "-o", out, "--force")
+    assert result.exit_code == 0, result.stderr
+    assert ("This page is static: the activation sigmoid has no JavaScript form (no js in its "
+            "entry in activations.py), so the page cannot recompute it.") in out.read_text(
+                encoding="utf-8")
