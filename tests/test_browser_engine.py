@@ -89,31 +89,38 @@ def worst() -> Iterator[Worst]:
 
 # --- the networks ---------------------------------------------------------------------------
 
-def combinations() -> list[tuple[str, str, str, int]]:
-    """(cost, hidden activation, output activation, depth): every hidden activation with every
-    cost three times, at depths cycling 1–4 (so each pair has a hidden layer at least twice),
-    and the output activations the cost allows in turn."""
+def combinations() -> list[tuple[str, str, str, int, float]]:
+    """(cost, hidden activation, output activation, depth, weight scale): every hidden
+    activation with every cost three times, at depths cycling 1–4 (so each pair has a hidden
+    layer at least twice), and the output activations the cost allows in turn; then each cost
+    with a probability output at weights 80× larger, which saturate it (a(L) rounds to 0 or 1:
+    the stable δ forms' regime), and a lone softmax neuron (a = 1 whatever z)."""
     out = []
     index = 0
     for cost, hidden in product(COSTS, HIDDEN):
         outputs = PROBABILITY if COSTS[cost].probability_targets else list(ACTIVATIONS)
         for _ in range(3):
-            out.append((cost, hidden, outputs[index % len(outputs)], 1 + index % 4))
+            out.append((cost, hidden, outputs[index % len(outputs)], 1 + index % 4, 1.0))
             index += 1
+    for cost, output in product(COSTS, PROBABILITY):
+        out.append((cost, "tanh", output, 2, 80.0))
+    out.append(("cross_entropy", "relu", "softmax", 2, 1.0))  # one output neuron, below
     return out
 
 
 CASES = combinations()
+LONE_SOFTMAX = len(CASES) - 1
 
 
 def network(case: int) -> dict[str, Any]:
     """Network ``case`` as the dict of its YAML file, with 1–3 examples."""
-    cost, hidden, output, depth = CASES[case]
+    cost, hidden, output, depth, scale = CASES[case]
     rng = np.random.default_rng(1000 + case)
     sizes = [int(rng.integers(1, 4))] + [int(rng.integers(1, 5)) for _ in range(depth - 1)]
-    sizes.append(int(rng.integers(2 if output == "softmax" else 1, 4)))
+    sizes.append(1 if case == LONE_SOFTMAX else
+                 int(rng.integers(2 if output == "softmax" else 1, 4)))
     layers = [{"size": n, "activation": output if l == depth else hidden,
-               "weights": rng.normal(0, 1, (n, sizes[l - 1])).tolist(),
+               "weights": rng.normal(0, scale if l == depth else 1, (n, sizes[l - 1])).tolist(),
                "biases": rng.normal(0, 0.5, n).tolist()}
               for l, n in enumerate(sizes[1:], 1)]  # noqa: E741
     probability = COSTS[cost].probability_targets
@@ -368,6 +375,7 @@ def test_the_comparison_can_fail(tmp_path: Path) -> None:
                 caught += 1e-10 * abs(b) > RTOL * abs(b) + FLOOR * s
     print(f"\na relative error of 1e-10 is caught in {caught / total:.1%} of {total} numbers")
     assert caught / total > 0.9
+    doc = analyze(network(5), tmp_path / "net.yaml")
     off = json.loads(json.dumps(doc))
     off["gradient"]["layers"][0]["dC_db"][0] *= 1 + 1e-6
     with pytest.raises(AssertionError, match=r"gradient\.layers\[0\]\.dC_db\[0\]"):
