@@ -509,3 +509,23 @@ def test_other_static_pages_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert ("This page is static: the activation sigmoid has no JavaScript form (no js in its "
             "entry in activations.py), so the page cannot recompute it.") in out.read_text(
                 encoding="utf-8")
+
+
+def test_an_overflow_is_refused_as_python_refuses_it(driver: Any, tmp_path: Path) -> None:
+    # Example 0 overflows in its cost, example 1 already in z(1): the Python engine checks
+    # each quantity over every example, layer by layer, and names z(1) of example 1.
+    net = {"name": "overflow", "input_size": 1, "cost": "squared_error",
+           "layers": [{"size": 1, "activation": "linear", "weights": [[1.0]], "biases": [0.0]},
+                      {"size": 1, "activation": "linear", "weights": [[1.0]], "biases": [0.0]}],
+           "examples": [{"input": [1e100], "target": [0.0]}, {"input": [1e140], "target": [0.0]}]}
+    html, _ = page(tmp_path, net, "overflow")
+    driver.get(html.as_uri())
+    messages = driver.execute_script(TRY, [["set", "w2.0.0", 1e10], ["set", "w1.0.0", 1e170]])
+    python = "the forward pass: z(1)0 overflows float64 for example 1"
+    assert messages[0] is None and messages[1].startswith(python + ": the weights")
+    net["layers"][0]["weights"] = [[1e170]]
+    net["layers"][1]["weights"] = [[1e10]]
+    path = tmp_path / "overflow.yaml"
+    path.write_text(yaml.safe_dump(net), encoding="utf-8")
+    result = invoke("analyze", path, "--format", "json")
+    assert result.exit_code == 2 and messages[1] in result.stderr

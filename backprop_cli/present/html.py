@@ -107,8 +107,11 @@ def live_page(report: AnalyzeReport, rows: tuple[Array, Array] | None = None) ->
         return Live(False, f"the network has {count:,} parameters, more than the "
                     f"{LIVE_PARAMS:,} the page recomputes in the browser")
     if report.over is not None and (rows is None or report.over.rows > LIVE_ROWS):
-        return Live(False, f"the report is the mean over {plural(report.over.rows, 'data row')},"
-                    f" more than the {LIVE_ROWS:,} the page keeps to recompute it")
+        count = report.over.rows
+        what = (f"more than the {LIVE_ROWS:,} the page keeps" if count > LIVE_ROWS
+                else "and the page was not given them")
+        return Live(False, f"the report is the mean over {count:,} data "
+                    f"row{'' if count == 1 else 's'}, {what} to recompute it")
     return engine_script(net)
 
 
