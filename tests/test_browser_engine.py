@@ -25,6 +25,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterator
+from functools import cache
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,13 @@ def one_command() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(typer.testing, "_get_command", lambda _: command)
         yield
+
+
+@cache
+def has_step_command() -> bool:
+    import typer.main
+
+    return "step" in getattr(typer.main.get_command(app), "commands", {})
 
 
 class Worst:
@@ -357,6 +365,14 @@ def test_page_engine_equals_python(case: int, driver: Any, worst: Worst,
         target["biases"] = (np.asarray(target["biases"]) - LR * np.asarray(g["dC_db"])).tolist()
     stepped = analyze(net, tmp_path / "stepped.yaml")
     compare(out["stepped"], stepped, worst, f"case {case} after step", stepped_from=edited)
+    if has_step_command():  # backprop step (issue 14, branch step) once it is merged
+        result = invoke("step", tmp_path / "edited.yaml", "--lr", str(LR),
+                        "-o", tmp_path / "cli.yaml")
+        assert result.exit_code == 0, result.stderr
+        result = invoke("analyze", tmp_path / "cli.yaml", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        compare(out["stepped"], json.loads(result.stdout), worst,
+                f"case {case} after backprop step", stepped_from=edited)
     assert out["step"]["before"] == pytest.approx(edited["cost"], rel=RTOL)
     assert out["step"]["after"] == pytest.approx(stepped["cost"], rel=RTOL)
     # onchange: after each set, the step and the reset
