@@ -75,7 +75,8 @@ def edge_colour(value: float) -> str:
 
 def edge_width(value: float, scale: float) -> float:
     """MIN_WIDTH + (MAX_WIDTH − MIN_WIDTH)·min(1, |value|/scale), rounded to 0.01: |value| at
-    or above the scale gets the full width; NaN (or a scale of 0) the least."""
+    or above the scale gets the full width; NaN (or a scale of 0) the least. (Python's round:
+    JavaScript's Math.round(100·w)/100 may differ by 0.01 on a tie, which no eye sees.)"""
     fraction = min(1.0, abs(value) / scale) if scale > 0 and not math.isnan(value) else 0.0
     return round(MIN_WIDTH + (MAX_WIDTH - MIN_WIDTH) * fraction, 2)
 
