@@ -52,6 +52,7 @@ ASCII = str.maketrans({
     "⌉": ")", "─": "-", "│": "|", "└": "+", "○": "o", "●": "*", "⁽": "(", "⁾": ")",
     "⁻": "-", "¹": "1", "³": "3", "━": "=", "╸": "-", "╺": "-", "∝": "~",
     "◉": "@",  # the cost chart's train and validation in one cell
+    "ŷ": "y_hat", "ȳ": "mean(y)",  # evaluate's R²
     **dict(zip("⁰⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "0456789" "0123456789", strict=True)),
 })
 # A layer in superscript, w⁽²⁾: its digits are plain, w(2), not w(^2).
