@@ -172,3 +172,14 @@ def test_regression_equals_scikit_learn() -> None:
         r.r2, sk.r2_score(y, yhat, multioutput="raw_values"), rtol=1e-10)
     assert r.overall_rmse == pytest.approx(sk.root_mean_squared_error(y, yhat), rel=1e-12)
     assert r.overall_r2 == pytest.approx(sk.r2_score(y, yhat), rel=1e-10)
+
+
+def test_errors_whose_squares_overflow_still_have_an_rmse() -> None:
+    tally = RegressionTally(("y",))
+    with np.errstate(all="raise"):  # and no numpy warning on the way
+        tally.add(np.array([[1.2e154], [-1.2e154]]), np.zeros((2, 1)))
+        tally.add(np.array([[3e200]]), np.zeros((1, 1)))
+        r = tally.result()
+    # √((2·(1.2e154)² + (3e200)²) / 3): the first two squares vanish beside the third
+    assert r.rmse[0] == pytest.approx(3e200 / np.sqrt(3), rel=1e-12)
+    assert r.mae[0] == pytest.approx((2.4e154 + 3e200) / 3, rel=1e-12)

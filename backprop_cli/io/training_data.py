@@ -200,7 +200,9 @@ def load_training_data(
                                 full.classes, str(data))
         if stored is not None and not pre.same_scaling(stored):
             replaced = stored
-    if stored is not None and normalize_target is None:  # the weights learned on it
+    if full.classes is not None:  # labels: never scaled (an explicit option was refused)
+        pre = replace(pre, normalize_target="none", target_shift=None, target_scale=None)
+    elif stored is not None and normalize_target is None:  # the weights learned on it
         pre = replace(pre, normalize_target=stored.normalize_target,
                       target_shift=stored.target_shift, target_scale=stored.target_scale)
     else:

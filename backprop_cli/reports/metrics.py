@@ -161,45 +161,67 @@ def roc_auc(scores: Array, positive: NDArray[np.bool_]) -> float | None:
     return (rank_sum - n1 * (n1 + 1) / 2.0) / (n1 * n0)
 
 
+def _mean(x: Array) -> NDArray[np.float64]:
+    """Column means of x (r, n); a column whose sum overflows is summed as x / r."""
+    mean = np.asarray(x.mean(axis=0), dtype=np.float64)
+    big = ~np.isfinite(mean)
+    if big.any():
+        mean[big] = (x[:, big] / len(x)).sum(axis=0)
+    return mean
+
+
 @dataclass
 class RegressionTally:
-    """Accumulates (ŷ, y) chunks (r, n_L) in the target's units: the sums of squared and
-    absolute errors, and ȳ and Σ(y − ȳ)² merged chunk by chunk (Chan et al.), which keeps
-    R² accurate for a target far from 0. Memory O(n_L)."""
+    """Accumulates (ŷ, y) chunks (r, n_L) in the target's units: per output the largest
+    |ŷ − y| and Σ((ŷ − y) / largest)² (so that the RMSE of errors near 1e154, whose squares
+    overflow, is still found), the mean |ŷ − y|, and ȳ and Σ(y − ȳ)² merged chunk by chunk
+    (Chan et al.), which keeps R² accurate for a target far from 0. Memory O(n_L)."""
 
     names: tuple[str, ...]
     rows: int = 0
-    sse: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    sae: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    largest: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    scaled_sse: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    mae: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     mean: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     m2: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def add(self, predicted: Array, target: Array) -> None:
         y = np.asarray(target, dtype=np.float64)
-        error = np.asarray(predicted, dtype=np.float64) - y
         r = len(y)
         if r == 0:
             return
-        mean = y.mean(axis=0)
-        m2 = ((y - mean) ** 2).sum(axis=0)
-        if self.rows == 0:
-            self.sse, self.sae = (error**2).sum(axis=0), np.abs(error).sum(axis=0)
-            self.mean, self.m2, self.rows = mean, m2, r
-            return
-        self.sse = self.sse + (error**2).sum(axis=0)
-        self.sae = self.sae + np.abs(error).sum(axis=0)
-        total = self.rows + r
-        delta = mean - self.mean
-        self.m2 = self.m2 + m2 + delta**2 * (self.rows * r / total)
-        self.mean = self.mean + delta * (r / total)
+        with np.errstate(over="ignore", invalid="ignore"):
+            error = np.abs(np.asarray(predicted, dtype=np.float64) - y)
+            largest = error.max(axis=0)
+            if self.rows == 0:
+                self.largest, self.scaled_sse = np.zeros_like(largest), np.zeros_like(largest)
+                self.mae, self.mean, self.m2 = (np.zeros_like(largest) for _ in range(3))
+            top = np.maximum(self.largest, largest)
+            safe = np.where(top > 0, top, 1.0)
+            self.scaled_sse = (self.scaled_sse * (self.largest / safe) ** 2
+                               + ((error / safe) ** 2).sum(axis=0))
+            self.largest = top
+            total = self.rows + r
+            self.mae = self.mae + (_mean(error) - self.mae) * (r / total)
+            mean = _mean(y)
+            m2 = ((y - mean) ** 2).sum(axis=0)
+            delta = mean - self.mean
+            self.m2 = self.m2 + m2 + delta**2 * (self.rows * r / total)
+            self.mean = self.mean + delta * (r / total)
         self.rows = total
 
     def result(self) -> RegressionMetrics:
+        """RMSE and MAE; R² = 1 − SSE / Σ(y − ȳ)² (inf or NaN where those overflow, which
+        JSON writes as null)."""
         n = max(self.rows, 1)
-        exact = self.sse == 0
-        r2 = np.where(self.m2 > 0, 1.0 - _ratio(self.sse, self.m2), np.where(exact, 1.0, 0.0))
-        return RegressionMetrics(self.names, tuple(np.sqrt(self.sse / n).tolist()),
-                                 tuple((self.sae / n).tolist()), tuple(r2.tolist()))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            rmse = self.largest * np.sqrt(self.scaled_sse / n)
+            sse = self.scaled_sse * self.largest**2
+            exact = self.largest == 0
+            r2 = np.where(self.m2 > 0, 1.0 - sse / np.where(self.m2 > 0, self.m2, 1.0),
+                          np.where(exact, 1.0, 0.0))
+        return RegressionMetrics(self.names, tuple(rmse.tolist()), tuple(self.mae.tolist()),
+                                 tuple(r2.tolist()))
 
 
 def predicted_classes(outputs: Array) -> NDArray[np.intp]:

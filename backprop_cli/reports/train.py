@@ -16,6 +16,7 @@ from backprop_cli.engine import forward as engine_forward
 from backprop_cli.network import Array, Label, Network, Preprocessing
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 from backprop_cli.reports.metrics import (
+    ClassMetrics,
     ClassTally,
     Metrics,
     RegressionTally,
@@ -52,11 +53,6 @@ class EpochRecord:
         out = asdict(self)
         del out["seconds"]
         return out
-
-
-def accuracy(outputs: Array, labels: NDArray[np.intp]) -> float:
-    """The fraction of rows predicted as their labelled class (:func:`predicted_classes`)."""
-    return float(np.mean(predicted_classes(outputs) == labels))
 
 
 def measure(net: Network, a: Array, targets: Array, labels: NDArray[np.intp] | None,
@@ -158,7 +154,8 @@ def evaluate(net: Network, inputs: Array, targets: Array,
     metrics = measure(net, a, raw, labels, classes, preprocessing, scaled=False)
     if labels is None:
         return Evaluation(len(c0), mean_cost(c0), None, None, metrics=metrics)
-    confusion = metrics.confusion  # type: ignore[union-attr]
+    assert isinstance(metrics, ClassMetrics)
+    confusion = metrics.confusion
     correct = int(np.trace(confusion))
     recall = tuple(None if total == 0 else right / total
                    for right, total in zip(np.diagonal(confusion).tolist(),
