@@ -19,6 +19,9 @@ from backprop_cli.errors import ConfigError, DataError, UsageError, plural
 
 Array = NDArray[np.floating]
 
+# The output activation of a binary classifier with one output neuron.
+BINARY_ACTIVATION = "sigmoid"
+
 
 @dataclass(frozen=True, eq=False)
 class Layer:
@@ -76,6 +79,16 @@ class Network:
     @property
     def output_size(self) -> int:
         return self.layers[-1].size
+
+    @property
+    def binary_output(self) -> bool:
+        """One sigmoid output: a(L) is the probability of the second of two classes."""
+        return self.output_size == 1 and self.layers[-1].activation == BINARY_ACTIVATION
+
+    @property
+    def class_count(self) -> int:
+        """K, the classes a label column must hold: 2 for :attr:`binary_output`, else n_L."""
+        return 2 if self.binary_output else self.output_size
 
     @property
     def cost_fn(self) -> Cost:
@@ -226,7 +239,10 @@ class Preprocessing:
     Inputs become (x − shift) / scale, per feature column (n_0,); for ``standard`` shift is
     the mean and scale the standard deviation, for ``minmax`` the minimum and max − min (a
     constant column, whose spread is within rounding of zero, gets scale 1). ``classes``: the
-    labels behind the K output neurons.
+    labels behind the K output neurons (two for one sigmoid output: a(L) is the probability
+    of the second). Numeric targets become (y − target_shift) / target_scale per target
+    column (n_L,), fitted as the features by ``normalize_target``; the network's outputs are
+    in those units, and :meth:`unscale_outputs` brings them back to the target's.
     """
 
     features: tuple[str, ...]
@@ -235,6 +251,9 @@ class Preprocessing:
     shift: Array | None = None
     scale: Array | None = None
     classes: tuple[Label, ...] | None = None
+    normalize_target: str = "none"
+    target_shift: Array | None = None
+    target_scale: Array | None = None
 
     def apply(self, inputs: Array, *, file: str | None = None,
               lines: NDArray[np.intp] | None = None) -> Array:
@@ -265,14 +284,30 @@ class Preprocessing:
             return inputs
         return inputs * self.scale + self.shift
 
+    def scale_targets(self, targets: Array) -> Array:
+        """(m, n_L) targets in their units → as the network is trained to output them."""
+        if self.target_shift is None or self.target_scale is None:
+            return targets
+        return ((targets - self.target_shift.astype(targets.dtype, copy=False))
+                / self.target_scale.astype(targets.dtype, copy=False))
+
+    def unscale_outputs(self, outputs: Array) -> Array:
+        """(m, n_L) outputs a(L) → in the target's units, a · target_scale + target_shift."""
+        if self.target_shift is None or self.target_scale is None:
+            return outputs
+        return outputs * self.target_scale + self.target_shift
+
+    def same_target_scaling(self, other: Preprocessing) -> bool:
+        """True if ``other`` scales the targets as this one does, bit for bit."""
+        return (self.normalize_target == other.normalize_target
+                and _same(self.target_shift, other.target_shift)
+                and _same(self.target_scale, other.target_scale))
+
     def same_scaling(self, other: Preprocessing) -> bool:
         """True if ``other`` turns every row into the same network inputs (same method and
         the same shift and scale, bit for bit)."""
-        def same(a: Array | None, b: Array | None) -> bool:
-            return a is b or (a is not None and b is not None and np.array_equal(a, b))
-
-        return (self.normalize == other.normalize and same(self.shift, other.shift)
-                and same(self.scale, other.scale))
+        return (self.normalize == other.normalize and _same(self.shift, other.shift)
+                and _same(self.scale, other.scale))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -285,7 +320,15 @@ class Preprocessing:
             out["scale"] = self.scale.tolist()
         if self.classes is not None:
             out["classes"] = list(self.classes)
+        if self.target_shift is not None and self.target_scale is not None:
+            out["normalize_target"] = self.normalize_target
+            out["target_shift"] = self.target_shift.tolist()
+            out["target_scale"] = self.target_scale.tolist()
         return out
+
+
+def _same(a: Array | None, b: Array | None) -> bool:
+    return a is b or (a is not None and b is not None and np.array_equal(a, b))
 
 
 @dataclass(frozen=True, eq=False)

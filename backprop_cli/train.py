@@ -25,9 +25,10 @@ from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import NumericalError, UsageError
 from backprop_cli.fastpath import Model
-from backprop_cli.network import Array, Network, OptimizerState, TrainingInfo
+from backprop_cli.network import Array, Label, Network, OptimizerState, Preprocessing, TrainingInfo
 from backprop_cli.reports import finite_or_none
-from backprop_cli.reports.train import EpochRecord, TrainSummary, accuracy
+from backprop_cli.reports.metrics import ClassMetrics, Metrics, RegressionMetrics
+from backprop_cli.reports.train import EpochRecord, TrainSummary, measure
 
 DTYPES: dict[str, type[np.floating]] = {name: getattr(np, name) for name in DTYPE_NAMES}
 
@@ -278,6 +279,8 @@ class Trainer:
         labels: NDArray[np.intp] | None = None,
         val: tuple[Array, Array, NDArray[np.intp] | None] | None = None,
         state: OptimizerState | None = None,
+        classes: tuple[Label, ...] | None = None,
+        preprocessing: Preprocessing | None = None,
     ) -> None:
         options.check()
         if options.patience is not None and val is None:
@@ -307,6 +310,8 @@ class Trainer:
                 val[2],
             )
         self.labels = labels
+        # the class labels, and the target scaling the metrics undo (targets as trained on)
+        self.classes, self.preprocessing = classes, preprocessing
         held = [] if self.val is None else [self.val[0], self.val[1]]
         for what, values in (("network's weights and biases", self.model.params()),
                              ("inputs and targets", [self.inputs, self.targets, *held])):
@@ -375,15 +380,20 @@ class Trainer:
         return -(-len(self.inputs) // self.options.batch_size)
 
     def measure(self, x: Array, y: Array, labels: NDArray[np.intp] | None
-                ) -> tuple[float, float | None]:
-        """(cost C, accuracy or None) of the current weights on x, y; C includes the weight
-        decay's (λ/2)·Σw², as every cost train reports."""
+                ) -> tuple[float, Metrics | None]:
+        """(cost C, the metrics or None where a(L) is not finite) of the current weights on
+        x, y (:func:`reports.train.measure`); C includes the weight decay's (λ/2)·Σw², as
+        every cost train reports."""
         net = self.model.as_network()
         with np.errstate(over="ignore", invalid="ignore"):
             zs, acts = engine_forward(net, x, self.model.dtype, check=False)
             c0 = cost0(net, zs[-1], acts[-1], y, check=False)
-        cost = mean_cost(c0) + self.model.penalty()
-        return cost, None if labels is None else accuracy(acts[-1], labels)
+            a = acts[-1]
+            cost = mean_cost(c0) + self.model.penalty()
+            if not np.isfinite(a).all():
+                return cost, None
+            return cost, measure(net, a.astype(np.float64), y, labels, self.classes,
+                                 self.preprocessing)
 
     def run(
         self,
@@ -486,8 +496,8 @@ class Trainer:
                 return
             self.epochs_run = epoch
             if self.val is not None:
-                val_cost, val_accuracy = self.measure(*self.val)
-                record = _with_val(record, val_cost, val_accuracy)
+                val_cost, val_metrics = self.measure(*self.val)
+                record = _with_val(record, val_cost, val_metrics)
                 if not math.isfinite(val_cost):
                     self.status = "diverged"
                     self.stopped_at = (epoch, batches)
@@ -557,10 +567,10 @@ class Trainer:
 
     def summary(self, seconds: float) -> TrainSummary:
         """Cost and accuracy of the weights kept, on the training and validation rows."""
-        train_cost, train_accuracy = self.measure(self.inputs, self.targets, self.labels)
-        val_cost = val_accuracy = None
+        train_cost, train_metrics = self.measure(self.inputs, self.targets, self.labels)
+        val_cost, val_metrics = None, None
         if self.val is not None:
-            val_cost, val_accuracy = self.measure(*self.val)
+            val_cost, val_metrics = self.measure(*self.val)
         return TrainSummary(
             status=self.status,
             epochs_run=self.epochs_run,
@@ -570,10 +580,12 @@ class Trainer:
             train_rows=len(self.inputs),
             val_rows=0 if self.val is None else len(self.val[0]),
             train_cost=finite_or_none(train_cost),
-            train_accuracy=train_accuracy,
+            train_accuracy=_accuracy(train_metrics),
             val_cost=finite_or_none(val_cost),
-            val_accuracy=val_accuracy,
+            val_accuracy=_accuracy(val_metrics),
             seconds=seconds,
+            train_metrics=train_metrics,
+            val_metrics=val_metrics,
         )
 
 
@@ -589,8 +601,19 @@ def _timed(record: EpochRecord, started: float) -> EpochRecord:
     return EpochRecord(**{**asdict(record), "seconds": time.perf_counter() - started})
 
 
-def _with_val(record: EpochRecord, cost: float, acc: float | None) -> EpochRecord:
-    return EpochRecord(**{**asdict(record), "val_cost": cost, "val_accuracy": acc})
+def _accuracy(metrics: Metrics | None) -> float | None:
+    return metrics.accuracy if isinstance(metrics, ClassMetrics) else None
+
+
+def _with_val(record: EpochRecord, cost: float, metrics: Metrics | None) -> EpochRecord:
+    """``record`` with the validation cost and the cheap metrics: the accuracy, or the RMSE,
+    MAE and R² (their mean over the outputs)."""
+    regression = metrics if isinstance(metrics, RegressionMetrics) else None
+    return EpochRecord(**{
+        **asdict(record), "val_cost": cost, "val_accuracy": _accuracy(metrics),
+        "val_rmse": None if regression is None else finite_or_none(regression.overall_rmse),
+        "val_mae": None if regression is None else finite_or_none(regression.overall_mae),
+        "val_r2": None if regression is None else finite_or_none(regression.overall_r2)})
 
 
 # --- evaluation -----------------------------------------------------------------------------

@@ -177,9 +177,12 @@ def test_xor_learns(tmp_path: Path) -> None:
     assert summary["train_cost"] < 0.05
     before = invoke("evaluate", CONFIGS / "xor.yaml", CONFIGS / "xor.csv", "-f", "json")
     assert json.loads(before.stdout)["cost"] > 0.5
+    assert summary["train_accuracy"] == 1.0  # one sigmoid output: a binary classifier
     predicted = invoke("predict", out, CONFIGS / "xor.csv")
-    outputs = [float(line) for line in predicted.stdout.splitlines()[1:]]
-    assert [round(v) for v in outputs] == [0, 1, 1, 0]
+    rows = [line.split(",") for line in predicted.stdout.splitlines()]
+    assert rows[0] == ["a0", "label"]
+    assert [round(float(a)) for a, _ in rows[1:]] == [0, 1, 1, 0]
+    assert [label for _, label in rows[1:]] == ["0", "1", "1", "0"]
 
 
 def _train_digits_subset(tmp_path: Path, out: Path, seed: str, *extra: str) -> Result:

@@ -339,4 +339,6 @@ def test_cli_train_and_evaluate_at_60_columns(tmp_path: Path) -> None:
     lines = _epoch_lines(trained.stderr)
     assert 16 <= len(lines) <= 17 and "epoch 30/30" in trained.stderr  # 1, every 2nd, best
     assert lines[0].startswith("epoch  1/30 train C ") and " acc " in lines[0]
-    assert evaluated.stdout.count("┏") == 1 and "recall" in evaluated.stdout
+    # the confusion matrix, then precision, recall and F1 per class
+    assert evaluated.stdout.count("┏") == 2 and "recall" in evaluated.stdout
+    assert "precision" in evaluated.stdout and "macro avg" in evaluated.stdout

@@ -35,14 +35,17 @@ from backprop_cli.network import Network, Param
 from backprop_cli.present import Options
 from backprop_cli.present.fit import Grid, show
 from backprop_cli.present.notation import number, sym
+from backprop_cli.present.predict import render_evaluation
 from backprop_cli.present.step import render_table as render_step
 from backprop_cli.present.table import render_analyze
 from backprop_cli.present.toolkit import render_check, render_diagnose, render_nudge
 from backprop_cli.reports.analyze import all_params, analyze
 from backprop_cli.reports.check import check_gradients
 from backprop_cli.reports.diagnose import diagnose
+from backprop_cli.reports.metrics import ClassTally, RegressionTally
 from backprop_cli.reports.nudge import nudge
 from backprop_cli.reports.step import over_examples, step
+from backprop_cli.reports.train import Evaluation, EvaluationReport
 
 WIDTHS = (60, 80, 100, 120, 200)
 ALPHABETS = (False, True)
@@ -245,6 +248,51 @@ def test_evaluate(width: int) -> None:
         assert str(label) in names
         assert [c for c in cells_of(out, False, str(label)) if c.isdigit()]
         assert str(max(counts)) in cells_of(out, False, str(label))
+        assert str(sum(counts)) in cells_of(out, False, str(label))  # its rows (support)
+    metrics = doc["metrics"]
+    for what in ("macro", "weighted"):
+        cells = cells_of(out, False, f"{what} avg")
+        for key in ("precision", "recall", "f1"):
+            assert_whole(metrics[what][key], cells, False)
+
+
+@pytest.mark.parametrize("ascii", ALPHABETS)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_evaluate_metrics_of_numeric_and_binary_targets(width: int, ascii: bool) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(150, 80, (500, 2))
+    regression = RegressionTally(("disease progression after one year", "y2"))
+    regression.add(y + rng.normal(0, 55, y.shape), y)
+    result = regression.result()
+    report = EvaluationReport(Evaluation(1234567, 0.123456789, None, None, metrics=result),
+                              None, "a-rather-long-name-trained.yaml", "diabetes.csv",
+                              "squared_error", "standard")
+    out = render(render_evaluation, report, width, ascii)
+    assert_fits(out, width, ascii)
+    assert "standard" in out
+    for j, name in enumerate(result.names):
+        cells = cells_of(out, ascii, name)
+        for value in (result.rmse[j], result.mae[j], result.r2[j]):
+            assert_whole(value, cells, ascii)
+    assert_whole(result.overall_r2, cells_of(out, ascii, "overall (mean)"), ascii)
+
+    labels = (rng.random(300) < 0.4).astype(np.intp)
+    scores = np.clip(0.3 * labels[:, None] + rng.random((300, 1)) * 0.7, 0, 1)
+    tally = ClassTally(("benign", "malignant"))
+    tally.add(scores, labels)
+    m = tally.result()
+    recall = tuple(float(r) for r in m.recall)
+    ev = Evaluation(m.rows, 0.25, m.accuracy, m.confusion, m.correct, recall, m)
+    out = render(render_evaluation,
+                 EvaluationReport(ev, m.classes, "bc.yaml", "bc.csv", "cross_entropy"),
+                 width, ascii)
+    assert_fits(out, width, ascii)
+    assert m.roc_auc is not None and number(m.roc_auc, 6, ascii) in out
+    for k, name in enumerate(m.classes):
+        cells = cells_of(out, ascii, name)
+        assert str(m.support[k]) in cells
+        assert_whole(m.precision[k], cells, ascii)
+        assert_whole(m.f1[k], cells, ascii)
 
 
 # --- generated networks, through the presenters ----------------------------------------------

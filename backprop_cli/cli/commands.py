@@ -554,6 +554,13 @@ def train(
              "its weights were learned on it]. Given for a network trained before, it is "
              "fitted anew (a note on stderr says so).")
     ] = None,
+    normalize_target: Annotated[Normalize | None, typer.Option(
+        show_default=False,
+        help="Scaling of numeric targets, fitted on the training rows and stored in --out; "
+             "predict and evaluate undo it [default: standard for a linear output layer, "
+             "else none; a network trained before keeps its stored one]. Class labels are "
+             "never scaled.")
+    ] = None,
     val_split: Annotated[float, typer.Option(
         help="Hold out this fraction of the rows for validation (at random from --seed; the "
              "last rows with --no-shuffle).")] = 0.0,
@@ -625,10 +632,13 @@ def evaluate(
              "network was trained on this file.")] = Split("all"),
     fmt: DocFormatOption = DocFormat("table"),
 ) -> None:
-    """Cost, accuracy and confusion matrix of the network on CSV data.
+    """Cost and metrics of the network on CSV data.
 
-    The cost C is the mean of C0 over the rows; for class labels also the accuracy (a fraction
-    in JSON) and the confusion matrix. The network's stored preprocessing is applied.
+    The cost C is the mean of C0 over the rows, on the targets as the network was trained on
+    them (scaled, if train scaled them). Numeric targets: RMSE, MAE and R² per output and
+    overall, in the target's units. Class labels: accuracy (a fraction in JSON), precision,
+    recall and F1 per class, macro and weighted, the confusion matrix, and for two classes
+    the ROC-AUC. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.io.training_data import load_for_network
@@ -636,14 +646,16 @@ def evaluate(
     from backprop_cli.reports.train import evaluate as run
 
     net = load_network(net_file)
-    ds, _ = load_for_network(net, data_file, target=target, features=features,
-                             delimiter=delimiter, split=split.value,
-                             net_file=str(net_file))
+    ds, pre = load_for_network(net, data_file, target=target, features=features,
+                               delimiter=delimiter, split=split.value,
+                               net_file=str(net_file))
     assert ds.targets is not None
     with name_row_errors(ds):
-        result = run(net, ds.inputs, ds.targets, ds.labels)
+        result = run(net, ds.inputs, ds.targets, ds.labels, classes=ds.classes,
+                     preprocessing=pre)
     present("evaluate", fmt.value,
-             EvaluationReport(result, ds.classes, str(net_file), str(data_file), net.cost))
+            EvaluationReport(result, ds.classes, str(net_file), str(data_file), net.cost,
+                             pre.normalize_target if pre is not None else "none"))
 
 
 @app.command(

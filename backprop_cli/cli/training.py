@@ -51,7 +51,8 @@ def start_trainer(net: Network, data: TrainingData, options: TrainOptions,
     assert train.targets is not None
     trainer = Trainer(net, train.inputs, train.targets, options, labels=train.labels,
                       val=None if held is None or held.targets is None
-                      else (held.inputs, held.targets, held.labels), state=state)
+                      else (held.inputs, held.targets, held.labels), state=state,
+                      classes=train.classes, preprocessing=data.preprocessing)
     found = trainer._forward_overflow()
     if found is not None:
         exc, in_held = found
@@ -99,12 +100,15 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
         # inputs, like the rows of --examples. Undoing one and applying the other by position
         # is right because a network trained before is trained again on its stored feature
         # columns, in their order (data.select_columns matches them by name).
-        old = net.preprocessing
-        assert old is None or not old.features or old.features == data.preprocessing.features
-        if old is not None and old.same_scaling(data.preprocessing):
-            return net.examples  # kept as they are: undo then apply would round them
-        raw = net.examples.inputs if old is None else old.undo(net.examples.inputs)
-        return Examples(data.preprocessing.apply(raw), net.examples.targets)
+        old, new = net.preprocessing, data.preprocessing
+        assert old is None or not old.features or old.features == new.features
+        inputs, targets = net.examples.inputs, net.examples.targets
+        if old is None or not old.same_scaling(new):  # kept, else undo then apply: rounded
+            inputs = new.apply(inputs if old is None else old.undo(inputs))
+        if old is None or not old.same_target_scaling(new):  # the targets likewise
+            targets = new.scale_targets(targets if old is None
+                                        else old.unscale_outputs(targets))
+        return Examples(inputs, targets)
     first = 2 if examples is None else examples
     assert data.train.targets is not None
     return Examples(data.train.inputs[:first], data.train.targets[:first]) if first else None
@@ -185,7 +189,8 @@ def ending_error(trainer: Trainer, summary: TrainSummary, written: str, signum: 
 def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
               features: str | None, delimiter: str, epochs: int, batch_size: int, lr: float,
               optimizer: Choice, momentum: float, beta1: float, beta2: float, eps: float,
-              shuffle: bool, seed: int, normalize: Choice | None, val_split: float,
+              shuffle: bool, seed: int, normalize: Choice | None,
+              normalize_target: Choice | None, val_split: float,
               val: Path | None, patience: int | None, dtype: Choice, log: str | None,
               fmt: Choice, examples: int | None, quiet: bool, verbose: bool, force: bool,
               plot: Path | None, weight_decay: float, lr_schedule: Choice,
@@ -237,12 +242,20 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
     data = load_training_data(
         net, data_file, target=target, features=features, delimiter=delimiter, val=val,
         val_split=val_split, seed=options.seed, shuffle=options.shuffle,
-        normalize=None if normalize is None else normalize.value, net_file=str(net_file))
+        normalize=None if normalize is None else normalize.value,
+        normalize_target=None if normalize_target is None else normalize_target.value,
+        net_file=str(net_file))
     if data.replaced is not None:
         say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
             f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "
             f"the {data.info['train_rows']} training rows; its weights were learned on "
             "the stored one")
+    if data.replaced_target is not None:
+        say(f"backprop: note: --normalize-target {data.preprocessing.normalize_target}: "
+            f"replaced the stored target scaling of {net_file} "
+            f"({data.replaced_target.normalize_target}) with one fitted on the "
+            f"{data.info['train_rows']} training rows; its weights were learned on the "
+            "stored one")
     trainer = start_trainer(net, data, options, state)
     log_stream = TrainLog(log, force)
 

@@ -31,6 +31,7 @@ from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
 from backprop_cli.network import (
+    BINARY_ACTIVATION,
     Array,
     Examples,
     Layer,
@@ -547,7 +548,8 @@ def network_from_document(doc: Document) -> Network:
     training = (None if top.get("training") is None
                 else _training(doc, top["training"], layers))
     preprocessing = (None if top.get("preprocessing") is None
-                     else _preprocessing(doc, top["preprocessing"], input_size, previous))
+                     else _preprocessing(doc, top["preprocessing"], input_size, previous,
+                                         layers[-1].activation if layers else None))
     try:
         network = Network(
             input_size=input_size,
@@ -792,15 +794,18 @@ def _optimizer_state(doc: Document, raw: Any, layers: list[Layer]) -> OptimizerS
     return OptimizerState(optimizer, dtype, epochs, steps, rng, slots)
 
 
-def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
-                   ) -> Preprocessing:
-    """The ``preprocessing:`` block of a trained network file, checked."""
+def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int,
+                   output_activation: str | None = None) -> Preprocessing:
+    """The ``preprocessing:`` block of a trained network file, checked. One sigmoid output
+    (``output_activation``) takes two class labels."""
     def bad(message: str, field: str) -> ConfigError:
         return doc.error(message, f"preprocessing.{field}" if field else "preprocessing")
 
     if not isinstance(raw, dict):
-        raise bad("expected a mapping (features, targets, normalize, shift, scale, classes)", "")
-    known = ("features", "targets", "normalize", "shift", "scale", "classes")
+        raise bad("expected a mapping (features, targets, normalize, shift, scale, classes, "
+                  "normalize_target, target_shift, target_scale)", "")
+    known = ("features", "targets", "normalize", "shift", "scale", "classes",
+             "normalize_target", "target_shift", "target_scale")
     for key in raw:
         if key not in known:
             raise bad(f"unknown key {key!r}; expected one of: {', '.join(known)}", str(key))
@@ -824,24 +829,38 @@ def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
     if normalize not in NORMALIZE:
         raise bad(f"unknown normalization {normalize!r}; expected one of: "
                   f"{', '.join(NORMALIZE)}", "normalize")
-    stats: list[Array | None] = []
-    for key in ("shift", "scale"):
-        value = raw.get(key)
-        if value is None:
-            stats.append(None)
-            continue
-        try:
-            arr = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise bad("expected a list of numbers", key) from None
-        if arr.shape != (input_size,) or not np.isfinite(arr).all():
-            raise bad(f"expected {input_size} finite numbers (one per input)", key)
-        stats.append(arr)
-    shift, scale = stats
-    if (shift is None) != (scale is None) or (normalize != "none" and shift is None):
-        raise bad("expected both 'shift' and 'scale' (x' = (x − shift) / scale)", "")
-    if scale is not None and (scale == 0).any():
-        raise bad("a scale of 0 would divide by zero", "scale")
+
+    def stats(method: str, keys: tuple[str, str], n: int, what: str, formula: str
+              ) -> tuple[Array | None, Array | None]:
+        found: list[Array | None] = []
+        for key in keys:
+            value = raw.get(key)
+            if value is None:
+                found.append(None)
+                continue
+            try:
+                arr = np.array(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise bad("expected a list of numbers", key) from None
+            if arr.shape != (n,) or not np.isfinite(arr).all():
+                raise bad(f"expected {n} finite numbers (one per {what})", key)
+            found.append(arr)
+        shift, scale = found
+        if (shift is None) != (scale is None) or (method != "none" and shift is None):
+            raise bad(f"expected both {keys[0]!r} and {keys[1]!r} ({formula})", "")
+        if scale is not None and (scale == 0).any():
+            raise bad("a scale of 0 would divide by zero", keys[1])
+        return shift, scale
+
+    shift, scale = stats(normalize, ("shift", "scale"), input_size, "input",
+                         "x' = (x − shift) / scale")
+    normalize_target = raw.get("normalize_target", "none")
+    if normalize_target not in NORMALIZE:
+        raise bad(f"unknown normalization {normalize_target!r}; expected one of: "
+                  f"{', '.join(NORMALIZE)}", "normalize_target")
+    target_shift, target_scale = stats(
+        normalize_target, ("target_shift", "target_scale"), output_size, "output",
+        "y' = (y − target_shift) / target_scale")
     classes = raw.get("classes")
     if classes is not None:
         if not isinstance(classes, list) or not all(
@@ -852,11 +871,19 @@ def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int
             raise bad("expected finite numbers or text as class labels", "classes")
         if len({label_key(c) for c in classes}) != len(classes):
             raise bad("expected distinct class labels", "classes")
-        if len(classes) != output_size:
+        if output_size == 1 and output_activation == BINARY_ACTIVATION:
+            if len(classes) != 2:
+                raise bad(f"expected 2 labels (one sigmoid output: the probability of the "
+                          f"second), got {len(classes)}", "classes")
+        elif len(classes) != output_size:
             raise bad(f"expected {plural(output_size, 'label')} (one per output neuron), "
                       f"got {len(classes)}", "classes")
         classes = tuple(classes)
-    return Preprocessing(features, targets, normalize, shift, scale, classes)
+        if target_shift is not None:
+            raise bad("a class list and a target scaling exclude each other (class labels "
+                      "are not scaled)", "normalize_target")
+    return Preprocessing(features, targets, normalize, shift, scale, classes,
+                         normalize_target, target_shift, target_scale)
 
 def _block(value: Any, indent: int) -> list[str]:
     """A mapping as block YAML: nested mappings, lists of mappings and matrices (one row a

@@ -9,7 +9,8 @@ No printing. Every error is a :class:`DataError` naming the file, the line (the 
 Rows: m; features: n_0 (the network's input size); targets: n_L (its output size).
 ``inputs`` are (m, n_0) and ``targets`` (m, n_L). With one target column and n_L = K > 1 the
 column holds class labels, one-hot encoded in sorted order (numerically if every label is a
-number, else as text).
+number, else as text). One sigmoid output (n_L = 1) with a column of two labels (0 and 1, or
+any two texts) is a binary classifier: the target is 1 for the second label in that order.
 """
 
 from __future__ import annotations
@@ -89,8 +90,43 @@ class Dataset:
         return _on_line(exc, self.file, self.line_of)
 
 
-def _is_classifier(net: Network, columns: Columns) -> bool:
-    return len(columns.targets) == 1 and net.output_size > 1
+def _is_classifier(net: Network, columns: Columns,
+                   classes: Sequence[Label] | None = None) -> bool:
+    """True when the one target column holds class labels: n_L > 1, or one sigmoid output
+    whose two ``classes`` are known (stored, or found by :func:`_binary_classes`)."""
+    return len(columns.targets) == 1 and (
+        net.output_size > 1 or (net.binary_output and classes is not None))
+
+
+def _class_targets(net: Network, labels: NDArray[np.intp], k: int,
+                   dtype: type[np.floating]) -> Array:
+    """Class indices (m,) → targets (m, n_L): one-hot, or the index itself (0 or 1) for one
+    sigmoid output."""
+    if net.binary_output:
+        return labels.astype(dtype).reshape(-1, 1)
+    return _one_hot(labels, k, dtype)
+
+
+def _binary_classes(net: Network, path: FileName, columns: Columns, delimiter: str,
+                    stored: Sequence[Label] | None) -> tuple[Label, ...] | None:
+    """The two classes of a one-sigmoid-output network's label column: the stored ones,
+    else those found in ``path`` — 0 and 1 for numbers that are all 0 or 1, two texts in
+    sorted order; None (numeric targets: regression) when the network has another output or
+    the numbers are not all 0 or 1, or the texts are not two."""
+    if stored or not net.binary_output or len(columns.targets) != 1:
+        return tuple(stored) if stored else None
+    c = columns.targets[0]
+    seen: set[str] = set()
+    with _Reader(path, delimiter) as reader:
+        for row, _ in reader.rows():
+            seen.add(row[c].strip())
+            if len(seen) > 64:  # not two labels (however each is written)
+                break
+    found = discover_classes(list(seen))
+    if all(isinstance(v, int | float) for v in found):
+        return (0, 1) if found and {float(v) for v in found} <= {0.0, 1.0} else None
+    # Other than two texts: numeric targets with a typo, which the reader names by line
+    return found if len(found) == 2 else None
 
 
 def _check_fit(net: Network, columns: Columns, file: str) -> None:
@@ -169,7 +205,8 @@ def _read_rows(
     Class labels are encoded against ``classes``; None: against the labels found, which must
     then be n_L of them (so only with ``chunk_rows`` None: a block does not hold every label).
     """
-    assert classes is not None or chunk_rows is None or not _is_classifier(net, columns)
+    assert classes is not None or chunk_rows is None or not _is_classifier(net, columns,
+                                                                           classes)
     done = 0  # rows yielded by the plain reader
     try:
         for block in _plain_blocks(path, columns.header, delimiter, chunk_rows):
@@ -198,13 +235,13 @@ def _block_rows(block: Array, line: int, net: Network, columns: Columns,
     targets: Array | None = None
     labels: NDArray[np.intp] | None = None
     found: tuple[Label, ...] | None = None
-    if _is_classifier(net, columns):
+    if _is_classifier(net, columns, classes):
         values = block[:, columns.targets[0]]
         found = _numeric_classes(values) if classes is None else tuple(classes)
-        if len(found) != net.output_size and classes is None:
+        if len(found) != net.class_count and classes is None:
             raise _NotPlain
         labels = _plain_labels(values, found)
-        targets = _one_hot(labels, len(found), dtype)
+        targets = _class_targets(net, labels, len(found), dtype)
     elif columns.targets:
         targets = _take(block, columns.targets).astype(dtype, copy=False)
         _check_probabilities(net, targets, range(line, line + len(block)), columns, file)
@@ -221,11 +258,12 @@ def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Co
     targets: Array | None = None
     labels: NDArray[np.intp] | None = None
     found: tuple[Label, ...] | None = None
-    if _is_classifier(net, columns):
+    if _is_classifier(net, columns, classes):
         c = columns.targets[0]
         text = [row[c] for row in rows]
         found = _classes_for(net, text, columns, file) if classes is None else tuple(classes)
         labels, targets = _encode(text, lines, found, c, columns.header, file, dtype)
+        targets = _class_targets(net, labels, len(found), dtype)
     elif columns.targets:
         targets = _numbers(rows, lines, columns.targets, columns.header, file, "target", dtype)
         _check_probabilities(net, targets, lines, columns, file)
@@ -271,6 +309,8 @@ def load_dataset(
             columns = Columns(columns.header, chosen, ())
         _check_fit(net, columns, file)
         known = preprocessing.classes if preprocessing and preprocessing.classes else None
+        if need_target:
+            known = _binary_classes(net, path, columns, delimiter, known)
         [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
     return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes,
                    rows.lines)
@@ -280,7 +320,7 @@ def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: st
                  ) -> tuple[Label, ...]:
     """The distinct ``labels`` in sorted order; there must be n_L of them."""
     classes = discover_classes(list(labels))
-    if len(classes) != net.output_size:
+    if len(classes) != net.class_count:
         c = columns.targets[0]
         shown = ", ".join(map(str, classes[:12])) + (", …" if len(classes) > 12 else "")
         raise DataError(
@@ -306,7 +346,8 @@ def iter_csv_chunks(
     on_lines: Callable[[NDArray[np.intp]], None] | None = None,
 ) -> Iterator[tuple[Array, Array]]:
     """Stream a CSV file as (inputs (≤ chunk_rows, n_0), targets (≤ chunk_rows, n_L)) pairs,
-    normalized by ``preprocessing``; memory is bounded by ``chunk_rows``. ``on_lines`` is
+    normalized by ``preprocessing`` (targets too, where it scales them); memory is bounded
+    by ``chunk_rows``. ``on_lines`` is
     given the file line of each row of a chunk (r,) just before the chunk is yielded.
 
     Class labels need ``preprocessing.classes`` (the classes cannot be discovered without
@@ -331,9 +372,11 @@ def iter_csv_chunks(
             assert rows.targets is not None  # need_target: select_columns chose targets
             inputs = rows.inputs if preprocessing is None else preprocessing.apply(
                 rows.inputs, file=file, lines=rows.lines)
+            targets = rows.targets if preprocessing is None else preprocessing.scale_targets(
+                rows.targets)
             if on_lines is not None:
                 on_lines(rows.lines)
-            yield inputs, rows.targets
+            yield inputs, targets
 
 
 @dataclass(frozen=True, eq=False)
@@ -435,6 +478,8 @@ def classes_for_network(
             columns = _columns_for(reader, target, features, pre, net_file=net_file)
         except DataError:
             return None
+        if net.binary_output:
+            return _binary_classes(net, data, columns, delimiter, None)
         if not _is_classifier(net, columns):
             return None
         return _label_classes(reader, net, columns, str(data))
@@ -461,6 +506,10 @@ def stream_for_network(
     with _Reader(data, delimiter) as reader:
         columns = _columns_for(reader, target, features, pre, net_file=net_file)
         _check_fit(net, columns, file)
+        binary = _binary_classes(net, data, columns, delimiter, pre.classes if pre else None)
+        if binary is not None and not (pre and pre.classes):
+            pre = (Preprocessing((), (), classes=binary) if pre is None
+                   else replace(pre, classes=binary))
         if _is_classifier(net, columns) and not (pre and pre.classes):
             classes = _label_classes(reader, net, columns, file)
             pre = (Preprocessing((), (), classes=classes) if pre is None

@@ -40,15 +40,13 @@ def _mean_std(x: Array) -> tuple[Array, Array]:
 _ROUNDING = 64 * float(np.finfo(np.float64).eps)
 
 
-def fit_preprocessing(
-    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
-    file: str | None = None,
-) -> Preprocessing:
-    """Normalization statistics from the training rows ``inputs`` (m, n_0) of ``file``, in
-    float64; a range max − min beyond float64 is refused naming the column."""
-    if method not in NORMALIZE:
-        raise UsageError(f"--normalize {method!r}: expected one of: {', '.join(NORMALIZE)}")
-    x = np.asarray(inputs, dtype=np.float64)
+def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tuple[int, ...],
+                 file: str | None, what: str, option: str
+                 ) -> tuple[Array | None, Array | None]:
+    """(shift, scale) per column of ``values`` (m, n) for ``method``; ``names`` and
+    ``index`` (0-based) the columns' names and places in ``file``, for the message when a
+    range max − min is beyond float64."""
+    x = np.asarray(values, dtype=np.float64)
     shift: Array | None = None
     scale: Array | None = None
     if method == "standard":
@@ -59,12 +57,25 @@ def fit_preprocessing(
         if not np.isfinite(scale).all():
             k = int(np.flatnonzero(~np.isfinite(scale))[0])
             raise DataError(
-                f"feature column {columns.feature_names[k]!r}: its range max − min "
+                f"{what} column {names[k]!r}: its range max − min "
                 f"({float(x[:, k].max()):g} − ({float(shift[k]):g})) overflows float64, so "
-                "--normalize minmax cannot scale it; use --normalize standard, or scale the "
-                "column down", file=file, row=1, column=columns.features[k] + 1)
+                f"{option} minmax cannot scale it; use {option} standard, or scale the "
+                "column down", file=file, row=1, column=index[k] + 1)
     if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
         scale = np.where(scale > _ROUNDING * np.abs(x).max(axis=0, initial=0.0), scale, 1.0)
+    return shift, scale
+
+
+def fit_preprocessing(
+    inputs: Array, method: str, columns: Columns, classes: tuple[Label, ...] | None,
+    file: str | None = None,
+) -> Preprocessing:
+    """Normalization statistics from the training rows ``inputs`` (m, n_0) of ``file``, in
+    float64; a range max − min beyond float64 is refused naming the column."""
+    if method not in NORMALIZE:
+        raise UsageError(f"--normalize {method!r}: expected one of: {', '.join(NORMALIZE)}")
+    shift, scale = _fit_scaling(inputs, method, columns.feature_names, columns.features, file,
+                                "feature", "--normalize")
     return Preprocessing(columns.feature_names, columns.target_names, method, shift, scale,
                          classes)
 
@@ -93,17 +104,42 @@ class TrainingData:
     """Training and validation rows, normalized by ``preprocessing`` (a network trained
     before: its stored one, else fitted on the training rows); ``info`` describes where they
     came from, for the ``training:`` block. ``replaced``: the stored normalization that
-    ``--normalize`` replaced by other statistics (None: none was stored, or it was kept)."""
+    ``--normalize`` replaced by other statistics (None: none was stored, or it was kept);
+    ``replaced_target`` likewise for ``--normalize-target``."""
 
     train: Dataset
     val: Dataset | None
     preprocessing: Preprocessing
     info: dict[str, Any]
     replaced: Preprocessing | None = None
+    replaced_target: Preprocessing | None = None
 
 
-def _normalized(ds: Dataset, pre: Preprocessing) -> Dataset:
-    return replace(ds, inputs=pre.apply(ds.inputs, file=ds.file, lines=ds.lines))
+def _normalized(ds: Dataset, pre: Preprocessing, targets: bool = True) -> Dataset:
+    """``ds`` with its features scaled, and with ``targets`` its targets too where ``pre``
+    scales them."""
+    scaled = ds.targets if ds.targets is None or not targets else pre.scale_targets(ds.targets)
+    return replace(ds, inputs=pre.apply(ds.inputs, file=ds.file, lines=ds.lines),
+                   targets=scaled)
+
+
+def target_method(net: Network, normalize_target: str | None, classes: object) -> str:
+    """The target scaling train fits: ``--normalize-target``, by default standard for a
+    linear output layer and none otherwise; class labels are never scaled, nor targets that
+    a cost needs between 0 and 1 (standard would move them outside)."""
+    if normalize_target is not None and normalize_target not in NORMALIZE:
+        raise UsageError(f"--normalize-target {normalize_target!r}: expected one of: "
+                         f"{', '.join(NORMALIZE)}")
+    if normalize_target is None:
+        linear = net.layers[-1].activation == "linear"
+        return "standard" if linear and classes is None else "none"
+    if normalize_target != "none" and classes is not None:
+        raise UsageError(f"--normalize-target {normalize_target}: the target column holds "
+                         "class labels, which are not scaled; leave the option out")
+    if normalize_target == "standard" and net.cost_fn.probability_targets:
+        raise UsageError(f"--normalize-target standard: cost {net.cost} needs targets between "
+                         "0 and 1, which standard scaling does not keep; use minmax or none")
+    return normalize_target
 
 
 def load_training_data(
@@ -118,6 +154,7 @@ def load_training_data(
     seed: int = 0,
     shuffle: bool = True,
     normalize: str | None = None,
+    normalize_target: str | None = None,
     net_file: str | None = None,
 ) -> TrainingData:
     """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, scale the features.
@@ -128,7 +165,8 @@ def load_training_data(
     same shift and scale, not refitted) unless ``normalize`` names a method, which is then
     fitted anew on the training rows (``replaced`` holds the stored one if that changed
     it). Without a stored block the normalization is fitted: ``normalize``, by default
-    standard."""
+    standard. Numeric targets likewise: the stored target scaling is kept unless
+    ``normalize_target`` is given; else fitted by :func:`target_method`."""
     if val is not None and val_split:
         raise UsageError("give either --val FILE or --val-split F, not both")
     if normalize is not None and normalize not in NORMALIZE:
@@ -152,7 +190,8 @@ def load_training_data(
                             preprocessing=known,
                             net_file=net_file if stored and stored.features else None)
         info["val"] = str(val)
-    replaced = None
+    replaced = replaced_target = None
+    method = target_method(net, normalize_target, full.classes)
     if stored is not None and normalize is None:
         pre = replace(stored, features=full.columns.feature_names,
                       targets=full.columns.target_names, classes=full.classes)
@@ -161,10 +200,24 @@ def load_training_data(
                                 full.classes, str(data))
         if stored is not None and not pre.same_scaling(stored):
             replaced = stored
+    if full.classes is not None:  # labels: never scaled (an explicit option was refused)
+        pre = replace(pre, normalize_target="none", target_shift=None, target_scale=None)
+    elif stored is not None and normalize_target is None:  # the weights learned on it
+        pre = replace(pre, normalize_target=stored.normalize_target,
+                      target_shift=stored.target_shift, target_scale=stored.target_scale)
+    else:
+        assert train.targets is not None
+        shift, scale = _fit_scaling(train.targets, method, full.columns.target_names,
+                                    full.columns.targets, str(data), "target",
+                                    "--normalize-target")
+        pre = replace(pre, normalize_target=method if shift is not None else "none",
+                      target_shift=shift, target_scale=scale)
+        if stored is not None and not pre.same_target_scaling(stored):
+            replaced_target = stored
     info["train_rows"] = len(train)
     info["val_rows"] = 0 if held is None else len(held)
     return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
-                        pre, info, replaced)
+                        pre, info, replaced, replaced_target)
 
 
 def load_for_network(
@@ -178,15 +231,16 @@ def load_for_network(
     split: str = "all",
     net_file: str | None = None,
 ) -> tuple[Dataset, Preprocessing | None]:
-    """Rows of ``data`` as ``net`` sees them (its stored preprocessing applied), for predict
-    and evaluate. ``split`` train or val: only the rows ``--val-split`` gave that side when
+    """Rows of ``data`` as ``net`` sees them (its stored feature scaling applied; the targets
+    are left in their units), for predict and evaluate. ``split`` train or val: only the
+    rows ``--val-split`` gave that side when
     the network was trained (recomputed from its ``training:`` block)."""
     pre = net.preprocessing
     ds = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
                       preprocessing=pre, need_target=need_target, net_file=net_file)
     if split != "all":
         ds = ds.subset(split_of(net, len(ds), split, str(data), net_file))
-    return (_normalized(ds, pre) if pre is not None else ds), pre
+    return (_normalized(ds, pre, targets=False) if pre is not None else ds), pre
 
 
 def split_of(net: Network, m: int, split: str, file: str, net_file: str | None

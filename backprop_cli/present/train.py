@@ -27,8 +27,10 @@ from backprop_cli.present import Options
 from backprop_cli.present.chart import wrap_parts
 from backprop_cli.present.console import make_console, stream_width
 from backprop_cli.present.notation import number, unicode_ok
+from backprop_cli.reports.metrics import RegressionMetrics
 
 if TYPE_CHECKING:
+    from backprop_cli.reports.metrics import Metrics
     from backprop_cli.reports.train import EpochRecord, TrainReport
 
 REFRESH_SECONDS = 0.1
@@ -65,6 +67,10 @@ def epoch_line(record: EpochRecord, width: int | None = None) -> str:
             parts.append(f"{val} {number(record.val_cost, precision)}")
         if record.val_accuracy is not None:
             parts.append(f"{acc} {_pct(record.val_accuracy)}")
+        if record.val_rmse is not None:  # numeric targets: in the target's units
+            rmse, r2 = ("val RMSE", "val R²") if val == "val cost" else ("RMSE", "R²")
+            parts.append(f"{rmse} {number(record.val_rmse, precision)}")
+            parts.append(f"{r2} {number(record.val_r2, precision)}")
         parts.append(f"({record.seconds:.2f} s)")
         line = gap.join(parts)
         if width is None or len(line) <= width:
@@ -233,14 +239,27 @@ def render_summary(report: TrainReport, out: TextIO, options: Options) -> None:
                   f"({report.cost_function})")
     table = Table(box=_box(options))
     table.add_column("split", justify="left")
-    for name in ("rows", "cost", "accuracy"):
+    regression = isinstance(s.train_metrics, RegressionMetrics)
+    metrics = ("RMSE", "R²") if regression else ("accuracy",)
+    for name in ("rows", "cost", *metrics):
         table.add_column(name, justify="right")
+
+    def cells(m: Metrics | None, acc: float | None) -> list[str]:
+        if not regression:
+            return [_pct(acc)]
+        if not isinstance(m, RegressionMetrics):
+            return [number(None, ascii=options.ascii)] * 2
+        return [number(m.overall_rmse, 4, ascii=options.ascii),
+                number(m.overall_r2, 4, ascii=options.ascii)]
+
     table.add_row("train", str(s.train_rows), number(s.train_cost, ascii=options.ascii),
-                  _pct(s.train_accuracy))
+                  *cells(s.train_metrics, s.train_accuracy))
     if s.val_rows:
         table.add_row("validation", str(s.val_rows), number(s.val_cost, ascii=options.ascii),
-                      _pct(s.val_accuracy))
+                      *cells(s.val_metrics, s.val_accuracy))
     console.print(table)
+    if regression:
+        console.print("RMSE and R² in the target's units (the mean over the outputs)")
     if report.out:
         console.print(f"wrote {report.out}")
 

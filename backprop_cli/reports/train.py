@@ -13,8 +13,15 @@ from numpy.typing import NDArray
 
 from backprop_cli.engine import cost0, mean_cost, predict
 from backprop_cli.engine import forward as engine_forward
-from backprop_cli.network import Array, Label, Network
+from backprop_cli.network import Array, Label, Network, Preprocessing
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
+from backprop_cli.reports.metrics import (
+    ClassMetrics,
+    ClassTally,
+    Metrics,
+    RegressionTally,
+    predicted_classes,
+)
 
 STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
 
@@ -23,10 +30,11 @@ STATUSES = ("completed", "early_stopped", "interrupted", "diverged")
 class EpochRecord:
     """One epoch. ``train_cost``: the mean of C0 over the rows it trained on (each at the
     weights of its batch); ``val_cost``/``val_accuracy`` at the weights after the epoch
-    (None without validation rows, or accuracy without class labels). ``batches`` run of
-    ``batch_count``; fewer when the epoch was interrupted or diverged. ``lr``: the learning
-    rate η of the epoch (train --lr-schedule); the costs include train --weight-decay's
-    (λ/2)·Σw²."""
+    (None without validation rows, or accuracy without class labels), and for numeric
+    targets ``val_rmse``/``val_mae``/``val_r2`` in the target's units (the mean over the
+    outputs; None otherwise). ``batches`` run of ``batch_count``; fewer when the epoch was
+    interrupted or diverged. ``lr``: the learning rate η of the epoch (train --lr-schedule);
+    the costs include train --weight-decay's (λ/2)·Σw²."""
 
     epoch: int
     epochs: int
@@ -37,6 +45,9 @@ class EpochRecord:
     val_accuracy: float | None
     seconds: float
     lr: float | None = None
+    val_rmse: float | None = None
+    val_mae: float | None = None
+    val_r2: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Without ``seconds``: times vary from run to run, so they go to stderr only and the
@@ -46,14 +57,31 @@ class EpochRecord:
         return out
 
 
-def predicted_classes(outputs: Array) -> NDArray[np.intp]:
-    """outputs (m, n_L) → (m,): the class of each row's largest output."""
-    return np.argmax(outputs, axis=1)
+def measure(net: Network, a: Array, targets: Array, labels: NDArray[np.intp] | None,
+            classes: tuple[Label, ...] | None = None,
+            preprocessing: Preprocessing | None = None, scaled: bool = True) -> Metrics:
+    """The metrics of outputs a(L) ``a`` (m, n_L) of ``net``: against ``labels`` (m,) with
+    ``classes`` (default: 0 … K−1) for a classifier, else against ``targets`` (m, n_L) in
+    the target's units: a(L) is brought back to them by ``preprocessing``, and ``targets``
+    too when ``scaled`` (as the network sees them)."""
+    if labels is not None:
+        tally = ClassTally(classes or tuple(range(net.class_count)))
+        tally.add(a, labels)
+        return tally.result()
+    pre = preprocessing
+    names = pre.targets if pre is not None and len(pre.targets) == a.shape[1] else tuple(
+        f"a{j}" for j in range(a.shape[1]))
+    regression = RegressionTally(names)
+    if pre is None:
+        regression.add(a, targets)
+    else:
+        regression.add(pre.unscale_outputs(a),
+                       pre.unscale_outputs(targets) if scaled else targets)
+    return regression.result()
 
 
-def accuracy(outputs: Array, labels: NDArray[np.intp]) -> float:
-    """The fraction of rows whose largest output is the labelled class."""
-    return float(np.mean(predicted_classes(outputs) == labels))
+def _metric_dict(metrics: Metrics | None) -> dict[str, Any] | None:
+    return None if metrics is None else metrics.to_dict()
 
 
 @dataclass(frozen=True)
@@ -74,17 +102,22 @@ class TrainSummary:
     val_cost: float | None
     val_accuracy: float | None
     seconds: float
+    train_metrics: Metrics | None = None
+    val_metrics: Metrics | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:  # the JSON summary's "status" is one of these
             raise ValueError(f"status {self.status!r}: expected one of {STATUSES}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Without ``seconds`` (shown in the table only), so that the JSON is reproducible."""
-        out = asdict(self)
+        """Without ``seconds`` (shown in the table only), so that the JSON is reproducible;
+        ``train_metrics``/``val_metrics`` as evaluate's ``metrics``."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         del out["seconds"]
         out["stopped_at"] = None if self.stopped_at is None else {
             "epoch": self.stopped_at[0], "batches": self.stopped_at[1]}
+        out["train_metrics"] = _metric_dict(self.train_metrics)
+        out["val_metrics"] = _metric_dict(self.val_metrics)
         return out
 
 
@@ -93,7 +126,8 @@ class Evaluation:
     """The cost C (mean of C0) of ``net`` on m rows; for classifiers the accuracy (0–1) and
     ``confusion`` (K, K) with ``[i, j]`` = rows of class i predicted as class j, ``correct``
     the rows predicted right and ``recall`` (K,) per class the share of its rows predicted
-    right (None for a class without rows)."""
+    right (None for a class without rows). ``metrics``: every metric
+    (:mod:`~backprop_cli.reports.metrics`), in the target's units for numeric targets."""
 
     rows: int
     cost: float
@@ -101,27 +135,35 @@ class Evaluation:
     confusion: NDArray[np.int64] | None
     correct: int | None = None
     recall: tuple[float | None, ...] | None = None
+    metrics: Metrics | None = None
 
 
 def evaluate(net: Network, inputs: Array, targets: Array,
-             labels: NDArray[np.intp] | None = None) -> Evaluation:
-    """Evaluate in float64: inputs (m, n_0), targets (m, n_L), labels (m,) class indices. A
-    forward pass that overflows is refused as ``analyze`` refuses it (:class:`NumericalError`
-    naming the layer, the neuron and the row), even where the cost would stay finite."""
+             labels: NDArray[np.intp] | None = None, *,
+             classes: tuple[Label, ...] | None = None,
+             preprocessing: Preprocessing | None = None) -> Evaluation:
+    """Evaluate in float64: inputs (m, n_0) as the network sees them, targets (m, n_L) in
+    their units, labels (m,) class indices into ``classes``. The cost compares a(L) with the
+    targets as the network was trained on them (scaled by ``preprocessing``'s target
+    scaling); the metrics compare predictions and targets in the target's units. A forward
+    pass that overflows is refused as ``analyze`` refuses it (:class:`NumericalError` naming
+    the layer, the neuron and the row), even where the cost would stay finite."""
     zs, acts = engine_forward(net, inputs)
     a = acts[-1]
-    c0 = cost0(net, zs[-1], a, np.asarray(targets, dtype=np.float64))
+    raw = np.asarray(targets, dtype=np.float64)
+    y = raw if preprocessing is None else preprocessing.scale_targets(raw)
+    c0 = cost0(net, zs[-1], a, y)
+    metrics = measure(net, a, raw, labels, classes, preprocessing, scaled=False)
     if labels is None:
-        return Evaluation(len(c0), mean_cost(c0), None, None)
-    k = net.output_size
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted_classes(a)), 1)
+        return Evaluation(len(c0), mean_cost(c0), None, None, metrics=metrics)
+    assert isinstance(metrics, ClassMetrics)
+    confusion = metrics.confusion
     correct = int(np.trace(confusion))
     recall = tuple(None if total == 0 else right / total
                    for right, total in zip(np.diagonal(confusion).tolist(),
                                            confusion.sum(axis=1).tolist(), strict=True))
     return Evaluation(len(c0), mean_cost(c0), correct / len(c0), confusion, correct,
-                      recall)
+                      recall, metrics)
 
 
 @dataclass(frozen=True)
@@ -147,10 +189,13 @@ class EvaluationReport:
     network: str
     data: str
     cost_function: str
+    target_scaling: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         """``accuracy`` is a fraction 0–1; ``confusion[i][j]`` counts rows of class i predicted
-        as class j (classes in ``classes`` order); both None for numeric targets."""
+        as class j (classes in ``classes`` order); both None for numeric targets. ``cost`` is
+        in the units the network was trained in (targets scaled by ``target_scaling``);
+        ``metrics`` in the target's units."""
         ev = self.evaluation
         return {
             "version": SCHEMA_VERSION,
@@ -159,21 +204,28 @@ class EvaluationReport:
             "rows": ev.rows,
             "cost_function": self.cost_function,
             "cost": ev.cost,
+            "target_scaling": self.target_scaling,
             "accuracy": ev.accuracy,
             "classes": None if self.classes is None else list(self.classes),
             "confusion": None if ev.confusion is None else ev.confusion.tolist(),
+            "metrics": _metric_dict(ev.metrics),
         }
 
 
 def predict_rows(net: Network, inputs: Array) -> Array:
-    """The outputs a(L) (m, n_L) of ``net`` for the rows ``inputs`` (m, n_0)."""
-    return predict(net, inputs)
+    """The outputs (m, n_L) of ``net`` for the rows ``inputs`` (m, n_0): a(L), brought back
+    to the target's units where the network's preprocessing scaled its targets."""
+    outputs = predict(net, inputs)
+    pre = net.preprocessing
+    return outputs if pre is None else pre.unscale_outputs(outputs)
 
 
 @dataclass(frozen=True, eq=False)
 class Predictions:
-    """``predict``'s report: ``outputs`` (m, n_L) a(L) per row, in the data's row order; with
-    ``classes``, also each row's predicted label (the class of its largest output)."""
+    """``predict``'s report: ``outputs`` (m, n_L) a(L) per row (in the target's units when
+    the targets were scaled), in the data's row order; with ``classes``, also each row's
+    predicted label (the class of its largest output; with one sigmoid output, the second
+    class where a(L) > 0.5)."""
 
     outputs: Array
     classes: tuple[Label, ...] | None
