@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     DocFormat: TypeAlias = Choice
     PredictFormat: TypeAlias = Choice
     GraphFormat: TypeAlias = Choice
+    SensitivityFormat: TypeAlias = Choice
     Optimizer: TypeAlias = Choice
     Normalize: TypeAlias = Choice
     DType: TypeAlias = Choice
@@ -46,6 +47,7 @@ else:
     DocFormat = _enum("DocFormat", formats("check"))
     PredictFormat = _enum("PredictFormat", formats("predict"))
     GraphFormat = _enum("GraphFormat", formats("graph"))
+    SensitivityFormat = _enum("SensitivityFormat", formats("sensitivity"))
     Optimizer = _enum("Optimizer", OPTIMIZERS)
     Normalize = _enum("Normalize", NORMALIZE)
     DType = _enum("DType", DTYPES)
@@ -124,6 +126,10 @@ PredictFormatOption = Annotated[PredictFormat, typer.Option("--format", "-f", he
                    ]
 GraphFormatOption = Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")
                    ]
+SensitivityFormatOption = Annotated[SensitivityFormat, typer.Option(
+        "--format", "-f",
+        help="Output format: table (with a heatmap of block characters for --image); json, "
+        "csv (for programs; every input, in rank order); svg (the --image heatmap).")]
 LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ]
 # What --data options are when not given (the signatures use the same constants).
@@ -176,6 +182,7 @@ VersionOption = Annotated[
 class SchemaKind(str, Enum):
     network = "network"
     output = "output"
+    sensitivity = "sensitivity"
 
 
 class Show(str, Enum):

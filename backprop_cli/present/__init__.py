@@ -48,6 +48,12 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
     "check": {"table": ("toolkit", "render_check"), "json": _DOCUMENT},
     "nudge": {"table": ("toolkit", "render_nudge"), "json": _DOCUMENT},
     "diagnose": {"table": ("toolkit", "render_diagnose"), "json": _DOCUMENT},
+    "sensitivity": {
+        "table": ("sensitivity", "render_table"),
+        "json": _DOCUMENT,
+        "csv": ("sensitivity", "render_csv"),
+        "svg": ("sensitivity", "render_svg"),
+    },
     "train": {"table": ("train", "render_summary"), "json": _DOCUMENT},
     "evaluate": {"table": ("predict", "render_evaluation"), "json": _DOCUMENT},
     "predict": {
