@@ -106,6 +106,7 @@ COMMANDS = {
     "analyze-classes": ["analyze", DIGITS, "--data", "{data}", "--format", "json", "--top", "3"],
     "check": ["check", XOR, "--data", "{data}", "--format", "json"],
     "diagnose": ["diagnose", XOR, "--data", "{data}", "--format", "json"],
+    "sensitivity": ["sensitivity", XOR, "--data", "{data}", "--format", "json"],
     "train": ["train", XOR, "{data}", "--out", "{out}", "--epochs", "2", "--format", "json",
               "-q"],
     "train-val": ["train", XOR, "{csv}", "--val", "{data}", "--out", "{out}", "--epochs", "2",

@@ -22,7 +22,7 @@ from backprop_cli.present.table import _Fmt, show
 if TYPE_CHECKING:
     from backprop_cli.reports.sensitivity import SensitivityReport
 
-# The heatmap's shades, lightest (the scale's low end) to darkest; --ascii writes . : * #
+# The heatmap's shades, lightest (the scale's low end) to darkest; --ascii writes - = * #
 SHADES = (" ", "░", "▒", "▓", "█")
 UNITS = {"standard": "one standard deviation of the feature (its scale)",
          "minmax": "the feature's training range max − min (its scale)"}
