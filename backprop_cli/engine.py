@@ -170,6 +170,25 @@ def cost0(net: Network, z: Array, a: Array, y: Array, *, check: bool = True) -> 
     return c0
 
 
+def backward_layer(layer: Layer, z: Array, a: Array, dC_da: Array) -> tuple[Array, Array]:
+    """One layer of the backward pass: ∂C0/∂a(l) (m, n_l) → (δ(l) = ∂C0/∂z(l) (m, n_l),
+    ∂C0/∂a(l−1) = δ(l)·W(l) (m, n_(l−1))), in ``dC_da``'s dtype."""
+    dC_dz = layer.sigma.backward(z, a, dC_da)
+    return dC_dz, dC_dz @ layer.weights.astype(dC_da.dtype, copy=False)
+
+
+def input_gradient(net: Network, trace: Trace, dC_da: Array) -> Array:
+    """(m, n_0): the backward pass of ``trace``'s rows from ``dC_da`` (m, n_L) at the output in
+    place of ∂C0/∂a(L): ∂(Σj dC_daj · a(L)j)/∂a(0). A unit vector e_j on every row gives
+    ∂a(L)j/∂a(0) = ∂ŷj/∂x, the output's sensitivity to the input, without the cost."""
+    g = np.asarray(dC_da, dtype=trace.layers[0].a.dtype)
+    for layer, t in zip(reversed(net.layers), reversed(trace.layers), strict=True):
+        with np.errstate(over="ignore", invalid="ignore"):
+            g = backward_layer(layer, t.z, t.a, g)[1]
+        _finite(g, f"the backward pass of ∂ŷ/∂x: ∂ŷ/∂a({t.layer - 1}){{j}}", g.dtype)
+    return g
+
+
 def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) -> Trace:
     """The forward and backward pass for x (m, n_0) and targets y (m, n_L)."""
     y = np.asarray(y, dtype=dtype)
@@ -190,9 +209,9 @@ def backprop(net: Network, x: Array, y: Array, dtype: DTypeLike = np.float64) ->
                 # The stable form: δ(L) from z(L) directly, not through a possibly infinite
                 # ∂C/∂a.
                 dC_dz = fused.delta(z, a, y)
+                dC_da_prev = dC_dz @ layer.weights.astype(dtype, copy=False)
             else:
-                dC_dz = layer.sigma.backward(z, a, dC_da)
-            dC_da_prev = dC_dz @ layer.weights.astype(dtype, copy=False)
+                dC_dz, dC_da_prev = backward_layer(layer, z, a, dC_da)
             # Every ∂C0/∂w(l)jk = δ(l)j · a(l−1)k is bounded by this product.
             largest = np.abs(dC_dz).max() * np.abs(a_prev).max() * max(1, a_prev.shape[0])
         _finite(dC_dz, f"the backward pass: ∂C0/∂z({index + 1}){{j}}", dtype)
@@ -383,3 +402,48 @@ class DatasetMeans:
     input: Array
     target: Array
     trace: Trace
+
+
+# --- the input's sensitivity over a data set, streamed in chunks (sensitivity --data) -------
+#
+# Per row: ∂C0/∂x = ∂C0/∂a(0), the last factor of the backward pass (layer 1's dC_da_prev),
+# and ∂ŷj/∂x = ∂a(L)j/∂a(0), the same backward pass started from the unit vector e_j at the
+# output instead of ∂C0/∂a(L) (:func:`input_gradient`, one pass per output, each over the
+# whole chunk). Their means over the rows are kept, with the absolute values' means: signs that
+# differ between rows cancel in the mean of ∂C0/∂x, not in the mean of |∂C0/∂x|.
+
+class SensitivitySums:
+    """Running means over the rows of ∂C0/∂xk, |∂C0/∂xk| and Σj |∂ŷj/∂xk| (each (n_0,)),
+    one chunk at a time; ``output`` j: |∂ŷj/∂xk| of that output alone (None: summed over the
+    n_L outputs). ``cost``: C, the mean of C0."""
+
+    def __init__(self, net: Network, output: int | None = None) -> None:
+        self.net = net
+        self.output = output
+        self.rows = 0
+        self.chunks = 0
+        self.cost = 0.0
+        self.dC_dx = np.zeros(net.input_size)
+        self.abs_dC_dx = np.zeros(net.input_size)
+        self.abs_dy_dx = np.zeros(net.input_size)
+
+    def add(self, inputs: Array, targets: Array) -> None:
+        """inputs (m_c, n_0), targets (m_c, n_L)."""
+        m = int(inputs.shape[0])
+        if m == 0:
+            return
+        trace = backprop(self.net, inputs, targets)
+        dC_dx = trace.layers[0].dC_da_prev
+        dy_dx = np.zeros_like(dC_dx)
+        n_out = self.net.output_size
+        for j in range(n_out) if self.output is None else (self.output,):
+            seed = np.zeros((m, n_out))
+            seed[:, j] = 1.0
+            dy_dx += np.abs(input_gradient(self.net, trace, seed))
+        _fold_mean(self.dC_dx, dC_dx, self.rows)
+        _fold_mean(self.abs_dC_dx, np.abs(dC_dx), self.rows)
+        _fold_mean(self.abs_dy_dx, dy_dx, self.rows)
+        seen = self.rows
+        self.rows += m
+        self.chunks += 1
+        self.cost = self.cost * (seen / self.rows) + trace.cost * (m / self.rows)

@@ -108,6 +108,7 @@ COMMANDS = {
     "diagnose": ["diagnose", XOR, "--data", "{data}", "--format", "json"],
     "step": ["step", XOR, "--lr", "0.5", "--steps", "2", "--data", "{data}", "--format",
              "json"],
+    "sensitivity": ["sensitivity", XOR, "--data", "{data}", "--format", "json"],
     "train": ["train", XOR, "{data}", "--out", "{out}", "--epochs", "2", "--format", "json",
               "-q"],
     "train-val": ["train", XOR, "{csv}", "--val", "{data}", "--out", "{out}", "--epochs", "2",

@@ -36,6 +36,7 @@ from backprop_cli.present import Options
 from backprop_cli.present.fit import Grid, show
 from backprop_cli.present.notation import number, sym
 from backprop_cli.present.predict import render_evaluation
+from backprop_cli.present.sensitivity import render_table as render_sensitivity
 from backprop_cli.present.step import render_table as render_step
 from backprop_cli.present.table import render_analyze
 from backprop_cli.present.toolkit import render_check, render_diagnose, render_nudge
@@ -44,6 +45,7 @@ from backprop_cli.reports.check import check_gradients
 from backprop_cli.reports.diagnose import diagnose
 from backprop_cli.reports.metrics import ClassTally, RegressionTally
 from backprop_cli.reports.nudge import nudge
+from backprop_cli.reports.sensitivity import sensitivity
 from backprop_cli.reports.step import over_examples, step
 from backprop_cli.reports.train import Evaluation, EvaluationReport
 
@@ -227,6 +229,23 @@ def test_step(config: str, ascii: bool, width: int) -> None:
     assert text.strip() and max(cell_len(line) for line in text.splitlines()) <= width
 
 
+@pytest.mark.parametrize("config", [*SMALL, "digits.yaml"])
+def test_sensitivity(config: str, ascii: bool, width: int) -> None:
+    path = str(CONFIGS / config)
+    args = ["sensitivity", path, "--limit", "0"]
+    if config == "digits.yaml":
+        args += ["--data", str(CONFIGS / "digits.csv"), "--image", "8x8"]
+    out = run(args, width, ascii)
+    assert_fits(out, width, ascii)
+    doc = json_of(*args)
+    for f in doc["features"]:
+        name = f["name"] or sym("a", 0, f["index"], ascii=ascii)
+        cells = cells_of(out, ascii, name)
+        assert str(f["rank"]) in cells
+        for key in ("mean_dC_dx", "mean_abs_dC_dx", "mean_abs_dy_dx"):
+            assert_whole(f[key], cells, ascii)
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("args", [["--data", str(CONFIGS / "digits.csv"), "--sample", "20"],
                                   []], ids=["data", "examples"])
@@ -316,13 +335,14 @@ def test_generated_networks_fit(activation: str, width: int, ascii: bool, data: 
         nudged = nudge(net, x, y, all_params(net)[-1], 1e-3)
         diagnosis = diagnose(net, x, y)
         stepped = step(net, over_examples(x, y), 0.1)
+        sensitive = sensitivity(net, [(x, y)])
     out = render(render_analyze, report, width, ascii)
     assert_fits(out, width, ascii)
     for p in all_params(net):
         _, mean = report.trace.param_gradient(p.layer, p.kind, p.j, p.k)
         assert_whole(mean, cells_of(out, ascii, param_name(p, ascii)), ascii)
     for fn, r in ((render_check, check), (render_nudge, nudged), (render_diagnose, diagnosis),
-                  (render_step, stepped)):
+                  (render_step, stepped), (render_sensitivity, sensitive)):
         assert_fits(render(fn, r, width, ascii), width, ascii)
 
 

@@ -48,6 +48,8 @@ from backprop_cli.cli.options import (
     PredictFormatOption,
     ResumeOption,
     SchemaKind,
+    SensitivityFormat,
+    SensitivityFormatOption,
     Show,
     Split,
     StepFormat,
@@ -433,6 +435,69 @@ def diagnose(
 
 
 @app.command(
+    epilog="Example: backprop sensitivity configs/digits.yaml --data configs/digits.csv "
+    "--image 8x8",
+)
+def sensitivity(
+    net_file: NetFile,
+    data: DataOption = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = DELIMITER,
+    chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    sort: Annotated[str, typer.Option(
+        metavar="COLUMN",
+        help="Rank the inputs by mean_abs_dC_dx (mean |∂C0/∂x|), mean_dC_dx (the size of "
+             "mean ∂C0/∂x, whose signs may cancel) or mean_abs_dy_dx (mean |∂ŷ/∂x|).")
+    ] = "mean_abs_dC_dx",
+    output: Annotated[int | None, typer.Option(
+        "--output", metavar="J", show_default=False,
+        help="∂ŷ/∂x of output neuron J alone (0-based) [default: |∂a(L)j/∂x| summed over "
+             "every output j].")] = None,
+    image: Annotated[str | None, typer.Option(
+        metavar="HxW", show_default=False,
+        help="The inputs are an H×W image (8x8, 28x28; H·W = n_0): also draw the --sort "
+             "column as a heatmap (table: block characters; --format svg).")] = None,
+    fmt: SensitivityFormatOption = SensitivityFormat("table"),
+    limit: LimitOption = 25,
+    precision: PrecisionOption = None,
+    ascii_: AsciiOption = False,
+) -> None:
+    """Rank the input features by how much the cost and the output move with each.
+
+    Per input k, over the rows: mean ∂C0/∂xk (signed: rows of opposite sign cancel), mean
+    |∂C0/∂xk|, and mean Σj |∂a(L)j/∂xk| (ŷ = a(L); --output J: that output alone), from the
+    backward pass: ∂C0/∂x is layer 1's ∂C0/∂a(l-1), and ∂ŷj/∂x the same pass started from the
+    unit vector at output j. x is the network's input: a feature after its stored scaling
+    (the caption says which). Over the network's examples, or --data's rows read in chunks,
+    e.g. backprop sensitivity trained.yaml --data diabetes.csv --limit 5
+    """
+    from backprop_cli.errors import UsageError
+    from backprop_cli.io.config import load_network
+    from backprop_cli.reports import sensitivity as sens
+
+    refuse_data_options(data, target=target, features=features, delimiter=delimiter,
+                        chunk_rows=chunk_rows)
+    net = load_network(net_file)
+    sens.check_sensitivity_options(net, sort, output)
+    shape = sens.parse_image(image, net)
+    if fmt.value == "svg" and shape is None:
+        raise UsageError("--format svg draws the heatmap of an image: give its shape with "
+                         "--image HxW (e.g. --image 8x8)")
+    if data is None:
+        examples = net.require_examples(str(net_file))
+        report = sens.sensitivity(net, [(examples.inputs, examples.targets)], sort=sort,
+                                  output=output, image=shape)
+    else:
+        stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
+                                    chunk_rows)
+        report = sens.sensitivity(net, stream, sort=sort, output=output, image=shape,
+                                  names=stream.columns.feature_names, data=info)
+    present("sensitivity", fmt.value, report, limit=limit, precision=precision,
+            ascii_=ascii_)
+
+
+@app.command(
     name="init",
     epilog="Example: backprop init --sizes 784,16,16,10 --activation sigmoid "
     "--output-activation softmax --cost categorical_cross_entropy --init xavier --seed 0 "
@@ -501,7 +566,8 @@ def schema(
     kind: Annotated[
         SchemaKind,
         typer.Argument(help="network: the network file; output: analyze --format json; "
-                            "step: step --format json."),
+                            "step: step --format json; "
+                            "sensitivity: sensitivity --format json."),
     ] = SchemaKind.network,
     output: OutputOption = None,
     force: ForceOption = False,

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     PredictFormat: TypeAlias = Choice
     GraphFormat: TypeAlias = Choice
     StepFormat: TypeAlias = Choice
+    SensitivityFormat: TypeAlias = Choice
     Optimizer: TypeAlias = Choice
     Normalize: TypeAlias = Choice
     DType: TypeAlias = Choice
@@ -52,6 +53,7 @@ else:
     PredictFormat = _enum("PredictFormat", formats("predict"))
     GraphFormat = _enum("GraphFormat", formats("graph"))
     StepFormat = _enum("StepFormat", formats("step"))
+    SensitivityFormat = _enum("SensitivityFormat", formats("sensitivity"))
     Optimizer = _enum("Optimizer", OPTIMIZERS)
     Normalize = _enum("Normalize", NORMALIZE)
     DType = _enum("DType", DTYPES)
@@ -136,6 +138,10 @@ StepFormatOption = Annotated[StepFormat, typer.Option(
         "--format", "-f",
         help="Output format: table; json (for programs, with the cost per step); csv (one row "
         "per parameter); text (each parameter's step as a worked line, for the terminal).")]
+SensitivityFormatOption = Annotated[SensitivityFormat, typer.Option(
+        "--format", "-f",
+        help="Output format: table (with a heatmap of block characters for --image); json, "
+        "csv (for programs; every input, in rank order); svg (the --image heatmap).")]
 LabelAsciiOption = Annotated[bool, typer.Option("--ascii", help="Label a(2)_0 instead of a⁽²⁾₀.")
                       ]
 TreeOption = Annotated[
@@ -233,6 +239,7 @@ class SchemaKind(str, Enum):
     network = "network"
     output = "output"
     step = "step"
+    sensitivity = "sensitivity"
 
 
 class Show(str, Enum):

@@ -1,5 +1,5 @@
-"""JSON Schemas (draft 2020-12) of the network file, of ``analyze --format json`` and of
-``step --format json``. No I/O.
+"""JSON Schemas (draft 2020-12) of the network file and of the JSON that ``analyze``,
+``step`` and ``sensitivity`` write (``--format json``). No I/O.
 
 The enumerations (activations, costs, init methods) come from the registries, so a new
 activation is in the schema as soon as it is registered. ``schema/*.schema.json`` in the
@@ -18,11 +18,12 @@ from backprop_cli.errors import UsageError
 from backprop_cli.io.config import EXAMPLE_KEYS
 from backprop_cli.reports import SCHEMA_VERSION
 from backprop_cli.reports.rows import ROW_FIELDS
+from backprop_cli.reports.sensitivity import FEATURE_FIELDS, SORTS
 from backprop_cli.reports.step import PARAM_FIELDS
 from backprop_cli.scaffold import INIT_METHODS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-KINDS = ("network", "output", "step")
+KINDS = ("network", "output", "step", "sensitivity")
 
 _NUMBER: dict[str, Any] = {"type": "number"}
 _VECTOR: dict[str, Any] = {"type": "array", "items": _NUMBER}
@@ -246,11 +247,60 @@ def step_schema() -> dict[str, Any]:
     }
 
 
+def sensitivity_schema() -> dict[str, Any]:
+    """The document ``backprop sensitivity NET.yaml --format json`` writes."""
+    feature = _open(
+        {"rank": {"type": "integer", "minimum": 1, "description": "1: the largest --sort value"},
+         "index": {**_WHOLE, "description": "k: the input a(0)k this feature feeds"},
+         "name": {"type": ["string", "null"],
+                  "description": "the feature column's name (null: the network knows none)"},
+         "mean_dC_dx": {**_VALUE, "description": "mean over the rows of ∂C0/∂xk (signed)"},
+         "mean_abs_dC_dx": {**_VALUE, "description": "mean over the rows of |∂C0/∂xk|"},
+         "mean_abs_dy_dx": {**_VALUE, "description": "mean over the rows of Σj |∂a(L)j/∂xk| "
+                                                     "(j = output alone when given)"},
+         "scale": {**_VALUE, "description": "the stored scaling's divisor of this feature: "
+                                            "per raw unit, ∂C0/∂raw = ∂C0/∂x / scale (null: "
+                                            "x is the raw feature)"}},
+        list(FEATURE_FIELDS),
+    )
+    return {
+        "$schema": DRAFT,
+        "title": "backprop sensitivity --format json",
+        "description": "Each input feature's effect on the cost and the output, over the rows. "
+                       "Keys are a contract: they are kept, new ones only added (optional).",
+        "type": "object",
+        "properties": {
+            "version": {"const": SCHEMA_VERSION},
+            "network": {"type": ["string", "number", "null"]},
+            "sizes": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+            "cost": {**_VALUE, "description": "C, the mean of C0 over the rows"},
+            "rows": {"type": "integer", "minimum": 1},
+            "sort": {"enum": list(SORTS), "description": "the column the features are ranked "
+                                                          "by (mean_dC_dx: by its size)"},
+            "output": {"type": ["integer", "null"], "minimum": 0,
+                       "description": "--output j, or null: summed over the outputs"},
+            "x": {"enum": ["normalized", "raw"],
+                  "description": "normalized: x is the feature after the stored scaling"},
+            "normalize": {"enum": list(NORMALIZE)},
+            "image": {"oneOf": [{"type": "null"}, _open(
+                {"height": {"type": "integer", "minimum": 1},
+                 "width": {"type": "integer", "minimum": 1}}, ["height", "width"])]},
+            "features": {"type": "array", "items": feature,
+                         "description": "every input, in rank order"},
+            "data": _open({"file": {"type": "string"}, "rows": {"type": "integer"}}, ["file"])
+            | {"description": "with --data: the CSV file the means are over"},
+        },
+        "required": ["version", "network", "sizes", "cost", "rows", "sort", "output", "x",
+                     "normalize", "image", "features"],
+    }
+
+
 def schema(kind: str = "network") -> dict[str, Any]:
     """The schema of ``kind``, one of :data:`KINDS`."""
     if kind not in KINDS:
         raise UsageError(f"schema {kind!r}: expected one of: {', '.join(KINDS)}")
-    return {"network": network_schema, "output": output_schema, "step": step_schema}[kind]()
+    return {"network": network_schema, "output": output_schema, "step": step_schema,
+            "sensitivity": sensitivity_schema}[kind]()
 
 
 def schema_text(kind: str = "network", ascii: bool = False) -> str:

@@ -54,6 +54,12 @@ PRESENTERS: dict[str, dict[str, tuple[str, str]]] = {
         "text": ("step", "render_text"),
     },
     "diagnose": {"table": ("toolkit", "render_diagnose"), "json": _DOCUMENT},
+    "sensitivity": {
+        "table": ("sensitivity", "render_table"),
+        "json": _DOCUMENT,
+        "csv": ("sensitivity", "render_csv"),
+        "svg": ("sensitivity", "render_svg"),
+    },
     "train": {"table": ("train", "render_summary"), "json": _DOCUMENT},
     "evaluate": {"table": ("predict", "render_evaluation"), "json": _DOCUMENT},
     "predict": {

@@ -54,6 +54,7 @@ ASCII = str.maketrans({
     "◉": "@",  # the cost chart's train and validation in one cell
     "λ": "lambda", "γ": "gamma", "π": "pi", "⌋": ")",  # train's decay and schedules
     "ŷ": "y_hat", "ȳ": "mean(y)",  # evaluate's R²
+    "░": "-", "▒": "=", "▓": "*", "█": "#", "┌": "+", "┐": "+", "┘": "+",
     **dict(zip("⁰⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", "0456789" "0123456789", strict=True)),
 })
 # A layer in superscript, w⁽²⁾: its digits are plain, w(2), not w(^2).
