@@ -415,11 +415,14 @@ class DatasetMeans:
 class SensitivitySums:
     """Running means over the rows of ∂C0/∂xk, |∂C0/∂xk| and Σj |∂ŷj/∂xk| (each (n_0,)),
     one chunk at a time; ``output`` j: |∂ŷj/∂xk| of that output alone (None: summed over the
-    n_L outputs). ``cost``: C, the mean of C0."""
+    n_L outputs). ŷj = a(L)j · ``y_scale``[j] (+ a shift): the output in the target's units
+    when the network stores a target scaling (None: ŷ = a(L)). ``cost``: C, the mean of C0."""
 
-    def __init__(self, net: Network, output: int | None = None) -> None:
+    def __init__(self, net: Network, output: int | None = None,
+                 y_scale: Array | None = None) -> None:
         self.net = net
         self.output = output
+        self.y_scale = np.ones(net.output_size) if y_scale is None else np.abs(y_scale)
         self.rows = 0
         self.chunks = 0
         self.cost = 0.0
@@ -439,7 +442,7 @@ class SensitivitySums:
         for j in range(n_out) if self.output is None else (self.output,):
             seed = np.zeros((m, n_out))
             seed[:, j] = 1.0
-            dy_dx += np.abs(input_gradient(self.net, trace, seed))
+            dy_dx += self.y_scale[j] * np.abs(input_gradient(self.net, trace, seed))
         _fold_mean(self.dC_dx, dC_dx, self.rows)
         _fold_mean(self.abs_dC_dx, np.abs(dC_dx), self.rows)
         _fold_mean(self.abs_dy_dx, dy_dx, self.rows)

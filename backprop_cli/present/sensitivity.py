@@ -67,6 +67,10 @@ def _caption(report: SensitivityReport, ascii: bool) -> str:
     by = " (by its size: the largest |mean| first)" if report.sort == "mean_dC_dx" else ""
     y_hat = ("ŷ = " + _output(report, ascii) + (", summed over the outputs j"
                                                 if report.output is None else ""))
+    pre = report.network.preprocessing
+    if pre is not None and pre.target_scale is not None:
+        y_hat += (f" (in the target's units: the stored {pre.normalize_target} target "
+                  "scaling undone)")
     return (f"Ranked by {ranked}{by}. {y_hat}. {_what_x(report)} Signs that differ between rows "
             f"cancel in the mean of {_Fmt(Options(ascii=ascii)).d('C₀', 'x')}, not in the "
             "mean of its size.")

@@ -59,8 +59,8 @@ def check_sensitivity_options(net: Network, sort: str, output: int | None) -> No
 @dataclass(frozen=True, eq=False)
 class SensitivityReport:
     """Per input k (n_0,): ``mean_dC_dx`` the mean over the rows of ∂C0/∂xk, ``mean_abs_dC_dx``
-    of |∂C0/∂xk|, ``mean_abs_dy_dx`` of Σj |∂ŷj/∂xk| (ŷ = a(L); j = ``output`` alone if
-    given). ``names``: the feature columns' names (None: the network knows none); ``scale``
+    of |∂C0/∂xk|, ``mean_abs_dy_dx`` of Σj |∂ŷj/∂xk| (ŷ = a(L), in the target's units when
+    the network stores a target scaling; j = ``output`` alone if given). ``names``: the feature columns' names (None: the network knows none); ``scale``
     (n_0,): the stored normalization's divisor per feature, None if there is none;
     ``normalize``: its method ("none": x is the raw feature). ``order``: the inputs ranked by
     ``sort``; ``data``: where the rows came from (None: the network's examples)."""
@@ -148,13 +148,13 @@ def sensitivity(
     names (default: the network's stored ones); ``data`` (file, …) is completed with the
     row and chunk counts."""
     check_sensitivity_options(net, sort, output)
-    sums = SensitivitySums(net, output)
+    pre = net.preprocessing
+    sums = SensitivitySums(net, output, None if pre is None else pre.target_scale)
     for inputs, targets in chunks:
         with name_row_errors(chunks):
             sums.add(inputs, targets)
     if sums.rows == 0:
         raise UsageError("no rows to compute the sensitivity over")
-    pre = net.preprocessing
     stored = pre.features if pre is not None and pre.features else None
     names = names or stored
     scale = pre.scale if pre is not None and pre.scale is not None else None
