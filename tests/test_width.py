@@ -229,6 +229,8 @@ def test_step(config: str, ascii: bool, width: int) -> None:
     assert text.strip() and max(cell_len(line) for line in text.splitlines()) <= width
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("ascii", ALPHABETS, ids=["unicode", "ascii"])
 @pytest.mark.parametrize("config", [*SMALL, "digits.yaml"])
 def test_sensitivity(config: str, ascii: bool, width: int) -> None:
     path = str(CONFIGS / config)
