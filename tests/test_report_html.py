@@ -168,7 +168,7 @@ def test_report_from_data(tmp_path: Path) -> None:
     assert "mean over" in html and "xor.csv" in html
     assert len(page.tables["weights"]) > 1
     # The forward pass shows means: its cost is C, the mean of C0, not C0 of the mean a(L).
-    assert re.search(r"<h3>Mean over 4 rows: C = mean of C₀ = [0-9.]+</h3>", html)
+    assert re.search(r"<h3[^>]*>Mean over 4 rows: C = mean of C₀ = [0-9.]+</h3>", html)
     assert "not C0 of the mean a(L) and y" in html
 
 
