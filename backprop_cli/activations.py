@@ -141,6 +141,12 @@ class Activation:
     ``words``: the LaTeX commands of ``latex`` and ``derivative_formula`` that are not plain
     math notation, as (text, ASCII) for ``analyze --format text`` (``sigma`` → σ, sigma).
 
+    ``js``: σ and σ' in JavaScript for the live HTML page (present/engine.js), as an object
+    literal ``{fn: function (z) {…}, derivative: function (z, a) {…}}`` on numbers, with the
+    same formulas as ``fn`` and ``derivative`` (the engine's helpers are ``M.sigmoid`` …); for
+    a σ of the whole row (softmax) ``elementwise: false`` and functions of rows. None: no JS
+    form, and the page of a network using it is static (it says why).
+
     ``forward_into``/``backward_into``: the in-place kernels of the training hot path (a ← σ(z);
     d ← d · ∂a/∂z); None: the hot path falls back to ``fn``/``backward``, which allocate.
 
@@ -166,6 +172,7 @@ class Activation:
     saturates: bool = True
     dies: bool = False
     init: Literal["xavier", "he"] = "xavier"
+    js: str | None = None
 
     def backward(self, z: Array, a: Array, dC_da: Array) -> Array:
         """δ = ∂C/∂z from ∂C/∂a, all (m, n)."""
@@ -245,30 +252,39 @@ ACTIVATIONS: dict[str, Activation] = {
             derivative_formula=("$a(1 - $a)",), words=_SIGMA_WORD,
             forward_into=_sigmoid_into, backward_into=_sigmoid_back_into,
             max_derivative=0.25, probability=True,
+            js="{fn: M.sigmoid, derivative: function (z, a) { return a * (1 - a); }}",
         ),
         Activation("tanh", np.tanh, _tanh_derivative, "tanh(z)", r"\tanh",
                    derivative_formula=("1 - {$a}^2",), words={"tanh": ("tanh", "tanh")},
-                   forward_into=_tanh_into, backward_into=_tanh_back_into),
+                   forward_into=_tanh_into, backward_into=_tanh_back_into,
+                   js="{fn: Math.tanh, derivative: function (z, a) { return 1 - a * a; }}"),
         # z = 0 takes the z ≤ 0 derivative, as _relu_derivative and _leaky_relu_derivative do
         Activation("relu", _relu, _relu_derivative, "max(0, z)", r"\operatorname{ReLU}",
                    derivative_formula=(r"\left[1 \text{ if } $z > 0,\ 0 "
                                        r"\text{ if } $z \le 0\right]",),
                    forward_into=_relu_into, backward_into=_relu_back_into,
-                   saturates=False, dies=True, init="he"),
+                   saturates=False, dies=True, init="he",
+                   js="{fn: function (z) { return Math.max(z, 0); }, "
+                      "derivative: function (z, a) { return z > 0 ? 1 : 0; }}"),
         Activation("leaky_relu", _leaky_relu, _leaky_relu_derivative, "z if z > 0 else 0.01 z",
                    r"\operatorname{LReLU}",
                    derivative_formula=(rf"\left[1 \text{{ if }} $z > 0,\ {LEAKY_SLOPE:g} "
                                        r"\text{ if } $z \le 0\right]",),
                    forward_into=_leaky_relu_into, backward_into=_leaky_relu_back_into,
-                   saturates=False, init="he"),
+                   saturates=False, init="he",
+                   js=f"{{fn: function (z) {{ return z > 0 ? z : {LEAKY_SLOPE!r} * z; }}, "
+                      f"derivative: function (z, a) {{ return z > 0 ? 1 : {LEAKY_SLOPE!r}; }}}}"),
         Activation("linear", _linear, _linear_derivative, "z", r"\operatorname{id}",
                    derivative_formula=("1",),
-                   forward_into=_linear_into, backward_into=_linear_back_into, saturates=False),
+                   forward_into=_linear_into, backward_into=_linear_back_into, saturates=False,
+                   js="{fn: function (z) { return z; }, "
+                      "derivative: function (z, a) { return 1; }}"),
         Activation("softplus", _softplus, _softplus_derivative, "ln(1 + e^z)",
                    r"\operatorname{softplus}",
                    derivative_formula=(r"\sigma\left($z\right)", r"\frac{1}{1 + e^{-$z}}"),
                    words=_SIGMA_WORD,
-                   forward_into=_softplus_into, backward_into=_softplus_back_into),
+                   forward_into=_softplus_into, backward_into=_softplus_back_into,
+                   js="{fn: M.logaddexp0, derivative: function (z, a) { return M.sigmoid(z); }}"),
         Activation(
             "softmax",
             softmax,
@@ -281,6 +297,12 @@ ACTIVATIONS: dict[str, Activation] = {
             max_derivative=0.25,
             output_only=True,
             probability=True,
+            # J[i][j] = a_i (1[i=j] − a_j), written as _softmax_jacobian computes it
+            js="""{elementwise: false, fn: M.softmax, derivative: function (z, a) {
+    return a.map(function (ai, i) {
+      return a.map(function (aj, j) { var v = -ai * aj; return i === j ? v + ai : v; });
+    });
+  }}""",
         ),
     )
 }

@@ -30,6 +30,9 @@ class Fused:
     ``{l}``; ``value`` its value of (a(L)j, yj) where it has no sum (the derivations work it out
     with numbers), else None. ``into``: the in-place form of the training hot path, (z, a, y,
     d, scratch) → Σ C0 with d ← δ(L); None: the hot path calls ``cost`` and ``delta``.
+    ``js``: ``cost`` and ``delta`` of one example in JavaScript for the live page, as
+    ``{cost: function (z, y) {…}, delta: function (z, a, y) {…}}`` on rows (see
+    :attr:`Cost.js`); None: no JS form, and the page is static.
     """
 
     cost: Callable[[Array, Array], Array]
@@ -38,6 +41,7 @@ class Fused:
     latex: str
     value: Callable[[float, float], float] | None = None
     into: DeltaInto | None = None
+    js: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class Cost:
     probability; ``fused``: output activation → the cost's stable form in z(L). ``into``: the
     in-place ∂C0/∂a(L) of the training hot path, (a, y, d, scratch) → Σ C0 with d ← ∂C0/∂a;
     None: the hot path calls ``fn`` and ``dC_da``.
+
+    ``js``: ``fn`` and ``dC_da`` of one example in JavaScript for the live HTML page
+    (present/engine.js), as ``{fn: function (a, y) {…}, dC_da: function (a, y) {…}}`` on rows
+    (arrays of n_L numbers; ``fn`` returns C0), with the same formulas and order of operations
+    (the engine's helpers are ``M.sum`` …); None: no JS form, and the page of a network using
+    it is static (it says why).
     """
 
     name: str
@@ -73,6 +83,7 @@ class Cost:
     probability_targets: bool = False
     fused: dict[str, Fused] = field(default_factory=dict)
     into: DaInto | None = None
+    js: str | None = None
 
 
 def _squared_error(a: Array, y: Array) -> Array:
@@ -82,6 +93,14 @@ def _squared_error(a: Array, y: Array) -> Array:
 
 def _squared_error_dC_da(a: Array, y: Array) -> Array:
     return 2 * (a - y)
+
+
+_SQUARED_ERROR_JS = """{
+  fn: function (a, y) {
+    return M.sum(M.map2(a, y, function (aj, yj) { var d = aj - yj; return d * d; }));
+  },
+  dC_da: function (a, y) { return M.map2(a, y, function (aj, yj) { return 2 * (aj - yj); }); }
+}"""
 
 
 def _clip01(a: Array) -> Array:
@@ -100,6 +119,19 @@ def _cross_entropy_dC_da(a: Array, y: Array) -> Array:
     return (a - y) / np.maximum(a * (1 - a), tiny)
 
 
+_CROSS_ENTROPY_JS = """{
+  fn: function (a, y) {
+    return -M.sum(M.map2(a, y, function (aj, yj) {
+      aj = M.clip01(aj);
+      return yj * Math.log(aj) + (1 - yj) * Math.log1p(-aj);
+    }));
+  },
+  dC_da: function (a, y) {
+    return M.map2(a, y, function (aj, yj) { return (aj - yj) / Math.max(aj * (1 - aj), M.TINY); });
+  }
+}"""
+
+
 def _cross_entropy_sigmoid(z: Array, y: Array) -> Array:
     # −[y ln σ(z) + (1−y) ln(1−σ(z))] = ln(1 + e^z) − y z
     return np.sum(np.logaddexp(0, z) - y * z, axis=1)
@@ -107,6 +139,14 @@ def _cross_entropy_sigmoid(z: Array, y: Array) -> Array:
 
 def _cross_entropy_sigmoid_delta(z: Array, a: Array, y: Array) -> Array:
     return a - y
+
+
+_CROSS_ENTROPY_SIGMOID_JS = """{
+  cost: function (z, y) {
+    return M.sum(M.map2(z, y, function (zj, yj) { return M.logaddexp0(zj) - yj * zj; }));
+  },
+  delta: function (z, a, y) { return M.map2(a, y, function (aj, yj) { return aj - yj; }); }
+}"""
 
 
 def _cross_entropy_softmax(z: Array, y: Array) -> Array:
@@ -125,6 +165,37 @@ def _cross_entropy_softmax_delta(z: Array, a: Array, y: Array) -> Array:
     log_ratio = z[:, None, :] - _log_sum_exp_without(z)[:, :, None]  # [., i, j] = ln r_ij
     ratio = np.exp(np.where(np.eye(n, dtype=bool), -np.inf, log_ratio))  # no i = j term
     return (a - y) - np.einsum("mij,mi->mj", ratio, a - y)
+
+
+# ln a = z − ln Σ e^z and ln(1 − a) = ln Σ_{k≠j} e^{z_k} − ln Σ e^z; δ as in the comment above.
+_CROSS_ENTROPY_SOFTMAX_JS = """{
+  cost: function (z, y) {
+    if (z.length < 2) {
+      return -M.sum(y.map(function (yj) {
+        var one = M.clip01(1);
+        return yj * Math.log(one) + (1 - yj) * Math.log1p(-one);
+      }));
+    }
+    var peak = M.max(z);
+    var total = peak + Math.log(M.sum(z.map(function (zj) { return Math.exp(zj - peak); })));
+    var without = M.logSumExpWithout(z);
+    return -M.sum(z.map(function (zj, j) {
+      return y[j] * (zj - total) + (1 - y[j]) * (without[j] - total);
+    }));
+  },
+  delta: function (z, a, y) {
+    if (z.length < 2) { return z.map(function () { return 0; }); }
+    var without = M.logSumExpWithout(z);
+    var error = M.map2(a, y, function (aj, yj) { return aj - yj; });
+    return error.map(function (ej, j) {
+      var s = 0;
+      for (var i = 0; i < z.length; i++) {
+        s += (i === j ? 0 : Math.exp(z[j] - without[i])) * error[i];
+      }
+      return ej - s;
+    });
+  }
+}"""
 
 
 def _log_sum_exp_without(z: Array) -> Array:
@@ -151,6 +222,16 @@ def _categorical_dC_da(a: Array, y: Array) -> Array:
     return -y / np.maximum(a, tiny)
 
 
+_CATEGORICAL_JS = """{
+  fn: function (a, y) {
+    return -M.sum(M.map2(a, y, function (aj, yj) { return yj * Math.log(M.clip01(aj)); }));
+  },
+  dC_da: function (a, y) {
+    return M.map2(a, y, function (aj, yj) { return -yj / Math.max(aj, M.TINY); });
+  }
+}"""
+
+
 def _categorical_sigmoid(z: Array, y: Array) -> Array:
     # −y ln σ(z) = y ln(1 + e^−z)
     return np.sum(y * np.logaddexp(0, -z), axis=1)
@@ -158,6 +239,14 @@ def _categorical_sigmoid(z: Array, y: Array) -> Array:
 
 def _categorical_sigmoid_delta(z: Array, a: Array, y: Array) -> Array:
     return y * (a - 1)
+
+
+_CATEGORICAL_SIGMOID_JS = """{
+  cost: function (z, y) {
+    return M.sum(M.map2(z, y, function (zj, yj) { return yj * M.logaddexp0(-zj); }));
+  },
+  delta: function (z, a, y) { return M.map2(a, y, function (aj, yj) { return yj * (aj - 1); }); }
+}"""
 
 
 def _categorical_softmax(z: Array, y: Array) -> Array:
@@ -169,6 +258,20 @@ def _categorical_softmax(z: Array, y: Array) -> Array:
 def _categorical_softmax_delta(z: Array, a: Array, y: Array) -> Array:
     # δ_j = a_j Σ_i y_i − y_j, which is a − y for one-hot targets.
     return a * np.sum(y, axis=1, keepdims=True) - y
+
+
+_CATEGORICAL_SOFTMAX_JS = """{
+  cost: function (z, y) {
+    var peak = M.max(z);
+    var shifted = z.map(function (zj) { return zj - peak; });
+    var lse = Math.log(M.sum(shifted.map(Math.exp)));
+    return -M.sum(M.map2(y, shifted, function (yj, sj) { return yj * (sj - lse); }));
+  },
+  delta: function (z, a, y) {
+    var total = M.sum(y);
+    return M.map2(a, y, function (aj, yj) { return aj * total - yj; });
+  }
+}"""
 
 
 # The in-place forms of the training hot path (fastpath.Model), written with ``out=``.
@@ -231,6 +334,7 @@ COSTS: dict[str, Cost] = {
             term_latex="($a - $y)^2",
             term_value=lambda a, y: (a - y) ** 2,
             into=_squared_error_into,
+            js=_SQUARED_ERROR_JS,
         ),
         Cost(
             "cross_entropy",
@@ -246,13 +350,15 @@ COSTS: dict[str, Cost] = {
             fused={
                 "sigmoid": Fused(_cross_entropy_sigmoid, _cross_entropy_sigmoid_delta,
                                  "a(L)j − yj", "{a} - y_{{{j}}}", lambda a, y: a - y,
-                                 into=_cross_entropy_sigmoid_into),
+                                 into=_cross_entropy_sigmoid_into,
+                                 js=_CROSS_ENTROPY_SIGMOID_JS),
                 "softmax": Fused(_cross_entropy_softmax, _cross_entropy_softmax_delta,
                                  "(a(L)j − yj) − Σi≠j a(L)j (a(L)i − yi) / (1 − a(L)i)",
                                  "\\left({a} - y_{{{j}}}\\right) - \\sum_{{i \\ne {j}}} "
                                  "\\frac{{{a}\\left(a^{{({l})}}_i - y_i\\right)}}"
-                                 "{{1 - a^{{({l})}}_i}}"),
+                                 "{{1 - a^{{({l})}}_i}}", js=_CROSS_ENTROPY_SOFTMAX_JS),
             },
+            js=_CROSS_ENTROPY_JS,
         ),
         Cost(
             "categorical_cross_entropy",
@@ -268,11 +374,13 @@ COSTS: dict[str, Cost] = {
             fused={
                 "softmax": Fused(_categorical_softmax, _categorical_softmax_delta,
                                  "a(L)j Σi yi − yj", "{a} \\sum_i y_i - y_{{{j}}}",
-                                 into=_categorical_softmax_into),
+                                 into=_categorical_softmax_into, js=_CATEGORICAL_SOFTMAX_JS),
                 "sigmoid": Fused(_categorical_sigmoid, _categorical_sigmoid_delta,
                                  "yj (a(L)j − 1)", "y_{{{j}}}\\left({a} - 1\\right)",
-                                 lambda a, y: y * (a - 1), into=_categorical_sigmoid_into),
+                                 lambda a, y: y * (a - 1), into=_categorical_sigmoid_into,
+                                 js=_CATEGORICAL_SIGMOID_JS),
             },
+            js=_CATEGORICAL_JS,
         ),
     )
 }

@@ -669,7 +669,7 @@ def report(
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.io.logs import read_log
-    from backprop_cli.present.html import render_html
+    from backprop_cli.present.html import LIVE_ROWS, render_html
     from backprop_cli.reports.analyze import analyze as build
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
@@ -679,15 +679,22 @@ def report(
                  force=force)
     net = load_network(net_file)
     result: AnalyzeReport
+    rows = None
     if data is None:
         result = build(net, file=str(net_file))
     else:
+        import numpy as np
+
         from backprop_cli.reports.dataset import analyze_data
 
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                     chunk_rows)
         result = analyze_data(net, chunks, info)
+        if result.over is not None and result.over.rows <= LIVE_ROWS:  # the page keeps them
+            read = list(chunks)
+            rows = (np.concatenate([x for x, _ in read]), np.concatenate([y for _, y in read]))
     costs = None if log is None else read_log(log)
     html = render_html(result, source=str(net_file), costs=costs,
-                       limit=None if limit == 0 else limit, max_neurons=max_neurons)
+                       limit=None if limit == 0 else limit, max_neurons=max_neurons,
+                       data_rows=rows)
     write_text(html, output, force=force)

@@ -3,17 +3,24 @@
 Inline CSS, JS and SVG and no request to any other host: it opens from disk. The tables are
 rendered here, so everything but the interactive panel works without JavaScript; the panel
 reads the report's JSON (the same document as ``analyze --format json``) from the page.
+
+The page is live where it can be: engine.js (the engine in JavaScript) with the JS forms of
+the network's activations and cost from their registry entries, and live.js, which keeps the
+page's state and offers ``window.backprop``. It is static, and says why, when an activation or
+cost has no JS form, when the network has more than :data:`LIVE_PARAMS` parameters, or when
+the report is the mean over more than :data:`LIVE_ROWS` data rows (``report --data``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from html import escape
 from importlib import resources
 
 from backprop_cli.errors import plural
-from backprop_cli.network import Param
+from backprop_cli.network import Array, Network, Param
 from backprop_cli.present.chart import svg_chart
 from backprop_cli.present.graph import (
     MAX_WIDTH,
@@ -30,6 +37,8 @@ from backprop_cli.reports.train import CostSeries
 
 DIGITS = 6
 ROW_LIMIT = 200
+LIVE_PARAMS = 20_000  # above this many weights and biases the page stays static
+LIVE_ROWS = 1_000  # report --data: the rows the page keeps to recompute the means over them
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
@@ -113,9 +122,74 @@ PLAYGROUND = """<section id="playground" hidden aria-labelledby="pg-title">
 </div>
 </section>"""
 
-JS = (resources.files("backprop_cli.present") / "report.js").read_text(encoding="utf-8")
-PLAYGROUND_JS = (resources.files("backprop_cli.present") / "playground.js").read_text(
-    encoding="utf-8")
+def _script(name: str) -> str:
+    return (resources.files("backprop_cli.present") / name).read_text(encoding="utf-8")
+
+
+JS = _script("report.js")
+PLAYGROUND_JS = _script("playground.js")
+ENGINE_JS = _script("engine.js")
+LIVE_JS = _script("live.js")
+
+
+@dataclass(frozen=True)
+class Live:
+    """Whether the page recomputes itself (``why`` not: a sentence), and the engine's script."""
+
+    live: bool
+    why: str = ""
+    engine: str = ""
+
+
+def engine_script(net: Network) -> Live:
+    """engine.js with the JS forms of the network's activations and cost (and the cost's
+    stable form for its output activation), or why the page cannot have them."""
+    lines = ["(function (M) {", "  var E = BackpropEngine;"]
+    for name, sigma in {layer.activation: layer.sigma for layer in net.layers}.items():
+        js = sigma.js
+        if js is None:
+            return Live(False, f"the activation {name} has no JavaScript form (no js in its "
+                        "entry in activations.py), so the page cannot recompute it")
+        lines.append(f"  E.activations[{json.dumps(name)}] = {js};")
+    cost = net.cost_fn
+    if cost.js is None:
+        return Live(False, f"the cost {net.cost} has no JavaScript form (no js in its entry "
+                    "in costs.py), so the page cannot recompute it")
+    lines.append(f"  E.costs[{json.dumps(net.cost)}] = {cost.js};")
+    output = net.layers[-1].activation
+    fused = cost.fused.get(output)
+    if fused is not None:
+        if fused.js is None:
+            return Live(False, f"the stable form of {net.cost} with {output} has no JavaScript "
+                        "form (no js in its Fused entry in costs.py), so the page cannot "
+                        "recompute it")
+        lines.append(f"  E.costs[{json.dumps(net.cost)}].fused = "
+                     f"{{{json.dumps(output)}: {fused.js}}};")
+    lines.append("})(BackpropEngine.math);")
+    return Live(True, engine=ENGINE_JS + "\n" + "\n".join(lines) + "\n")
+
+
+def live_page(report: AnalyzeReport, rows: tuple[Array, Array] | None = None) -> Live:
+    """The page's engine, or why the page is static. ``rows``: (inputs, targets) of the data
+    rows of a ``report --data`` page, None if they were not kept."""
+    net = report.network
+    count = sum(layer.weights.size + layer.biases.size for layer in net.layers)
+    if count > LIVE_PARAMS:
+        return Live(False, f"the network has {count:,} parameters, more than the "
+                    f"{LIVE_PARAMS:,} the page recomputes in the browser")
+    if report.over is not None and (rows is None or report.over.rows > LIVE_ROWS):
+        return Live(False, f"the report is the mean over {plural(report.over.rows, 'data row')},"
+                    f" more than the {LIVE_ROWS:,} the page keeps to recompute it")
+    return engine_script(net)
+
+
+def _live_settings(live: Live, rows: tuple[Array, Array] | None) -> dict[str, object]:
+    settings: dict[str, object] = {"live": live.live, "why": live.why}
+    if live.live and rows is not None:
+        inputs, targets = rows
+        settings["rows"] = [{"input": x, "target": y}
+                            for x, y in zip(inputs.tolist(), targets.tolist(), strict=True)]
+    return settings
 
 
 def num(x: float | None) -> str:
@@ -219,10 +293,10 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
     return "\n".join(out)
 
 
-def _json_script(doc: object) -> str:
+def _json_script(doc: object, id_: str = "report-data") -> str:
     # "<" never appears raw, so no "</script>" (or "<!--") inside can end the element early.
     text = json.dumps(doc, allow_nan=False).replace("<", "\\u003c")
-    return f'<script type="application/json" id="report-data">{text}</script>'
+    return f'<script type="application/json" id="{id_}">{text}</script>'
 
 
 def _page_constants() -> dict[str, object]:
@@ -233,9 +307,12 @@ def _page_constants() -> dict[str, object]:
 
 
 def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None = None,
-                limit: int | None = ROW_LIMIT, max_neurons: int = 12) -> str:
-    """The page. ``costs``: training and validation cost per epoch (from ``train --log``)."""
+                limit: int | None = ROW_LIMIT, max_neurons: int = 12,
+                data_rows: tuple[Array, Array] | None = None) -> str:
+    """The page. ``costs``: training and validation cost per epoch (from ``train --log``);
+    ``data_rows``: the rows of a report over ``--data`` (inputs, targets), for a live page."""
     net = report.network
+    live = live_page(report, data_rows)
     name = net.name or "network"
     graph = layout(net, report.trace.grad_w, "gradient", max_neurons)
     svg = render_svg(graph, interactive=True).replace(
@@ -258,6 +335,9 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     for note in (report.factor_note, report.fused_note):
         if note:
             parts.append(f'<p class="note">{escape(note)}</p>')
+    if not live.live:
+        parts.append(f'<p class="note" id="static-note">This page is static: {escape(live.why)}.'
+                     " Its numbers are those of the file; they cannot be edited here.</p>")
     parts += [
         CONTROLS,
         "<h2>Network: edges coloured by ∂C/∂w</h2>",
@@ -274,6 +354,10 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
                             rows, len(rows), limit, "training"))
     parts += ["<h2>Tables</h2>", _tables(report, limit), _json_script(report.to_dict()),
+              _json_script(_live_settings(live, data_rows), "live-settings")]
+    if live.live:
+        parts.append(f"<script>{live.engine}</script>")
+    parts += [f"<script>{LIVE_JS}</script>",
               f"<script>var DIGITS = {DIGITS};\n{JS}</script>",
               f"<script>var PAGE = {json.dumps(_page_constants())};\n{PLAYGROUND_JS}</script>",
               "</body></html>"]
