@@ -72,7 +72,8 @@ caption { caption-side: bottom; text-align: left; color: #6b7280; font-size: 0.8
 #pg-examples input { width: 5.5rem; }
 #pg-error { color: #b91c1c; margin-left: 0.75rem; }
 .pg-surfaces { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start; }
-.pg-surfaces figure { margin: 0; font-size: 0.82rem; }
+.pg-surfaces figure { margin: 0; font-size: 0.82rem; width: 250px; }
+.pg-surfaces figure.small { width: 110px; }
 .pg-surfaces canvas { border: 1px solid #9ca3af; image-rendering: pixelated; }
 #pg-derivation math { margin: 0.3rem 0; font-size: 1.05rem; }
 #pg-derivation p { margin: 0.4rem 0; }
@@ -113,9 +114,11 @@ PLAYGROUND = """<section id="playground" hidden aria-labelledby="pg-title">
 <div class="pg-box"><h3 id="pg-nudges-title">Desired nudges −η·∂C/∂param</h3>
 <div id="pg-nudges"></div></div>
 </div>
-<div id="pg-examples"></div>
+<div class="pg-row">
 <div id="pg-surfaces-box" hidden><h3>Decision surface over the input plane</h3>
 <div class="pg-surfaces" id="pg-surfaces"></div></div>
+<div id="pg-examples"></div>
+</div>
 <div class="pg-row">
 <div class="pg-box" id="pg-derivation" aria-live="polite"></div>
 <div class="pg-box"><h3 id="pg-tree-title">Tree</h3><div id="pg-tree"></div></div>

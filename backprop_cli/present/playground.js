@@ -119,6 +119,7 @@
     if (p.kind !== "a") { return name; }
     return p.l === 0 ? "x" + exampleShown() + "." + p.j : "b" + p.l + "." + p.j;
   }
+  function overRows() { return doc.examples.length === 1 && doc.examples[0].index === "mean"; }
   function exampleShown() { return Number($("pg-example").value || 0); }
   function select(name) {
     if (!parse(name)) { return; }
@@ -199,6 +200,11 @@
   function buildExamples() {
     var box = $("pg-examples"), net = doc.network, n0 = net.sizes[0], nL = net.sizes[net.sizes.length - 1];
     box.appendChild(el("h3", {}, "Examples: inputs a⁽⁰⁾ = x and targets y"));
+    if (overRows()) {
+      box.appendChild(el("p", {"class": "note"}, "The page is the mean over the data rows; the " +
+        "script API edits a row: window.backprop.set(\"x0.1\", 0.3) (row 0, input 1)."));
+      return;
+    }
     if (n0 + nL > MAX_EDIT) {
       box.appendChild(el("p", {"class": "note"}, "Too many inputs to edit here (" + n0 +
         "); the script API edits them: window.backprop.set(\"x0.5\", 0.3)."));
@@ -475,7 +481,7 @@
     }
     var figures = [];
     var L = net.sizes.length - 1;
-    figures.push([L, 0, 240]);
+    for (var o = 0; o < Math.min(net.sizes[L], 4); o++) { figures.push([L, o, 240]); }
     for (var l = 1; l < L; l++) {
       for (var j = 0; j < Math.min(net.sizes[l], 8); j++) { figures.push([l, j, 96]); }
     }
@@ -488,7 +494,7 @@
     });
   }
   function buildFigure(name, size, big) {
-    var p = parse(name), fig = el("figure", {"data-neuron": name});
+    var p = parse(name), fig = el("figure", {"data-neuron": name, "class": big ? "big" : "small"});
     var label = (big ? "output " : "hidden neuron ") + P.sym("a", p.l, p.j);
     var canvas = el("canvas", {width: size, height: size, "class": "surface", "data-neuron": name,
       role: "img", "aria-label": "decision surface of " + label + " over the input plane"});
@@ -515,7 +521,7 @@
     off.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, size, size);
-    if (big) {
+    if (big && !overRows()) {
       doc.examples.forEach(function (ex) {
         var px = (ex.input[0] - ranges[0][0]) / (ranges[0][1] - ranges[0][0]) * size;
         var py = (ranges[1][1] - ex.input[1]) / (ranges[1][1] - ranges[1][0]) * size;
@@ -590,6 +596,15 @@
     steps.forEach(function (s) { kids.push(mo(s[0])); kids.push(s[1]); });
     return m("math", {display: "block"}, [m("mrow", {}, kids)]);
   }
+  function operands(args, d) { return args.map(function (a) { return mnum(a, d, true); }); }
+  function signedSum(args, d) {  // t0 + t1 − t2: a negative term after the first as − |t|
+    var kids = [];
+    args.forEach(function (a, i) {
+      if (i) { kids.push(mo(a < 0 ? "−" : "+")); }
+      kids.push(i && a < 0 ? mnum(-a, d) : mnum(a, d));
+    });
+    return m("mrow", {}, kids);
+  }
   function factors(nodes) {
     var kids = [];
     nodes.forEach(function (n, i) { if (i) { kids.push(mo("·")); } kids.push(n); });
@@ -599,7 +614,7 @@
     var d = digitsFor(args, f, value);
     var res = mnum(value, SHOWN_DIGITS);
     res.setAttribute("data-value", String(value));
-    return [["=", write(args.map(function (a) { return mnum(a, d, true); }))], ["=", res]];
+    return [["=", write(args, d)], ["=", res]];
   }
   function chainOf(p, ex) {  // the factors of ∂C₀/∂(w or b) for one example
     var t = layerOf(ex.layers, p.l), w = p.kind === "w";
@@ -620,9 +635,14 @@
     var a = msym("a", p.l, p.j), z = msym("z", p.l, p.j);
     box.appendChild(el("p", {}, "The chain rule, for one example (C₀); numbers rounded to " + SHOWN_DIGITS +
       " significant digits, operands with as many more as it takes for them to multiply out by hand:"));
-    box.appendChild(row(dfrac(C0(), target), [["=", factors([dfrac(C0(), a), dfrac(a.cloneNode(true), z), dfrac(z.cloneNode(true), target.cloneNode(true))])],
-      ["=", factors([dfrac(C0(), a.cloneNode(true)), dfrac(a.cloneNode(true), z.cloneNode(true)),
-        p.kind === "w" ? msym("a", p.l - 1, p.k) : m("mn", {}, ["1"])])]]));
+    var dzdp = p.kind === "w" ? msym("a", p.l - 1, p.k) : m("mn", {}, ["1"]);
+    if (doc.examples.every(function (ex) { return chainOf(p, ex).three; })) {
+      box.appendChild(row(dfrac(C0(), target), [["=", factors([dfrac(C0(), a), dfrac(a.cloneNode(true), z), dfrac(z.cloneNode(true), target.cloneNode(true))])],
+        ["=", factors([dfrac(C0(), a.cloneNode(true)), dfrac(a.cloneNode(true), z.cloneNode(true)), dzdp])]]));
+    } else {  // δ = ∂C₀/∂z computed directly: a softmax Jacobian, or the stable form
+      box.appendChild(row(dfrac(C0(), target), [["=", factors([dfrac(C0(), z), dfrac(z.cloneNode(true), target.cloneNode(true))])],
+        ["=", factors([dfrac(C0(), z.cloneNode(true)), dzdp])]]));
+    }
     var grads = [];
     doc.examples.forEach(function (ex, e) {
       var c = chainOf(p, ex);
@@ -630,7 +650,7 @@
       box.appendChild(el("p", {}, "Example " + ex.index + (c.three ? ":" : ": ∂C₀/∂z is δ, computed directly (" +
         (layerOf(doc.network.layers, p.l).activation === "softmax" ? "softmax: every a depends on every z" : "the stable form") + ")")));
       var lhs = dfrac(C0(), target.cloneNode(true));
-      var eq = row(lhs, worked(c.args, c.value, product, factors));
+      var eq = row(lhs, worked(c.args, c.value, product, function (args, d) { return factors(operands(args, d)); }));
       eq.setAttribute("data-example", String(e));
       box.appendChild(eq);
     });
@@ -641,11 +661,8 @@
       var lhs = m("mfrac", {}, [m("mrow", {}, [mo("∂"), m("mi", {}, ["C"])]), m("mrow", {}, [mo("∂"), target.cloneNode(true)])]);
       var steps;
       if (n <= MAX_TERMS) {
-        steps = worked(grads, mean, function (v) { return sum(v) / n; }, function (nodes) {
-          var kids = [mo("(")];
-          nodes.forEach(function (node, i) { if (i) { kids.push(mo("+")); } kids.push(node); });
-          kids.push(mo(")"));
-          return m("mfrac", {}, [m("mrow", {}, kids), m("mn", {}, [String(n)])]);
+        steps = worked(grads, mean, function (v) { return sum(v) / n; }, function (args, d) {
+          return m("mfrac", {}, [signedSum(args, d), m("mn", {}, [String(n)])]);
         });
       } else {
         var res = mnum(mean, SHOWN_DIGITS); res.setAttribute("data-value", String(mean));
@@ -678,7 +695,8 @@
         var f = function (v) { var s = 0; for (var i = 0; i < v.length; i += per) { s += product(v.slice(i, i + per)); } return s; };
         var steps;
         if (terms <= MAX_TERMS) {
-          steps = worked(args, value, f, function (nodes) {
+          steps = worked(args, value, f, function (values, d) {
+            var nodes = operands(values, d);
             var kids = [];
             for (var i = 0; i < nodes.length; i += per) { if (i) { kids.push(mo("+")); } kids.push(factors(nodes.slice(i, i + per))); }
             return m("mrow", {}, kids);
@@ -771,7 +789,7 @@
         link(svg, zNode, costNode, "∂C₀/∂z = δ", t.dC_dz[p.j]);
       }
       if (p.l === L) { link(svg, node(svg, X[2], H - 25, "y" + p.j, ex.target[p.j]), costNode, "target", ex.target[p.j]); }
-      else { svg.appendChild(el("svg:text", {x: X[3], y: mid + 36, "text-anchor": "middle", "font-size": 11, fill: "#6b7280"}, "through layers " + (p.l + 1) + "…" + L)); }
+      else { svg.appendChild(el("svg:text", {x: X[3], y: mid + 36, "text-anchor": "middle", "font-size": 11, fill: "#6b7280"}, (p.l + 1 === L ? "through layer " + L : "through layers " + (p.l + 1) + "…" + L))); }
       under = "∂C₀/∂" + symOf(sel) + " = " + c.args.map(short).join(" · ") + " = " + short(c.value);
     }
     box.replaceChildren(svg, el("p", {"class": "tree-product"}, under));
