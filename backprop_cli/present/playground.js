@@ -285,7 +285,7 @@
     var s = scale > 0 ? Math.min(1, Math.abs(v) / scale) : 0;
     return Math.round((PAGE.minWidth + (PAGE.maxWidth - PAGE.minWidth) * s) * 100) / 100;
   }
-  function short(x) { return pyg(x, 4); }
+  function short(x) { return pyg(x, 3); }  // as the diagram writes numbers (graph.py short)
   function diagram() {
     var svg = document.querySelector("svg.network");
     if (!svg) { return; }
@@ -306,30 +306,51 @@
     var labels = svg.querySelectorAll("text.edge-label[data-param]");
     for (i = 0; i < labels.length; i++) {
       p = parse(labels[i].getAttribute("data-param"));
-      var kind = labels[i].getAttribute("data-kind");
-      labels[i].textContent = short(kind === "weight" ? layerOf(doc.network.layers, p.l).weights[p.j][p.k]
-        : layerOf(doc.gradient.layers, p.l).dC_dw[p.j][p.k]);
+      var gradient = labels[i].getAttribute("data-kind") !== "weight";
+      v = gradient ? layerOf(doc.gradient.layers, p.l).dC_dw[p.j][p.k] : layerOf(doc.network.layers, p.l).weights[p.j][p.k];
+      labels[i].textContent = short(v);
+      labels[i].setAttribute("data-value", String(v));
+      if (gradient) { labels[i].setAttribute("fill", colour(v)); }
     }
-    var e0 = doc.examples[exampleShown()] || doc.examples[0];
+    // The neurons show one example (the svg's data-example: its index, or "mean" over rows).
+    var which = svg.getAttribute("data-example");
+    if (which === null || which === "") { return; }
+    var ex = which === "mean" ? doc.examples[0] : doc.examples.filter(function (x) { return String(x.index) === which; })[0];
+    if (!ex) { return; }
     var circles = svg.querySelectorAll("circle.neuron");
     for (i = 0; i < circles.length; i++) {
-      var c = circles[i], n = parse(neuronName(c)), a = activation(e0, n.l, n.j);
+      var c = circles[i], n = parse(neuronName(c)), a = activation(ex, n.l, n.j);
       c.classList.toggle("selected", sel === neuronName(c));
       var range = layerRange(svg, c, n.l);
-      if (range && window.backpropFill) { c.setAttribute("fill", window.backpropFill(a, range[0], range[1])); }
-    }
-    var values = svg.querySelectorAll("text.neuron-value[data-neuron]");
-    for (i = 0; i < values.length; i++) {
-      n = parse(values[i].getAttribute("data-neuron"));
-      values[i].textContent = pyg(activation(e0, n.l, n.j), 2);
+      if (!range) { continue; }
+      var level = grey(a, range[0], range[1]), hex = (level < 16 ? "0" : "") + level.toString(16);
+      c.setAttribute("fill", "#" + hex + hex + hex);
+      c.setAttribute("data-value", String(a));
+      var ink = level < 128 ? PAGE.lightInk : PAGE.ink;
+      for (var t = c.nextElementSibling; t && t.tagName.toLowerCase() === "text"; t = t.nextElementSibling) {
+        t.setAttribute("fill", ink);  // its label and value
+        if (t.classList.contains("neuron-value")) { t.textContent = short(a); }
+      }
     }
     var targets = svg.querySelectorAll("text.target[data-target]");
     for (i = 0; i < targets.length; i++) {
       var j = Number(targets[i].getAttribute("data-target").slice(1));
-      targets[i].textContent = "y" + j + " = " + short(e0.target[j]);
+      afterEquals(targets[i], short(ex.target[j]));
+      targets[i].setAttribute("data-value", String(ex.target[j]));
     }
     var cost = svg.querySelector("text.cost-value");
-    if (cost) { cost.textContent = short(e0.cost); }
+    if (cost) { cost.textContent = short(ex.cost); }
+    var mean = svg.querySelector("text.cost-mean");
+    if (mean) { mean.textContent = "C = " + short(doc.cost) + " (mean)"; }
+  }
+  // As present/graph.py's grey_level: 0 (black) at lo … 255 (white) at hi, clamped; NaN white.
+  function grey(a, lo, hi) {
+    if (isNaN(a)) { return 255; }
+    return Math.round(255 * Math.min(1, Math.max(0, (a - lo) / (hi - lo))));
+  }
+  function afterEquals(node, text) {  // "y₀ = 1" → "y₀ = " + text
+    var old = node.textContent;
+    node.textContent = old.slice(0, old.lastIndexOf("= ") + 2) + text;
   }
   function activation(ex, l, j) { return l === 0 ? ex.input[j] : layerOf(ex.layers, l).a[j]; }
   function layerRange(svg, circle, l) {
@@ -383,8 +404,7 @@
     var heads = document.querySelectorAll("h3.example-cost[data-example]");
     for (i = 0; i < heads.length; i++) {
       var e = doc.examples[Number(heads[i].getAttribute("data-example"))];
-      var text = heads[i].textContent;
-      if (e) { heads[i].textContent = text.slice(0, text.lastIndexOf("= ") + 2) + num(e.cost); }
+      if (e) { afterEquals(heads[i], num(e.cost)); }
     }
     var cost = document.querySelector("strong.cost");
     if (cost) { cost.textContent = "C = " + num(doc.cost); }
