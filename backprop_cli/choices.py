@@ -8,6 +8,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float64", "float32")
 NORMALIZE = ("standard", "minmax", "none")
 SPLITS = ("all", "train", "val")
+GRAPH_LABELS = ("none", "weights", "gradients", "both")  # backprop graph --labels
 
 DELIMITER = ","  # of a CSV file
 CHUNK_ROWS = 8192  # rows of a CSV file read at a time where memory is bounded

@@ -29,6 +29,7 @@ from backprop_cli.cli.options import (
     Format,
     GraphFormat,
     GraphFormatOption,
+    GraphLabels,
     LabelAsciiOption,
     LimitOption,
     NetFile,
@@ -619,25 +620,44 @@ def graph(
     output: OutputOption = None,
     force: ForceOption = False,
     ascii_: LabelAsciiOption = False,
+    example: Annotated[int | None, typer.Option(
+        help="Fill the neurons with example N's activations (0-based) and draw its cost C0 "
+             "and targets y [default: 0]; the edges always show the full cost's ∂C/∂w.",
+        show_default=False)] = None,
+    labels: Annotated[GraphLabels, typer.Option(
+        help="Numbers written on the edges: w near the source, ∂C/∂w near the target, "
+             "where there is room.")] = GraphLabels("both"),
+    scale: Annotated[str, typer.Option(
+        metavar="auto|ABS",
+        help="The |value| drawn at full width: auto (the largest in this picture) or a "
+             "number, so that two pictures share one scale (larger values: full width).")
+    ] = "auto",
 ) -> None:
-    """Draw the network: neurons a(l)j as circles, edges coloured by sign and sized by magnitude.
+    """Draw the network with its numbers: neurons lit by their activation, edges coloured by
+    sign and sized by magnitude, labelled with w and ∂C/∂w, and the cost node C0 with the
+    targets y.
 
     SVG is drawn by backprop itself (no Graphviz needed); dot is for Graphviz, mermaid for
-    Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value.
+    Markdown renderers that support it. Each edge's tooltip names w(l)jk and its value; the
+    legend says what colour, width and grey mean, and the scale used.
     """
     from backprop_cli.io.config import load_network
-    from backprop_cli.present.graph import layout
+    from backprop_cli.present.graph import parse_scale, picture
     from backprop_cli.reports.analyze import analyze as build
+    from backprop_cli.reports.analyze import check_example
 
+    full_width = parse_scale(scale)
     readable(net_file)
     check_output(output, [net_file], force=force)
     net = load_network(net_file)
-    if show is Show.gradient:
-        values = build(net, file=str(net_file)).trace.grad_w
-    else:
-        values = tuple(layer.weights for layer in net.layers)
-    present("graph", fmt.value, layout(net, values, show.value, max_neurons), ascii_=ascii_,
-             output=output, force=force)
+    result = None
+    if show is Show.gradient or example is not None or net.examples is not None:
+        result = build(net, file=str(net_file))
+        check_example(example, result.example_count)
+    present("graph", fmt.value,
+            picture(result, net, show.value, max_neurons, example=example or 0,
+                    scale=full_width, labels=labels.value),
+            ascii_=ascii_, output=output, force=force)
 
 
 @app.command(

@@ -16,6 +16,7 @@ from backprop_cli.choices import (
     CHUNK_ROWS,
     DELIMITER,
     DTYPES,
+    GRAPH_LABELS,
     NORMALIZE,
     OPTIMIZERS,
     SPLITS,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     Normalize: TypeAlias = Choice
     DType: TypeAlias = Choice
     Split: TypeAlias = Choice
+    GraphLabels: TypeAlias = Choice
 else:
     def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
         return Choice(name, [(n, n) for n in names])
@@ -50,6 +52,7 @@ else:
     Normalize = _enum("Normalize", NORMALIZE)
     DType = _enum("DType", DTYPES)
     Split = _enum("Split", SPLITS)
+    GraphLabels = _enum("GraphLabels", GRAPH_LABELS)
 
 # --- options shared by several commands -----------------------------------------------------
 

@@ -23,12 +23,14 @@ from backprop_cli.errors import plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.present.chart import svg_chart
 from backprop_cli.present.graph import (
+    INK,
+    LIGHT_INK,
     MAX_WIDTH,
     MIN_WIDTH,
     NEGATIVE,
     POSITIVE,
     ZERO,
-    layout,
+    picture,
     render_svg,
 )
 from backprop_cli.present.notation import number, sym
@@ -306,7 +308,7 @@ def _page_constants() -> dict[str, object]:
     """The diagram's drawing constants (present/graph.py), for the page's script to redraw it
     with the same formulas."""
     return {"minWidth": MIN_WIDTH, "maxWidth": MAX_WIDTH, "positive": POSITIVE,
-            "negative": NEGATIVE, "zero": ZERO}
+            "negative": NEGATIVE, "zero": ZERO, "ink": INK, "lightInk": LIGHT_INK}
 
 
 def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None = None,
@@ -317,7 +319,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     net = report.network
     live = live_page(report, data_rows)
     name = net.name or "network"
-    graph = layout(net, report.trace.grad_w, "gradient", max_neurons)
+    graph = picture(report, net, "gradient", max_neurons, example=report.examples[0])
     svg = render_svg(graph, interactive=True).replace(
         ' xmlns="http://www.w3.org/2000/svg"', "", 1)
     parts = [
