@@ -342,6 +342,16 @@
     if (cost) { cost.textContent = short(ex.cost); }
     var mean = svg.querySelector("text.cost-mean");
     if (mean) { mean.textContent = "C = " + short(doc.cost) + " (mean)"; }
+    var legend = svg.querySelectorAll("g.legend text");
+    for (i = 0; i < legend.length; i++) {  // "∂C/∂w: of the full cost C = 0.7033, …"
+      var line = legend[i].textContent, at = line.indexOf("full cost C = ");
+      // the scale stays the file's while the numbers change, so that widths compare
+      legend[i].textContent = line = line.replace(/\(auto: the largest \|([^|]+)\|\)/, "(the file's largest |$1|, kept)");
+      if (at >= 0) {
+        var end = line.indexOf(",", at);
+        legend[i].textContent = line.slice(0, at + 14) + pyg(doc.cost, 4) + (end < 0 ? "" : line.slice(end));
+      }
+    }
   }
   // As present/graph.py's grey_level: 0 (black) at lo … 255 (white) at hi, clamped; NaN white.
   function grey(a, lo, hi) {
