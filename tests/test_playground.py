@@ -270,14 +270,19 @@ def test_decision_surface_for_two_inputs_only(driver: Any, pages: dict[str, Path
     # the output and the 3 hidden neurons of the 2-3-1 network
     assert sorted(c.get_attribute("data-neuron") for c in canvases) == [
         "a1.0", "a1.1", "a1.2", "a2.0"]
-    # the output's pixel where example 3 = (1, 1) is plotted is σ of the network's output there:
-    # read back its colour's position on the scale and compare with forward()
-    out = driver.execute_script("""
+    # the pixel at the centre of grid cell (20, 20) of 40 × 40 over x₀, x₁ ∈ [−0.5, 1.5] is the
+    # output there on the colour scale: orange (245, 147, 34) at lo, white at the middle,
+    # blue (8, 119, 189) at hi
+    lo, hi, a, pixel = driver.execute_script("""
       var c = document.querySelector('canvas.surface[data-neuron="a2.0"]');
-      var lo = Number(c.getAttribute('data-lo')), hi = Number(c.getAttribute('data-hi'));
-      var a = window.backprop.forward([0.5, 0.5]);
-      return [lo, hi, a[2][0]];""")
-    assert out[0] <= out[2] <= out[1]
+      var a = window.backprop.forward([-0.5 + 20.5 / 40 * 2, 1.5 - 20.5 / 40 * 2]);
+      return [Number(c.getAttribute('data-lo')), Number(c.getAttribute('data-hi')), a[2][0],
+              Array.from(c.getContext('2d').getImageData(123, 123, 1, 1).data)];""")
+    assert (lo, hi) == (0, 1)  # the targets, 0 and 1, widen the output's range
+    t = (a - lo) / (hi - lo)
+    ends = ((245, 147, 34), (255, 255, 255)) if t < 0.5 else ((255, 255, 255), (8, 119, 189))
+    u = 2 * t if t < 0.5 else 2 * t - 1
+    assert pixel == [round(p + (q - p) * u) for p, q in zip(*ends, strict=True)] + [255]
     caption = driver.find_element(By.CSS_SELECTOR, "#pg-surfaces figure figcaption").text
     assert "x₀ from -0.5 (left) to 1.5" in caption and "(orange)" in caption
     _open(driver, pages["softmax"])  # 3 inputs: no input plane
