@@ -45,6 +45,12 @@ def _find(*names: str) -> str | None:
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[Any]:
+    yield from browser(tmp_path / "profile")
+
+
+def browser(profile: Path) -> Iterator[Any]:
+    """A headless Chromium session with its profile in ``profile`` (for a fixture to yield
+    from), or a skip (a failure with BACKPROP_BROWSER_TESTS=require) where there is none."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
@@ -60,7 +66,7 @@ def driver(tmp_path: Path) -> Iterator[Any]:
     options.binary_location = chromium
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    options.add_argument(f"--user-data-dir={profile}")
     browser = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
         yield browser

@@ -87,6 +87,10 @@ def test_html_page_names_it(registered: None, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     page = out.read_text(encoding="utf-8")
     assert '"softsign"' in page and "C0 = ½ Σj" in page
+    # without a JS form the page cannot recompute it: it is static and says why
+    assert ("This page is static: the activation softsign has no JavaScript form (no js in its "
+            "entry in activations.py), so the page cannot recompute it.") in page
+    assert '"live": false' in page
 
 
 def test_train_runs_it_and_writes_it(registered: None, tmp_path: Path) -> None:

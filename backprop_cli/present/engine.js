@@ -148,17 +148,13 @@ var BackpropEngine = (function () {
     });
   }
 
-  // [a(0) = input, a(1), …, a(L)] for one input; `check` false: inf or NaN are returned, not
-  // refused (for pictures of a diverging network).
-  function forwardPass(network, input, example, check) {
+  // [a(0) = input, a(1), …, a(L)] for one input, and the z(l): inf or NaN are returned, not
+  // refused (`refuse` does that for a report; a picture of a diverging network may show them).
+  function forwardPass(network, input) {
     var a = input.slice(), zs = [], as = [a];
-    network.layers.forEach(function (layer, index) {
+    network.layers.forEach(function (layer) {
       var z = weightedInput(layer, a);
       a = sigmaFn(activation(layer.activation), z);
-      if (check) {
-        checkFinite(z, "the forward pass: z(" + (index + 1) + "){j}", example);
-        checkFinite(a, "the forward pass: a(" + (index + 1) + "){j}", example);
-      }
       zs.push(z);
       as.push(a);
     });
@@ -166,7 +162,7 @@ var BackpropEngine = (function () {
   }
 
   function forward(network, input) {
-    return forwardPass(network, input, null, false).activations;
+    return forwardPass(network, input).activations;
   }
 
   // The cost's stable form in z(L) for this output activation, as engine.py picks it.
@@ -177,19 +173,19 @@ var BackpropEngine = (function () {
     return fused || null;
   }
 
-  // The trace of one example: per layer its factors, and C0.
-  function backprop(network, input, target, example) {
-    var pass = forwardPass(network, input, example, true);
+  // The trace of one example: per layer l (index l − 1) its factors, and C0.
+  function backprop(network, input, target) {
+    var pass = forwardPass(network, input);
     var zs = pass.zs, as = pass.activations, L = network.layers.length;
     var cost = costOf(network.cost), fused = fusedOf(network);
     var zL = zs[L - 1], aL = as[L];
     var c0 = fused ? fused.cost(zL, target) : cost.fn(aL, target);
-    if (!isFinite(c0)) { throw NumericalError("the cost C0", example); }
     var dC_da = cost.dC_da(aL, target);
     var layers = new Array(L);
     for (var index = L - 1; index >= 0; index--) {
       var layer = network.layers[index], sigma = activation(layer.activation);
       var z = zs[index], a = as[index + 1], a_prev = as[index];
+      // The stable form: δ(L) from z(L) directly, not through a possibly infinite ∂C/∂a.
       var dC_dz = (index === L - 1 && fused) ? fused.delta(z, a, target)
         : sigmaBackward(sigma, z, a, dC_da);
       // ∂C0/∂a(l−1)k = Σ_j δ(l)j w(l)jk
@@ -198,13 +194,48 @@ var BackpropEngine = (function () {
         for (var j = 0; j < dC_dz.length; j++) { s += dC_dz[j] * layer.weights[j][k]; }
         return s;
       });
-      checkFinite(dC_dz, "the backward pass: ∂C0/∂z(" + (index + 1) + "){j}", example);
-      checkFinite(dC_da_prev, "the backward pass: ∂C0/∂a(" + index + "){j}", example);
       layers[index] = {z: z, a: a, dC_da: dC_da, da_dz: sigmaDerivative(sigma, z, a),
                        dC_dz: dC_dz, dz_dw: a_prev, dC_da_prev: dC_da_prev};
       dC_da = dC_da_prev;
     }
     return {layers: layers, cost: c0};
+  }
+
+  // Throw the Python engine's NumericalError for the first inf or NaN it would meet, in its
+  // order (each check over every example): z(l), a(l) for l = 1 … L; C0; then from l = L
+  // down, δ(l), ∂C0/∂a(l−1) and the bound max|δ(l)|·max|a(l−1)|·m of every ∂C0/∂w(l)jk.
+  function refuse(traces) {
+    var L = traces[0].layers.length, m = traces.length;
+    function each(l, name, what) {
+      traces.forEach(function (t, e) { checkFinite(t.layers[l - 1][name], what, e); });
+    }
+    for (var l = 1; l <= L; l++) {
+      each(l, "z", "the forward pass: z(" + l + "){j}");
+      each(l, "a", "the forward pass: a(" + l + "){j}");
+    }
+    traces.forEach(function (t, e) {
+      if (!isFinite(t.cost)) { throw NumericalError("the cost C0", e); }
+    });
+    for (l = L; l >= 1; l--) {
+      each(l, "dC_dz", "the backward pass: ∂C0/∂z(" + l + "){j}");
+      each(l, "dC_da_prev", "the backward pass: ∂C0/∂a(" + (l - 1) + "){j}");
+      var delta = 0, input = 0;
+      traces.forEach(function (t) {
+        t.layers[l - 1].dC_dz.forEach(function (d) { delta = Math.max(delta, Math.abs(d)); });
+        t.layers[l - 1].dz_dw.forEach(function (x) { input = Math.max(input, Math.abs(x)); });
+      });
+      if (!isFinite(delta * input * Math.max(1, m))) {
+        throw NumericalError("the gradient ∂C/∂w(" + l + ")", null);
+      }
+    }
+  }
+
+  // The traces of every example, or the Python engine's NumericalError.
+  function traced(network, examples) {
+    if (!examples.length) { throw new Error("the network has no examples to analyze"); }
+    var traces = examples.map(function (ex) { return backprop(network, ex.input, ex.target); });
+    refuse(traces);
+    return traces;
   }
 
   // ∂C0/∂w(l)jk = δ(l)j · a(l−1)k
@@ -221,32 +252,24 @@ var BackpropEngine = (function () {
     return mean;
   }
 
-  // The gradient of C: ∂C/∂w(l)jk = (1/m) Σ_e δ(l)j a(l−1)k, ∂C/∂b(l)j = mean of δ(l)j.
+  // The gradient of C: ∂C/∂w(l)jk = (1/m) Σ_e δ(l)j a(l−1)k, ∂C/∂b(l)j = mean of δ(l)j
+  // (numpy adds the examples in order).
   function meanGradient(network, traces) {
     var m = traces.length;
     return network.layers.map(function (layer, index) {
-      var n = layer.weights.length, n_prev = traces[0].layers[index].dz_dw.length;
-      var w = [], b = [], largest = 0;
-      for (var j = 0; j < n; j++) {
-        var row = [];
-        for (var k = 0; k < n_prev; k++) {
+      var of = traces.map(function (t) { return t.layers[index]; });
+      var w = of[0].dC_dz.map(function (_, j) {
+        return of[0].dz_dw.map(function (_, k) {
           var s = 0;
-          for (var e = 0; e < m; e++) {
-            var t = traces[e].layers[index];
-            s += t.dC_dz[j] * t.dz_dw[k];
-            largest = Math.max(largest, Math.abs(t.dC_dz[j]) * Math.abs(t.dz_dw[k]));
-          }
-          row.push(s / m);
-        }
-        w.push(row);
-        var sb = traces[0].layers[index].dC_dz[j];  // numpy adds the rows in order
-        for (var e2 = 1; e2 < m; e2++) { sb += traces[e2].layers[index].dC_dz[j]; }
-        b.push(sb / m);
-      }
-      // Every ∂C0/∂w(l)jk = δ(l)j · a(l−1)k is bounded by this product.
-      if (!isFinite(largest * Math.max(1, m))) {
-        throw NumericalError("the gradient ∂C/∂w(" + (index + 1) + ")", null);
-      }
+          for (var e = 0; e < m; e++) { s += of[e].dC_dz[j] * of[e].dz_dw[k]; }
+          return s / m;
+        });
+      });
+      var b = of[0].dC_dz.map(function (_, j) {
+        var s = of[0].dC_dz[j];
+        for (var e = 1; e < m; e++) { s += of[e].dC_dz[j]; }
+        return s / m;
+      });
       return {dC_dw: w, dC_db: b};
     });
   }
@@ -280,10 +303,7 @@ var BackpropEngine = (function () {
   // The document of `backprop analyze --format json` for `network` (the document's "network"
   // object) and examples [{input: [...], target: [...]}]; `version`: its schema version.
   function analyze(network, examples, version) {
-    if (!examples.length) { throw new Error("the network has no examples to analyze"); }
-    var traces = examples.map(function (ex, e) {
-      return backprop(network, ex.input, ex.target, e);
-    });
+    var traces = traced(network, examples);
     var gradient = meanGradient(network, traces);
     return {
       version: version === undefined ? 1 : version,
@@ -327,7 +347,7 @@ var BackpropEngine = (function () {
   // The document of `analyze --data` over these rows (read as one chunk): each factor its mean
   // over the rows, the gradient the mean of δ·a(l−1) per row; `data` is the document's "data".
   function analyzeRows(network, rows, version, data) {
-    var traces = rows.map(function (ex, e) { return backprop(network, ex.input, ex.target, e); });
+    var traces = traced(network, rows);
     var gradient = meanGradient(network, traces);
     var cost = meanCost(traces.map(function (t) { return t.cost; }));
     var names = ["z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_da_prev"];

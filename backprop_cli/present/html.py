@@ -184,13 +184,20 @@ def live_page(report: AnalyzeReport, rows: tuple[Array, Array] | None = None) ->
         return Live(False, f"the network has {count:,} parameters, more than the "
                     f"{LIVE_PARAMS:,} the page recomputes in the browser")
     if report.over is not None and (rows is None or report.over.rows > LIVE_ROWS):
-        return Live(False, f"the report is the mean over {plural(report.over.rows, 'data row')},"
-                    f" more than the {LIVE_ROWS:,} the page keeps to recompute it")
+        count = report.over.rows
+        what = (f"more than the {LIVE_ROWS:,} the page keeps" if count > LIVE_ROWS
+                else "and the page was not given them")
+        return Live(False, f"the report is the mean over {count:,} data "
+                    f"row{'' if count == 1 else 's'}, {what} to recompute it")
     return engine_script(net)
 
 
-def _live_settings(live: Live, rows: tuple[Array, Array] | None) -> dict[str, object]:
-    settings: dict[str, object] = {"live": live.live, "why": live.why}
+def _live_settings(live: Live, net: Network,
+                   rows: tuple[Array, Array] | None) -> dict[str, object]:
+    """What live.js reads: whether the page is live, why not, whether targets are
+    probabilities (the cost takes ln a), and the data rows of a page over --data."""
+    settings: dict[str, object] = {"live": live.live, "why": live.why,
+                                   "probability_targets": net.cost_fn.probability_targets}
     if live.live and rows is not None:
         inputs, targets = rows
         settings["rows"] = [{"input": x, "target": y}
@@ -360,7 +367,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
                             rows, len(rows), limit, "training"))
     parts += ["<h2>Tables</h2>", _tables(report, limit), _json_script(report.to_dict()),
-              _json_script(_live_settings(live, data_rows), "live-settings")]
+              _json_script(_live_settings(live, net, data_rows), "live-settings")]
     if live.live:
         parts.append(f"<script>{live.engine}</script>")
     parts += [f"<script>{LIVE_JS}</script>",

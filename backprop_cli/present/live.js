@@ -123,6 +123,10 @@
   api.set = function (name, value) {
     locate(state, name);  // a bad name is refused before the value is looked at
     finite(name, value);
+    if (name.charAt(0) === "y" && live.probability_targets && !(value >= 0 && value <= 1)) {
+      throw new Error(name + ": " + state.network.cost + " needs targets between 0 and 1 " +
+                      "(probabilities), not " + value);
+    }
     commit(function (s) { var place = locate(s, name); place.array[place.index] = value; });
   };
 
