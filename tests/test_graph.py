@@ -219,10 +219,10 @@ def test_neuron_fill_is_the_documented_grey() -> None:
     assert neuron_fill(-3.0, -1, 1) == "#000000" and neuron_fill(7.0, -1, 1) == "#ffffff"
     assert neuron_fill(0.25, -1, 1) == "#9f9f9f"  # t = 0.625: floor(159.375 + 0.5) = 159
     assert neuron_fill(float("nan"), 0, 1) == "#ffffff"
-    assert layer_range("sigmoid", np.array([0.2, 0.3])) == (0.0, 1.0)
-    assert layer_range("tanh", np.array([-0.5, 0.25])) == (-0.5, 0.25)
-    assert layer_range("relu", np.array([0.0, 0.0])) == (0.0, 1.0)
-    assert layer_range(None, np.array([2.0, 16.0])) == (0.0, 16.0)
+    assert layer_range(True, np.array([0.2, 0.3])) == (0.0, 1.0)
+    assert layer_range(False, np.array([-0.5, 0.25])) == (-0.5, 0.25)
+    assert layer_range(False, np.array([0.0, 0.0])) == (0.0, 1.0)
+    assert layer_range(False, np.array([2.0, 16.0])) == (0.0, 16.0)
 
 
 def test_edge_width_formula() -> None:

@@ -250,3 +250,20 @@ def test_without_javascript_the_page_is_the_tables_with_hooks_for_the_live_page(
                      r'<td data-field="z">[-0-9.e]+</td><td data-field="a">', html)
     assert '<tr data-neuron="a1.0" data-layer="2" data-example="0">' in html
     assert '<h3 class="example-cost" data-example="1">Example 1: C₀ = ' in html
+
+
+def test_report_diagram_carries_the_numbers() -> None:
+    """The page's diagram is `graph`'s: neurons lit and valued, edge labels, the cost node."""
+    _, html, _ = invoke("report", str(CONFIGS / "two-layer.yaml"))
+    _, svg, _ = invoke("graph", str(CONFIGS / "two-layer.yaml"))
+    for line in svg.splitlines()[2:]:  # all but the root element and its title (namespace)
+        if not line.startswith(("<line class=", "</g>", "<g ", "</svg>")):
+            assert line in html
+    assert '<text class="neuron-value" x="320" y="' in html  # a(1)0 = 0.611
+    assert '<text class="cost-value" ' in html and ">0.562</text>" in html
+    assert len(re.findall(r'<text class="edge-label" data-param="w\d\.\d\.\d"', html)) == 24
+    # over a data set's rows: the mean, and its cost is C
+    _, html, _ = invoke("report", str(CONFIGS / "xor.yaml"), "--data", str(CONFIGS / "xor.csv"))
+    assert 'data-example="mean"' in html
+    assert re.search(r'<text class="cost-label" [^>]*>C</text>', html)
+    assert "neurons: a⁽ˡ⁾ⱼ of the mean over 4 rows of " in html

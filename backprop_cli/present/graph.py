@@ -30,7 +30,6 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from backprop_cli.activations import ACTIVATIONS
 from backprop_cli.choices import GRAPH_LABELS
 from backprop_cli.errors import UsageError, printable
 from backprop_cli.network import Array, Network
@@ -53,12 +52,12 @@ SMALL_LAYER = 12  # a layer of at most this many neurons has its values written 
 POSITIVE, NEGATIVE, ZERO = "#2563eb", "#dc2626", "#9ca3af"
 MIN_WIDTH, MAX_WIDTH = 0.75, 6.0
 COLUMN, ROW, RADIUS = 170, 54, 22
-LABELLED_COLUMN, LABELLED_ROW = 250, 62  # with edge labels: room for them
+LABELLED_COLUMN, LABELLED_ROW = 250, 70  # with edge labels: room for them
 LEFT, TOP = 70, 84
 COST_DX, COST_RADIUS = 150, 27  # the cost node: right of the output layer
 LABEL_SIZE, LEGEND_SIZE, LEGEND_LINE = 10, 12, 17
 INK, LIGHT_INK = "#111827", "#ffffff"
-HALO = 'stroke="#ffffff" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'
+HALO = 'stroke="#ffffff" stroke-width="7" stroke-linejoin="round" paint-order="stroke"'
 DEFAULT_LABELS = "both"
 LABEL_KINDS = {"none": (), "weights": ("weight",), "gradients": ("gradient",),
                "both": ("weight", "gradient")}
@@ -102,12 +101,11 @@ def neuron_ink(a: float, lo: float, hi: float) -> str:
     return LIGHT_INK if grey_level(a, lo, hi) < 128 else INK
 
 
-def layer_range(activation: str | None, values: Array) -> tuple[float, float]:
+def layer_range(probability: bool, values: Array) -> tuple[float, float]:
     """The (lo, hi) of a layer's greys: (0, 1) for an activation whose values are
     probabilities (sigmoid, softmax); else from min(0, smallest a) to max(0, largest a) over
-    the examples (the inputs for layer 0, ``activation`` None), and (lo, lo + 1) if that is
-    one number."""
-    if activation is not None and ACTIVATIONS[activation].probability:
+    the examples (the inputs for layer 0), and (lo, lo + 1) if that is one number."""
+    if probability:
         return 0.0, 1.0
     finite = values[np.isfinite(values)]
     lo = min(0.0, float(finite.min())) if finite.size else 0.0
@@ -286,7 +284,7 @@ def forward_of(report: AnalyzeReport, example: int = 0) -> Forward:
     chosen = list(report.examples)
     a = (report.inputs[example], *(t.a[example] for t in trace.layers))
     everything = (report.inputs[chosen], *(t.a[chosen] for t in trace.layers))
-    ranges = tuple(layer_range(None if l == 0 else net.layers[l - 1].activation, v)
+    ranges = tuple(layer_range(l > 0 and net.layers[l - 1].sigma.probability, v)
                    for l, v in enumerate(everything))  # noqa: E741
     over = report.over is not None
     return Forward(a, report.targets[example], float(trace.cost_per_example[example]), ranges,
@@ -467,6 +465,7 @@ def legend_lines(g: Graph) -> list[tuple[str | None, str]]:
                         "at or above it, full width"))
     if f is not None:
         mean = ("the mean over the rows" if f.example is None
+                else "the one example's C₀" if f.count == 1
                 else f"the mean of C₀ over {f.scope}")
         lines.append((None, f"∂C/∂w: of the full cost C = {_num(f.full_cost)}, {mean}"))
     kinds = g.requested_kinds
@@ -477,16 +476,23 @@ def legend_lines(g: Graph) -> list[tuple[str | None, str]]:
         if "gradient" in kinds:
             parts.append("∂C/∂w (italic) near its target")
         text = "labels: " + ", ".join(parts)
-        for kind, name in (("weight", "w"), ("gradient", "∂C/∂w")):
-            missing = [str(l) for l, got in enumerate(g.label_kinds, start=1)  # noqa: E741
-                       if kind in kinds and kind not in got]
-            if missing:
-                text += (f"; no room for {name} on the edges into "
-                         f"layer{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        if any(got != kinds for got in g.label_kinds):
+        names = {"weight": "w", "gradient": "∂C/∂w"}
+        bare = [str(l) for l, got in enumerate(g.label_kinds, start=1) if not got]  # noqa: E741
+        if bare:
+            text += f"; no room for them on the edges into {_layers(bare)}"
+        for kind in kinds:
+            partial = [str(l) for l, got in enumerate(g.label_kinds, start=1)  # noqa: E741
+                       if got and kind not in got]
+            if partial:
+                text += f"; no room for {names[kind]} on the edges into {_layers(partial)}"
+        if bare or any(got != kinds for got in g.label_kinds):
             text += " (hover an edge for its numbers)"
         lines.append((None, text))
     return lines
+
+
+def _layers(numbers: list[str]) -> str:
+    return f"layer{'s' if len(numbers) > 1 else ''} {', '.join(numbers)}"
 
 
 def legend(g: Graph, ascii: bool = False) -> str:

@@ -16,7 +16,7 @@ _EM = {**dict.fromkeys("0123456789", 0.636), ".": 0.318, ",": 0.318, "-": 0.361,
        "C": 0.698, "w": 0.818, "y": 0.592, "a": 0.613, "…": 1.0, "|": 0.337}
 _SMALL = "⁽⁾⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉ⱼₖˡ⁻"  # super- and subscripts: about two thirds of a digit
 DEFAULT_EM = 0.7
-HALO = 2.5  # the white outline drawn around label text, each side
+HALO = 3.5  # the white outline drawn around label text, each side
 LINE = 1.2  # a line of text is this many em high
 
 
