@@ -127,6 +127,37 @@ def _shows(driver: Any, doc: Any, l: int, j: int, k: int) -> None:  # noqa: E741
     assert math.isclose(float(strong[4:]), doc["cost"], rel_tol=1e-5)
 
 
+def _diagram_follows(driver: Any, doc: Any, name: str) -> None:
+    """The diagram's edge ``name`` and the output neurons show ``doc``'s numbers, drawn with
+    present/graph.py's formulas (computed here in Python)."""
+    from selenium.webdriver.common.by import By
+
+    from backprop_cli.present.graph import edge_colour, edge_width, neuron_fill, short
+
+    svg = driver.find_element(By.CSS_SELECTOR, "svg.network")
+    scale = float(svg.get_attribute("data-scale") or "nan")
+    l, j, k = (int(i) for i in name[1:].split("."))  # noqa: E741
+    gradient = doc["gradient"]["layers"][l - 1]["dC_dw"][j][k]
+    edge = svg.find_element(By.CSS_SELECTOR, f'line.edge[data-param="{name}"]')
+    assert float(edge.get_attribute("data-value") or "nan") == gradient
+    assert edge.get_attribute("stroke") == edge_colour(gradient)
+    assert float(edge.get_attribute("stroke-width") or "nan") == edge_width(gradient, scale)
+    weight = doc["network"]["layers"][l - 1]["weights"][j][k]
+    label = svg.find_element(By.CSS_SELECTOR, f'text.edge-label[data-param="{name}"]'
+                                              '[data-kind="weight"]')
+    assert label.text == short(weight)
+    L = len(doc["network"]["layers"])
+    layer = svg.find_element(By.CSS_SELECTOR, f'g.layer[data-layer="{L}"]')
+    lo, hi = (float(layer.get_attribute(a) or "nan") for a in ("data-lo", "data-hi"))
+    for n, a in enumerate(doc["examples"][0]["layers"][-1]["a"]):
+        circle = svg.find_element(By.CSS_SELECTOR, f'circle.neuron[data-neuron="a{L}.{n}"]')
+        assert circle.get_attribute("fill") == neuron_fill(a, lo, hi)
+        value = svg.find_element(By.CSS_SELECTOR, f'text.neuron-value[data-neuron="a{L}.{n}"]')
+        assert value.text == short(a)
+    assert svg.find_element(By.CSS_SELECTOR, "text.cost-value").text == short(
+        doc["examples"][0]["cost"])
+
+
 def test_typing_a_weight_and_moving_the_slider_refresh_every_table(driver: Any,
                                                                     pages: dict[str, Path]) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
@@ -140,6 +171,7 @@ def test_typing_a_weight_and_moving_the_slider_refresh_every_table(driver: Any,
     assert doc["network"]["layers"][1]["weights"][1][0] == 1.25
     assert doc["cost"] != file_doc["cost"]
     _shows(driver, doc, 2, 1, 0)
+    _diagram_follows(driver, doc, "w2.1.0")
     # the edit changes only w(2)10: the rest of the network is the file's
     assert doc["network"]["layers"][0] == file_doc["network"]["layers"][0]
 
@@ -149,6 +181,7 @@ def test_typing_a_weight_and_moving_the_slider_refresh_every_table(driver: Any,
     assert moved != 1.25 and moved == float(slider.get_attribute("value") or "nan")
     doc = _report(driver)
     _shows(driver, doc, 2, 1, 0)
+    _diagram_follows(driver, doc, "w2.1.0")
     # the field follows the slider
     assert float(driver.find_element(By.ID, "pg-value").get_attribute("value") or "nan") == moved
 

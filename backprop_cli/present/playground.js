@@ -326,6 +326,8 @@
       var level = grey(a, range[0], range[1]), hex = (level < 16 ? "0" : "") + level.toString(16);
       c.setAttribute("fill", "#" + hex + hex + hex);
       c.setAttribute("data-value", String(a));
+      var tip = c.querySelector("title");
+      if (tip && tip.textContent.indexOf("= ") >= 0) { afterEquals(tip, num(a)); }
       var ink = level < 128 ? PAGE.lightInk : PAGE.ink;
       for (var t = c.nextElementSibling; t && t.tagName.toLowerCase() === "text"; t = t.nextElementSibling) {
         t.setAttribute("fill", ink);  // its label and value
