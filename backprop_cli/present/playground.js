@@ -162,11 +162,15 @@
   function play() {
     if (timer !== null) { return; }
     timer = setInterval(step, 80);
+    var focused = document.activeElement === $("pg-play");
     $("pg-play").disabled = true; $("pg-pause").disabled = false;
+    if (focused) { $("pg-pause").focus(); }  // the keyboard keeps a button to press
   }
   function pause() {
     if (timer !== null) { clearInterval(timer); timer = null; }
+    var focused = document.activeElement === $("pg-pause");
     $("pg-play").disabled = false; $("pg-pause").disabled = true;
+    if (focused) { $("pg-play").focus(); }
   }
   function wire() {
     $("pg-select").addEventListener("change", function (ev) { select(ev.target.value); });
