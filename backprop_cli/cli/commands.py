@@ -629,7 +629,7 @@ def graph(
              "where there is room.")] = GraphLabels("both"),
     scale: Annotated[str, typer.Option(
         metavar="auto|ABS",
-        help="The |value| drawn at full width: auto (the largest in this picture) or a "
+        help="The |value| drawn at full width: auto (the largest of this network) or a "
              "number, so that two pictures share one scale (larger values: full width).")
     ] = "auto",
 ) -> None:

@@ -401,10 +401,10 @@ def _place_labels(g: Graph, band_bottom: float) -> tuple[tuple[EdgeLabel, ...],
             if not kinds:
                 break
             pairs = [(e, kind) for e in edges for kind in kinds]
-            requests = [Request(i, short(_label_value(e, kind)), e.x1, e.y1, e.x2, e.y2,
-                                _W_FRACTIONS if kind == "weight" else _G_FRACTIONS)
-                        for i, (e, kind) in enumerate(pairs)]
-            placed = place_all(requests, LABEL_SIZE, taken, within)
+            asks = [Request(i, short(_label_value(e, kind)), e.x1, e.y1, e.x2, e.y2,
+                            _W_FRACTIONS if kind == "weight" else _G_FRACTIONS)
+                    for i, (e, kind) in enumerate(pairs)]
+            placed = place_all(asks, LABEL_SIZE, taken, within)
             if placed is not None:
                 for p in placed:
                     edge, kind = pairs[p.key]

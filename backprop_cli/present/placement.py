@@ -79,14 +79,14 @@ class Placed:
     box: Box
 
 
-def place_all(requests: Iterable[Request], size: float, taken: list[Box],
+def place_all(asks: Iterable[Request], size: float, taken: list[Box],
               within: Box) -> list[Placed] | None:
     """Every request placed centred on its segment, in a box inside ``within`` that overlaps
     no box of ``taken`` nor any label placed before it; or None (and ``taken`` unchanged) if
     one of them has no room. On success the new boxes are appended to ``taken``."""
     placed: list[Placed] = []
     boxes = list(taken)
-    for r in requests:
+    for r in asks:
         for t in r.ts:
             cx, cy = r.x1 + t * (r.x2 - r.x1), r.y1 + t * (r.y2 - r.y1)
             base = baseline_for_centre(cy, size)
