@@ -48,11 +48,12 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
-#panel { flex: 1 1 20rem; min-width: 20rem; overflow-x: auto; max-width: 34rem;
+#panel { flex: 1 1 25rem; min-width: 25rem; overflow-x: auto; max-width: 34rem;
          border: 1px solid #d1d5db; padding: 0.75rem 1rem; background: #f9fafb;
          font-size: 0.92rem; }
 #panel .formula { line-height: 1.6; }
-#panel table { margin-top: 0.5rem; }
+#panel table { margin-top: 0.5rem; font-size: 0.78rem; }
+#panel th, #panel td { padding: 0.15rem 0.3rem; }
 line.hit { cursor: pointer; }
 line.edge.selected { stroke: #f59e0b !important; stroke-opacity: 1; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.88rem; }
