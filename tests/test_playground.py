@@ -364,7 +364,7 @@ def test_screenshot(driver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert _report(driver)["cost"] < before
     _select(driver, "w1.1.0")
     shot = tmp_path / "playground.png"
-    driver.set_window_size(1280, 1500)
+    driver.set_window_size(1280, 2000)
     driver.execute_script("window.scrollTo(0, document.querySelector('.diagram').offsetTop - 150)")
     assert driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 20_000
