@@ -168,7 +168,7 @@ def test_report_from_data(tmp_path: Path) -> None:
     assert "mean over" in html and "xor.csv" in html
     assert len(page.tables["weights"]) > 1
     # The forward pass shows means: its cost is C, the mean of C0, not C0 of the mean a(L).
-    assert re.search(r"<h3>Mean over 4 rows: C = mean of C₀ = [0-9.]+</h3>", html)
+    assert re.search(r"<h3[^>]*>Mean over 4 rows: C = mean of C₀ = [0-9.]+</h3>", html)
     assert "not C0 of the mean a(L) and y" in html
 
 
@@ -223,6 +223,33 @@ def test_report_says_when_delta_is_the_stable_form(tmp_path: Path) -> None:
     assert ('<p class="note">δ(L)j = ∂C0/∂z(L)j = a(L)j − yj is computed from z(L) directly '
             "(the stable form of cross_entropy with sigmoid), not as the product ∂C0/∂a · "
             "∂a/∂z, which is ∞ · 0 here.</p>") in out.read_text(encoding="utf-8")
+
+
+def test_without_javascript_the_page_is_the_tables_with_hooks_for_the_live_page() -> None:
+    """The playground's parts are ``hidden`` until its script runs; the tables are the page's
+    own HTML, and each number's cell names its field and row for the live page to refresh."""
+    code, html, _ = invoke("report", str(CONFIGS / "two-layer.yaml"))
+    assert code == 0
+    for part in ('<div id="pg-controls" class="pg-controls" hidden',
+                 '<section id="playground" hidden'):
+        assert part in html
+    page = parse(html)
+    assert len(page.tables["weights"]) == 2 * (1 + 12)
+    doc = json.loads(next(body for attrs, body in page.scripts
+                          if attrs.get("id") == "report-data"))
+    # w(2)10 of example 1: every factor's cell, as the JSON has it
+    t = doc["examples"][1]["layers"][1]
+    row = re.search(r'<tr data-param="w2\.1\.0" data-example="1">(.*?)</tr>', html)
+    assert row is not None
+    cells = dict(re.findall(r'<td data-field="(\w+)">([^<]*)</td>', row.group(1)))
+    assert cells == {"value": "-0.2", "dC_da": f"{t['dC_da'][1]:.6g}",
+                     "da_dz": f"{t['da_dz'][1]:.6g}", "dC_dz": f"{t['dC_dz'][1]:.6g}",
+                     "dz_dw": f"{t['dz_dw'][0]:.6g}", "gradient": f"{t['dC_dw'][1][0]:.6g}",
+                     "mean_gradient": "0.0513728"}
+    assert re.search(r'<tr data-neuron="a1\.2" data-example="0"><td>a⁽¹⁾₂</td>'
+                     r'<td data-field="z">[-0-9.e]+</td><td data-field="a">', html)
+    assert '<tr data-neuron="a1.0" data-layer="2" data-example="0">' in html
+    assert '<h3 class="example-cost" data-example="1">Example 1: C₀ = ' in html
 
 
 def test_report_diagram_carries_the_numbers() -> None:

@@ -22,7 +22,17 @@ from importlib import resources
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.present.chart import svg_chart
-from backprop_cli.present.graph import picture, render_svg
+from backprop_cli.present.graph import (
+    INK,
+    LIGHT_INK,
+    MAX_WIDTH,
+    MIN_WIDTH,
+    NEGATIVE,
+    POSITIVE,
+    ZERO,
+    picture,
+    render_svg,
+)
 from backprop_cli.present.notation import number, sym
 from backprop_cli.reports.analyze import AnalyzeReport
 from backprop_cli.reports.train import CostSeries
@@ -38,10 +48,12 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
-#panel { min-width: 22rem; max-width: 34rem; border: 1px solid #d1d5db; padding: 0.75rem 1rem;
-         background: #f9fafb; font-size: 0.92rem; }
+#panel { flex: 1 1 25rem; min-width: 25rem; overflow-x: auto; max-width: 34rem;
+         border: 1px solid #d1d5db; padding: 0.75rem 1rem; background: #f9fafb;
+         font-size: 0.92rem; }
 #panel .formula { line-height: 1.6; }
-#panel table { margin-top: 0.5rem; }
+#panel table { margin-top: 0.5rem; font-size: 0.78rem; }
+#panel th, #panel td { padding: 0.15rem 0.3rem; }
 line.hit { cursor: pointer; }
 line.edge.selected { stroke: #f59e0b !important; stroke-opacity: 1; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.88rem; }
@@ -50,13 +62,79 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f3f4f6; }
 caption { caption-side: bottom; text-align: left; color: #6b7280; font-size: 0.82rem; }
 .note { color: #6b7280; font-size: 0.88rem; }
+#playground { border: 1px solid #d1d5db; padding: 0.5rem 1rem 1rem; margin: 1rem 0; }
+#playground h2 { margin-top: 0.75rem; }
+#pg-controls { position: sticky; top: 0; z-index: 2; background: #ffffffee; padding: 0 0.5rem;
+               border-bottom: 1px solid #d1d5db; }
+#pg-controls p { margin: 0.45rem 0; }
+.pg-row { display: flex; gap: 1.25rem; flex-wrap: wrap; align-items: flex-start; }
+.pg-box { flex: 1 1 22rem; min-width: 18rem; }
+.pg-controls label { margin-right: 0.75rem; white-space: nowrap; }
+.pg-controls input[type=number] { width: 7.5rem; }
+.pg-controls input[type=range] { width: 14rem; vertical-align: middle; }
+.pg-controls button { margin-right: 0.35rem; padding: 0.2rem 0.7rem; }
+#pg-examples input { width: 5.5rem; }
+#pg-error { color: #b91c1c; margin-left: 0.75rem; }
+.pg-surfaces { display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start; }
+.pg-surfaces figure { margin: 0; font-size: 0.82rem; width: 250px; }
+.pg-surfaces figure.small { width: 110px; }
+.pg-surfaces canvas { border: 1px solid #9ca3af; image-rendering: pixelated; }
+#pg-derivation math { margin: 0.3rem 0; font-size: 1.05rem; }
+#pg-derivation p { margin: 0.4rem 0; }
+#pg-tree svg, #pg-curve, #pg-nudges svg { max-width: 100%; height: auto; }
+tr[data-param] { cursor: pointer; }
+tr.selected td { background: #fef3c7; }
+circle.neuron { cursor: pointer; }
+circle.neuron.selected { stroke: #f59e0b; stroke-width: 4; }
+button:focus-visible, input:focus-visible, select:focus-visible { outline: 3px solid #f59e0b; }
 """
+
+# The live page's controls (kept in view while scrolling) and its section after the diagram:
+# hidden until its script finds window.backprop live (so without JavaScript the page is
+# today's static page); playground.js fills the empty parts.
+CONTROLS = """<div id="pg-controls" class="pg-controls" hidden role="group"
+ aria-label="Playground controls">
+<p><label for="pg-select">Selected</label><select id="pg-select"></select>
+<label for="pg-slider"><span id="pg-name">value</span></label>
+<input type="range" id="pg-slider" min="-1" max="1" step="any">
+<label for="pg-value">value</label><input type="number" id="pg-value" step="any">
+<label for="pg-example">example</label><select id="pg-example"></select></p>
+<p><label for="pg-lr">learning rate η</label>
+<input type="number" id="pg-lr" value="0.5" min="0" step="any">
+<button type="button" id="pg-step">Step</button>
+<button type="button" id="pg-play">Play</button>
+<button type="button" id="pg-pause" disabled>Pause</button>
+<button type="button" id="pg-reset">Reset</button>
+<span id="pg-steps" aria-live="polite">step 0</span> · <strong id="pg-cost"></strong>
+<span id="pg-error" role="alert"></span></p>
+</div>
+<p id="pg-static" class="note" hidden></p>"""
+PLAYGROUND = """<section id="playground" hidden aria-labelledby="pg-title">
+<h2 id="pg-title">Playground: gradient descent, decision surface, derivation, tree</h2>
+<div class="pg-row">
+<div class="pg-box"><h3>Cost C per step</h3>
+<svg id="pg-curve" role="img" aria-label="cost per gradient-descent step" width="460"
+ height="200" viewBox="0 0 460 200"></svg></div>
+<div class="pg-box"><h3 id="pg-nudges-title">Desired nudges −η·∂C/∂param</h3>
+<div id="pg-nudges"></div></div>
+</div>
+<div class="pg-row">
+<div id="pg-surfaces-box" hidden><h3>Decision surface over the input plane</h3>
+<div class="pg-surfaces" id="pg-surfaces"></div></div>
+<div id="pg-examples"></div>
+</div>
+<div class="pg-row">
+<div class="pg-box" id="pg-derivation" aria-live="polite"></div>
+<div class="pg-box"><h3 id="pg-tree-title">Tree</h3><div id="pg-tree"></div></div>
+</div>
+</section>"""
 
 def _script(name: str) -> str:
     return (resources.files("backprop_cli.present") / name).read_text(encoding="utf-8")
 
 
 JS = _script("report.js")
+PLAYGROUND_JS = _script("playground.js")
 ENGINE_JS = _script("engine.js")
 LIVE_JS = _script("live.js")
 
@@ -132,15 +210,25 @@ def num(x: float | None) -> str:
     return number(x, DIGITS)
 
 
-def _table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], total: int,
-           limit: int | None, cls: str) -> str:
+Row = tuple[str, Sequence[str]]
+"""A table row: its attributes (`` data-param="w2.0.1" data-example="0"``, or "") and cells."""
+
+
+def _table(caption: str, header: Sequence[str], rows: Iterable[Row], total: int,
+           limit: int | None, cls: str, fields: Sequence[str | None] = ()) -> str:
+    """``fields``: per column, the ``data-field`` the page's script refreshes that cell by
+    (the key of the number in the report's JSON), or None."""
     out = [f'<table class="{cls}"><thead><tr>'
            + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    hooks = [f' data-field="{f}"' if f else "" for f in fields]
+    hooks += [""] * (len(header) - len(hooks))
     shown = 0
-    for row in rows:
+    for attrs, row in rows:
         if limit is not None and shown >= limit:
             break
-        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+        out.append(f"<tr{attrs}>" + "".join(f"<td{hook}>{escape(c)}</td>"
+                                             for hook, c in zip(hooks, row, strict=False))
+                   + "</tr>")
         shown += 1
     note = caption
     if shown < total:
@@ -153,36 +241,49 @@ def _param(p: Param) -> str:
     return sym("w", p.layer, p.j, p.k) if p.k is not None else sym("b", p.layer, p.j)
 
 
+def _param_name(p: Param) -> str:
+    """The name the page's script (and `backprop nudge`) takes: w2.0.1, b3.0."""
+    return f"w{p.layer}.{p.j}.{p.k}" if p.k is not None else f"b{p.layer}.{p.j}"
+
+
 def _tables(report: AnalyzeReport, limit: int | None) -> str:
+    """The tables of every example. Every number's cell carries ``data-field`` and its row
+    ``data-example`` (the position in the JSON's examples) and ``data-param`` or
+    ``data-neuron``, so that the live page can refresh it after an edit."""
     net = report.network
     L = net.depth
     out: list[str] = []
-    for e in report.examples:
+    for pos, e in enumerate(report.examples):
         title = report.example_title(e)
         cost = "C = mean of C₀" if report.forward_note else "C₀"
-        out.append(f"<h3>{escape(title[:1].upper() + title[1:])}: {cost} = "
+        # the live page rewrites the number after the last "= "
+        out.append(f'<h3 class="example-cost" data-example="{pos}">'
+                   f"{escape(title[:1].upper() + title[1:])}: {cost} = "
                    f"{num(float(report.trace.cost_per_example[e]))}</h3>")
-        rows = [[sym("a", 0, k), "", num(float(x)), ""] for k, x in enumerate(report.inputs[e])]
+        ex = f' data-example="{pos}"'
+        rows: list[Row] = [(f' data-neuron="a0.{k}"{ex}', [sym("a", 0, k), "", num(float(x)), ""])
+                           for k, x in enumerate(report.inputs[e])]
         for l in range(1, L + 1):  # noqa: E741
             t = report.trace.layers[l - 1]
-            rows += [[sym("a", l, j), num(float(t.z[e, j])), num(float(t.a[e, j])),
-                      num(float(report.targets[e, j])) if l == L else ""]
+            rows += [(f' data-neuron="a{l}.{j}"{ex}',
+                      [sym("a", l, j), num(float(t.z[e, j])), num(float(t.a[e, j])),
+                       num(float(report.targets[e, j])) if l == L else ""])
                      for j in range(t.z.shape[1])]
         note = f" {report.forward_note}" if report.forward_note else ""
         out.append(_table(f"Forward pass: z⁽ˡ⁾ⱼ = Σₖ w⁽ˡ⁾ⱼₖ a⁽ˡ⁻¹⁾ₖ + b⁽ˡ⁾ⱼ, a⁽ˡ⁾ⱼ = σ(z⁽ˡ⁾ⱼ); "
                           f"{net.cost_fn.formula}.{note}",
                           ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"], rows, len(rows), limit,
-                          "forward"))
+                          "forward", (None, "z", "a", "y")))
         for kind, name in (("w", "Weights"), ("b", "Biases")):
             params = [p for p in report.params() if p.kind == kind]
             what = "w⁽ˡ⁾ⱼₖ" if kind == "w" else "b⁽ˡ⁾ⱼ"
 
-            def rows_of(params: list[Param] = params, e: int = e) -> Iterable[list[str]]:
+            def rows_of(params: list[Param] = params, e: int = e, ex: str = ex) -> Iterable[Row]:
                 for p in params:
                     r = report.row(e, p)
-                    yield [_param(p), num(r.value), num(r.dC_da), num(r.da_dz),
-                           num(r.dC_dz), num(r.dz_dw), num(r.gradient),
-                           num(r.mean_gradient)]
+                    yield (f' data-param="{_param_name(p)}"{ex}',
+                           [_param(p), num(r.value), num(r.dC_da), num(r.da_dz),
+                            num(r.dC_dz), num(r.dz_dw), num(r.gradient), num(r.mean_gradient)])
 
             out.append(_table(
                 f"{name}: ∂C₀/∂{what} = ∂C₀/∂a⁽ˡ⁾ⱼ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂z⁽ˡ⁾ⱼ/∂{what}; "
@@ -190,16 +291,19 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                 ["param", "value", "∂C₀/∂a⁽ˡ⁾ⱼ", "∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ", "∂C₀/∂z⁽ˡ⁾ⱼ",
                  f"∂z⁽ˡ⁾ⱼ/∂{what} = {'a⁽ˡ⁻¹⁾ₖ' if kind == 'w' else '1'}",
                  f"∂C₀/∂{what} (this example)", f"∂C/∂{what} (mean over {report.scope})"],
-                rows_of(), len(params), limit, "weights" if kind == "w" else "biases"))
-        rows = [[sym("a", l - 1, k), num(float(report.trace.layers[l - 1].dz_dw[e, k])),
-                 num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
-                 str(net.sizes[l])]
+                rows_of(), len(params), limit, "weights" if kind == "w" else "biases",
+                (None, "value", "dC_da", "da_dz", "dC_dz", "dz_dw", "gradient",
+                 "mean_gradient")))
+        rows = [(f' data-neuron="a{l - 1}.{k}" data-layer="{l}"{ex}',
+                 [sym("a", l - 1, k), num(float(report.trace.layers[l - 1].dz_dw[e, k])),
+                  num(float(report.trace.layers[l - 1].dC_da_prev[e, k])),
+                  str(net.sizes[l])])
                 for l in sorted(report.layers, reverse=True)  # noqa: E741
                 for k in range(net.sizes[l - 1])]
         out.append(_table("Backward: ∂C₀/∂a⁽ˡ⁻¹⁾ₖ = Σⱼ w⁽ˡ⁾ⱼₖ · ∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ · ∂C₀/∂a⁽ˡ⁾ⱼ: "
                           "each neuron reaches the cost through every neuron of the next layer.",
                           ["neuron", "value", "∂C₀/∂a⁽ˡ⁻¹⁾ₖ", "paths"], rows, len(rows), limit,
-                          "backward"))
+                          "backward", (None, "dz_dw", "dC_da_prev")))
     return "\n".join(out)
 
 
@@ -207,6 +311,13 @@ def _json_script(doc: object, id_: str = "report-data") -> str:
     # "<" never appears raw, so no "</script>" (or "<!--") inside can end the element early.
     text = json.dumps(doc, allow_nan=False).replace("<", "\\u003c")
     return f'<script type="application/json" id="{id_}">{text}</script>'
+
+
+def _page_constants() -> dict[str, object]:
+    """The diagram's drawing constants (present/graph.py), for the page's script to redraw it
+    with the same formulas."""
+    return {"minWidth": MIN_WIDTH, "maxWidth": MAX_WIDTH, "positive": POSITIVE,
+            "negative": NEGATIVE, "zero": ZERO, "ink": INK, "lightInk": LIGHT_INK}
 
 
 def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None = None,
@@ -242,15 +353,17 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
         parts.append(f'<p class="note" id="static-note">This page is static: {escape(live.why)}.'
                      " Its numbers are those of the file; they cannot be edited here.</p>")
     parts += [
+        CONTROLS,
         "<h2>Network: edges coloured by ∂C/∂w</h2>",
         f'<div class="diagram">{svg}',
         f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Click or hover an edge '
         "(a weight) to see its chain-rule factors "
         "and its gradient. (This needs JavaScript; the tables below do not.)</p></aside></div>",
+        PLAYGROUND,
     ]
     if costs is not None:
         parts += ["<h2>Training: cost per epoch</h2>", svg_chart(costs)]
-        rows = [[str(e), num(t), num(v)]
+        rows = [("", [str(e), num(t), num(v)])
                 for e, t, v in zip(costs.epochs, costs.train, costs.val, strict=True)]
         parts.append(_table("From the training log.", ["epoch", "train cost", "val cost"],
                             rows, len(rows), limit, "training"))
@@ -259,5 +372,7 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
     if live.live:
         parts.append(f"<script>{live.engine}</script>")
     parts += [f"<script>{LIVE_JS}</script>",
-              f"<script>var DIGITS = {DIGITS};\n{JS}</script>", "</body></html>"]
+              f"<script>var DIGITS = {DIGITS};\n{JS}</script>",
+              f"<script>var PAGE = {json.dumps(_page_constants())};\n{PLAYGROUND_JS}</script>",
+              "</body></html>"]
     return "\n".join(parts) + "\n"

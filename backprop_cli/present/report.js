@@ -19,7 +19,9 @@
       ' title="' + x + '">' + num(x) + "</td>";
   }
   function layerOf(list, l) { for (var i = 0; i < list.length; i++) { if (list[i].layer === l) { return list[i]; } } return null; }
+  var shown = null;  // the hit line shown, to show again when the live page changes the numbers
   function show(el) {
+    shown = el;
     var l = Number(el.getAttribute("data-layer")), j = Number(el.getAttribute("data-j")),
         k = Number(el.getAttribute("data-k"));
     var net = layerOf(doc.network.layers, l);
@@ -55,4 +57,14 @@
     hits[i].addEventListener("click", function (ev) { show(ev.currentTarget); });
     hits[i].addEventListener("mouseenter", function (ev) { show(ev.currentTarget); });
   }
+  // For the live page (playground.js): the same formatting, and the panel shown again with
+  // the current numbers (``update``) or for a weight by name (``select``).
+  window.backpropPanel = {
+    num: num, sym: sym, idx: idx, esc: esc,
+    update: function (current) { doc = current; if (shown) { show(shown); } },
+    select: function (name) {
+      var el = document.querySelector('svg.network line.hit[data-param="' + name + '"]');
+      if (el) { show(el); }
+    }
+  };
 })();
