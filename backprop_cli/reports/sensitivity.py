@@ -60,10 +60,11 @@ def check_sensitivity_options(net: Network, sort: str, output: int | None) -> No
 class SensitivityReport:
     """Per input k (n_0,): ``mean_dC_dx`` the mean over the rows of ∂C0/∂xk, ``mean_abs_dC_dx``
     of |∂C0/∂xk|, ``mean_abs_dy_dx`` of Σj |∂ŷj/∂xk| (ŷ = a(L), in the target's units when
-    the network stores a target scaling; j = ``output`` alone if given). ``names``: the feature columns' names (None: the network knows none); ``scale``
-    (n_0,): the stored normalization's divisor per feature, None if there is none;
-    ``normalize``: its method ("none": x is the raw feature). ``order``: the inputs ranked by
-    ``sort``; ``data``: where the rows came from (None: the network's examples)."""
+    the network stores a target scaling; j = ``output`` alone if given). ``names``: the
+    feature columns' names (None: the network knows none); ``scale`` (n_0,): the stored
+    normalization's divisor per feature, None if there is none; ``normalize``: its method
+    ("none": x is the raw feature). ``order``: the inputs ranked by ``sort``; ``data``: where
+    the rows came from (None: the network's examples)."""
 
     network: Network
     mean_dC_dx: Array
