@@ -21,33 +21,14 @@ import numpy as np
 import pytest
 import yaml
 from conftest import CONFIGS, invoke
-from test_browser import FLAGS, _find, _unavailable
+from test_browser import browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[test]')")
-    chromium = os.environ.get("BACKPROP_CHROMIUM") or _find("chromium", "chromium-browser")
-    chromedriver = os.environ.get("BACKPROP_CHROMEDRIVER") or _find("chromedriver")
-    if chromium is None or chromedriver is None:
-        _unavailable("no chromium and chromedriver on PATH")
-    options = Options()
-    options.binary_location = chromium
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('profile')}")
-    browser = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
+    yield from browser(tmp_path_factory.mktemp("profile"))
 
 
 @pytest.fixture(scope="module")
