@@ -24,12 +24,15 @@ from backprop_cli.cli.options import (
     DocFormat,
     DocFormatOption,
     DType,
+    ExampleOption,
     FeaturesOption,
     ForceOption,
     Format,
     GraphFormat,
     GraphFormatOption,
     GraphLabels,
+    GraphLabelsOption,
+    ImageOption,
     LabelAsciiOption,
     LimitOption,
     LREpochsOption,
@@ -47,6 +50,7 @@ from backprop_cli.cli.options import (
     PredictFormat,
     PredictFormatOption,
     ResumeOption,
+    ScaleOption,
     SchemaKind,
     SensitivityFormat,
     SensitivityFormatOption,
@@ -454,10 +458,7 @@ def sensitivity(
         "--output", metavar="J", show_default=False,
         help="∂ŷ/∂x of output neuron J alone (0-based) [default: |∂a(L)j/∂x| summed over "
              "every output j].")] = None,
-    image: Annotated[str | None, typer.Option(
-        metavar="HxW", show_default=False,
-        help="The inputs are an H×W image (8x8, 28x28; H·W = n_0): also draw the --sort "
-             "column as a heatmap (table: block characters; --format svg).")] = None,
+    image: ImageOption = None,
     fmt: SensitivityFormatOption = SensitivityFormat("table"),
     limit: LimitOption = 25,
     precision: PrecisionOption = None,
@@ -783,20 +784,9 @@ def graph(
     force: ForceOption = False,
     ascii_: LabelAsciiOption = False,
     tree: TreeOption = None,
-    example: Annotated[int | None, typer.Option(
-        metavar="N",
-        help="The example (0-based) whose activations fill the neurons, with its cost C0 and "
-             "targets y (the edges always show the full cost's ∂C/∂w); with --tree, the "
-             "example whose numbers the tree shows [default: 0].",
-        show_default=False)] = None,
-    labels: Annotated[GraphLabels, typer.Option(
-        help="Numbers written on the edges: w near the source, ∂C/∂w near the target, "
-             "where there is room.")] = GraphLabels("both"),
-    scale: Annotated[str, typer.Option(
-        metavar="auto|ABS",
-        help="The |value| drawn at full width: auto (the largest of this network) or a "
-             "number, so that two pictures share one scale (larger values: full width).")
-    ] = "auto",
+    example: ExampleOption = None,
+    labels: GraphLabelsOption = GraphLabels("both"),
+    scale: ScaleOption = "auto",
 ) -> None:
     """Draw the network with its numbers: neurons lit by their activation, edges coloured by
     sign and sized by magnitude, labelled with w and ∂C/∂w, and the cost node C0 with the
@@ -862,6 +852,10 @@ def report(
     limit: LimitOption = 200,
     max_neurons: Annotated[int, typer.Option(
         min=3, help="Neurons drawn per layer in the diagram.")] = 12,
+    example: ExampleOption = None,
+    labels: GraphLabelsOption = GraphLabels("both"),
+    scale: ScaleOption = "auto",
+    image: ImageOption = None,
 ) -> None:
     """Write one self-contained HTML page: diagram, chain-rule factors, tables, cost curves.
 
@@ -872,18 +866,28 @@ def report(
     from backprop_cli.io.config import load_network
     from backprop_cli.io.logs import read_log
     from backprop_cli.present.html import LIVE_ROWS, render_html
+    from backprop_cli.present.graph import parse_scale
+    from backprop_cli.reports import sensitivity as sens
     from backprop_cli.reports.analyze import analyze as build
+    from backprop_cli.reports.analyze import check_example
 
+    full_width = parse_scale(scale)
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
                          chunk_rows=chunk_rows)
     readable(net_file, data)
     check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
                  force=force)
     net = load_network(net_file)
+    shape = sens.parse_image(image, net)
     result: AnalyzeReport
     rows = None
+    sensitivity = None
     if data is None:
         result = build(net, file=str(net_file))
+        check_example(example, result.example_count)
+        examples = net.require_examples(str(net_file))
+        sensitivity = sens.sensitivity(net, [(examples.inputs, examples.targets)],
+                                       image=shape)
     else:
         import numpy as np
 
@@ -892,11 +896,15 @@ def report(
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                     chunk_rows)
         result = analyze_data(net, chunks, info)
+        check_example(example, result.example_count)
+        sensitivity = sens.sensitivity(net, chunks, image=shape,
+                                       names=chunks.columns.feature_names, data=info)
         if result.over is not None and result.over.rows <= LIVE_ROWS:  # the page keeps them
             read = list(chunks)
             rows = (np.concatenate([x for x, _ in read]), np.concatenate([y for _, y in read]))
     costs = None if log is None else read_log(log)
     html = render_html(result, source=str(net_file), costs=costs,
                        limit=None if limit == 0 else limit, max_neurons=max_neurons,
-                       data_rows=rows)
+                       data_rows=rows, example=example or 0, scale=full_width,
+                       labels=labels.value, sensitivity=sensitivity)
     write_text(html, output, force=force)

@@ -152,6 +152,25 @@ TreeOption = Annotated[
                      r"the neuron a(l)j and its paths to the cost; every node with its value, "
                      r"every edge with its local derivative."),
     ]
+# graph's and report's diagram: which example fills the neurons, the edge labels, the scale
+ExampleOption = Annotated[int | None, typer.Option(
+        metavar="N",
+        help="The example (0-based) whose activations fill the neurons, with its cost C0 and "
+             "targets y (the edges always show the full cost's ∂C/∂w); with --tree, the "
+             "example whose numbers the tree shows [default: 0].",
+        show_default=False)]
+GraphLabelsOption = Annotated[GraphLabels, typer.Option(
+        help="Numbers written on the edges: w near the source, ∂C/∂w near the target, "
+             "where there is room.")]
+ScaleOption = Annotated[str, typer.Option(
+        metavar="auto|ABS",
+        help="The |value| drawn at full width: auto (the largest of this network) or a "
+             "number, so that two pictures share one scale (larger values: full width).")]
+ImageOption = Annotated[str | None, typer.Option(
+        metavar="HxW", show_default=False,
+        help="The inputs are an H×W image (8x8, 28x28; H·W = n_0): also draw the sensitivity "
+             "(the --sort column) as a heatmap (sensitivity: block characters, --format svg; "
+             "report: an SVG in the page).")]
 # train's weight decay, learning-rate schedule and --resume (train.TrainOptions checks them)
 WeightDecayOption = Annotated[float, typer.Option(
     "--weight-decay", metavar="λ",

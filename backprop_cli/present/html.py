@@ -13,6 +13,7 @@ the report is the mean over more than :data:`LIVE_ROWS` data rows (``report --da
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from importlib import resources
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.present.chart import svg_chart
+from backprop_cli.present import Options
 from backprop_cli.present.graph import (
+    DEFAULT_LABELS,
     INK,
     LIGHT_INK,
     MAX_WIDTH,
@@ -34,11 +37,15 @@ from backprop_cli.present.graph import (
     render_svg,
 )
 from backprop_cli.present.notation import number, sym
+from backprop_cli.present.sensitivity import _caption, _feature, headers
+from backprop_cli.present.sensitivity import render_svg as heatmap_svg
 from backprop_cli.reports.analyze import AnalyzeReport
+from backprop_cli.reports.sensitivity import SensitivityReport
 from backprop_cli.reports.train import CostSeries
 
 DIGITS = 6
 ROW_LIMIT = 200
+SENSITIVITY_ROWS = 10  # the inputs the page's sensitivity table ranks
 LIVE_PARAMS = 20_000  # above this many weights and biases the page stays static
 LIVE_ROWS = 1_000  # report --data: the rows the page keeps to recompute the means over them
 
@@ -46,6 +53,9 @@ CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
        color: #111827; max-width: 78rem; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
+.sensitivity { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
+.sensitivity figure { margin: 0.5rem 0; }
+.sensitivity svg { max-width: 100%; height: auto; }
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
 #panel { flex: 1 1 25rem; min-width: 25rem; overflow-x: auto; max-width: 34rem;
@@ -307,6 +317,44 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
     return "\n".join(out)
 
 
+def _sensitivity(report: SensitivityReport) -> str:
+    """The inputs ranked by mean |∂C₀/∂x| (the first :data:`SENSITIVITY_ROWS`), and the
+    heatmap of ``backprop sensitivity --format svg`` when the report has an image shape.
+    Static: the numbers of the file, as Python computed them."""
+    cols = headers(report, False)
+    order = ("mean_dC_dx", "mean_abs_dC_dx", "mean_abs_dy_dx")
+    rows: list[Row] = [
+        (f' data-feature="{r["index"]}"',
+         [_feature(report, r["index"], False), str(r["rank"]),
+          *(num(r[c]) for c in order)])
+        for r in report.rows_ranked()]
+    out = ['<section id="sensitivity" aria-labelledby="sensitivity-title">',
+           '<h2 id="sensitivity-title">Sensitivity: the inputs ranked by their effect on the '
+           "cost</h2>",
+           f'<p class="note">Over {escape(report.scope)}, as the file was written (C = '
+           f"{num(report.cost)}): computed when the page was made; the live controls above "
+           "do not update it. <code>backprop sensitivity</code> gives every input.</p>"]
+    top = (f"The first {SENSITIVITY_ROWS} of {len(rows)} inputs. "
+           if len(rows) > SENSITIVITY_ROWS else "")
+    figure = ""
+    if report.image is not None:
+        h, w = report.image
+        buffer = io.StringIO()
+        heatmap_svg(report, buffer, Options())
+        figure = ("<figure>" + buffer.getvalue().replace(
+            ' xmlns="http://www.w3.org/2000/svg"', "", 1)
+            + f"<figcaption class=\"note\">{escape(cols[report.sort].header)} on the "
+            f"{h}×{w} image: input k at row k // {w}, column k % {w}.</figcaption></figure>")
+    out.append('<div class="sensitivity">'
+               + _table(top + _caption(report, False),
+                        ["feature", "rank", *(cols[c].header for c in order)],
+                        rows[:SENSITIVITY_ROWS], min(len(rows), SENSITIVITY_ROWS), None,
+                        "sensitivity")
+               + figure + "</div>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _json_script(doc: object, id_: str = "report-data") -> str:
     # "<" never appears raw, so no "</script>" (or "<!--") inside can end the element early.
     text = json.dumps(doc, allow_nan=False).replace("<", "\\u003c")
@@ -322,13 +370,18 @@ def _page_constants() -> dict[str, object]:
 
 def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None = None,
                 limit: int | None = ROW_LIMIT, max_neurons: int = 12,
-                data_rows: tuple[Array, Array] | None = None) -> str:
+                data_rows: tuple[Array, Array] | None = None, example: int = 0,
+                scale: float | None = None, labels: str = DEFAULT_LABELS,
+                sensitivity: SensitivityReport | None = None) -> str:
     """The page. ``costs``: training and validation cost per epoch (from ``train --log``);
-    ``data_rows``: the rows of a report over ``--data`` (inputs, targets), for a live page."""
+    ``data_rows``: the rows of a report over ``--data`` (inputs, targets), for a live page;
+    ``example``, ``scale``, ``labels``: the diagram's (as ``backprop graph``'s options);
+    ``sensitivity``: the inputs' ranking (and heatmap, with its image) for its section."""
     net = report.network
     live = live_page(report, data_rows)
     name = net.name or "network"
-    graph = picture(report, net, "gradient", max_neurons, example=report.examples[0])
+    graph = picture(report, net, "gradient", max_neurons, example=example, scale=scale,
+                    labels=labels)
     svg = render_svg(graph, interactive=True).replace(
         ' xmlns="http://www.w3.org/2000/svg"', "", 1)
     parts = [
@@ -354,13 +407,19 @@ def render_html(report: AnalyzeReport, *, source: str, costs: CostSeries | None 
                      " Its numbers are those of the file; they cannot be edited here.</p>")
     parts += [
         CONTROLS,
-        "<h2>Network: edges coloured by ∂C/∂w</h2>",
+        "<h2>Network: neurons lit by their activation, edges by ∂C/∂w, and the cost C₀</h2>",
         f'<div class="diagram">{svg}',
-        f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Click or hover an edge '
-        "(a weight) to see its chain-rule factors "
-        "and its gradient. (This needs JavaScript; the tables below do not.)</p></aside></div>",
+        f'<aside id="panel" data-scope="{escape(report.scope)}"><p>Each neuron is filled '
+        "by its activation a⁽ˡ⁾ⱼ (dark: low, light: high; the value inside), each edge "
+        "coloured by the sign of ∂C/∂w and drawn as wide as its size, labelled with w and "
+        "∂C/∂w where there is room; the outputs are joined to the cost node C₀ with the "
+        "targets y. The legend under the picture says it in words.</p><p>Click or hover an "
+        "edge (a weight) to see its chain-rule factors and its gradient here. (This needs "
+        "JavaScript; the tables below do not.)</p></aside></div>",
         PLAYGROUND,
     ]
+    if sensitivity is not None:
+        parts.append(_sensitivity(sensitivity))
     if costs is not None:
         parts += ["<h2>Training: cost per epoch</h2>", svg_chart(costs)]
         rows = [("", [str(e), num(t), num(v)])

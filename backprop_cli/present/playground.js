@@ -111,6 +111,9 @@
     box.appendChild(neurons);
     var ex = $("pg-example");
     doc.examples.forEach(function (e, i) { ex.appendChild(el("option", {value: String(i)}, String(e.index))); });
+    // start on the example the diagram shows (report --example N)
+    var svg = document.querySelector("svg.network"), shown = svg && svg.getAttribute("data-example");
+    doc.examples.forEach(function (e, i) { if (String(e.index) === shown) { ex.value = String(i); } });
   }
   // The number the slider and field edit for a selection: a neuron a(l)j edits its bias b(l)j
   // (an input a(0)k: the input of the chosen example).
