@@ -16,6 +16,7 @@ from backprop_cli.cli import app
 from backprop_cli.io.logs import parse_log
 from backprop_cli.io.plot import have_matplotlib
 from backprop_cli.present.chart import terminal_chart
+from backprop_cli.present.notation import sym
 from backprop_cli.reports.train import series
 
 
@@ -267,3 +268,68 @@ def test_report_diagram_carries_the_numbers() -> None:
     assert 'data-example="mean"' in html
     assert re.search(r'<text class="cost-label" [^>]*>C</text>', html)
     assert "neurons: a⁽ˡ⁾ⱼ of the mean over 4 rows of " in html
+
+
+def test_report_takes_graphs_diagram_options() -> None:
+    """--labels, --scale and --example reach the page's diagram: its SVG is graph's with the
+    same options, and carries them for the page's script (data-labels/-scale/-example)."""
+    net = str(CONFIGS / "two-layer.yaml")
+    options = ("--labels", "none", "--scale", "0.05", "--example", "1")
+    code, html, err = invoke("report", net, *options)
+    assert code == 0, err
+    assert 'data-scale="0.05" data-labels="none" data-example="1"' in html
+    assert 'class="edge-label"' not in html
+    _, svg, _ = invoke("graph", net, *options)
+    assert "neurons: a⁽ˡ⁾ⱼ of example 1 of 2" in svg
+    for line in svg.splitlines()[2:]:
+        if not line.startswith(("<line class=", "</g>", "<g ", "</svg>")):
+            assert line in html
+    _, html, _ = invoke("report", net, "--labels", "weights")
+    assert 'data-labels="weights"' in html and 'data-kind="gradient"' not in html
+    assert len(re.findall(r'<text class="edge-label" data-param=', html)) == 12
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scale", "0"], "--scale 0: give 'auto'"),
+    (["--scale", "big"], "--scale big: give 'auto'"),
+    (["--example", "2"], "--example 2: the network has 2 examples, numbered 0 to 1"),
+    (["--image", "3x3"], "--image 3x3: 3×3 = 9 pixels, but the network has 2 inputs"),
+])
+def test_report_bad_diagram_options_exit_2_with_one_message(
+        args: list[str], message: str, tmp_path: Path) -> None:
+    out = tmp_path / "page.html"
+    code, stdout, err = invoke("report", str(CONFIGS / "two-layer.yaml"), *args, "-o", str(out))
+    assert code == 2 and stdout == "" and not out.exists()
+    assert err.count("error") == 1 and message in err and "Traceback" not in err
+
+
+def test_report_sensitivity_section_has_sensitivitys_numbers() -> None:
+    """The section ranks the inputs as `sensitivity -f json` does, with the same numbers (to
+    the page's 6 digits); it says it is static; with --image the heatmap is sensitivity's SVG,
+    inline (no namespace, no request)."""
+    net = str(CONFIGS / "digits.yaml")
+    code, html, err = invoke("report", net, "--image", "8x8")
+    assert code == 0, err
+    _, doc, _ = invoke("sensitivity", net, "-f", "json")
+    features = json.loads(doc)["features"]
+    rows = parse(html).tables["sensitivity"]
+    assert rows[0] == ["feature", "rank", "mean ∂C₀/∂xₖ", "mean |∂C₀/∂xₖ|",
+                       "mean Σⱼ |∂a⁽³⁾ⱼ/∂xₖ|"]
+    assert len(rows) == 1 + 10
+    for row, f in zip(rows[1:], features, strict=False):
+        assert row[:2] == [f["name"] or sym("a", 0, f["index"]), str(f["rank"])]
+        got = [float(c) for c in row[2:]]
+        want = [f["mean_dC_dx"], f["mean_abs_dC_dx"], f["mean_abs_dy_dx"]]
+        assert got == pytest.approx(want, rel=1e-5)
+    assert "The first 10 of 64 inputs." in html
+    assert "the live controls above do not update it" in html
+    _, svg, _ = invoke("sensitivity", net, "-f", "svg", "--image", "8x8")
+    assert svg.splitlines()[3] in html  # the heatmap's first pixel row, as sensitivity draws it
+    assert len(re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill="#[0-9a-f]{6}" '
+                          r'data-k="\d+"', html)) == 64
+    assert "http" not in html.replace("http-equiv", "")
+    # without --image: the table only; every network gets the section
+    _, html, _ = invoke("report", str(CONFIGS / "two-layer.yaml"))
+    section = html.split('<section id="sensitivity"')[1].split("</section>")[0]
+    assert "<svg" not in section and "The first" not in section
+    assert len(parse(html).tables["sensitivity"]) == 1 + 2

@@ -865,8 +865,8 @@ def report(
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.io.logs import read_log
-    from backprop_cli.present.html import LIVE_ROWS, render_html
     from backprop_cli.present.graph import parse_scale
+    from backprop_cli.present.html import LIVE_ROWS, render_html
     from backprop_cli.reports import sensitivity as sens
     from backprop_cli.reports.analyze import analyze as build
     from backprop_cli.reports.analyze import check_example

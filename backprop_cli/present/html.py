@@ -22,8 +22,8 @@ from importlib import resources
 
 from backprop_cli.errors import plural
 from backprop_cli.network import Array, Network, Param
-from backprop_cli.present.chart import svg_chart
 from backprop_cli.present import Options
+from backprop_cli.present.chart import svg_chart
 from backprop_cli.present.graph import (
     DEFAULT_LABELS,
     INK,
@@ -53,12 +53,13 @@ CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 1.5rem;
        color: #111827; max-width: 78rem; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; }
-.sensitivity { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
-.sensitivity figure { margin: 0.5rem 0; }
-.sensitivity svg { max-width: 100%; height: auto; }
+.sensitivity-box { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
+.sensitivity-box figure { margin: 0.5rem 0; }
+.sensitivity-box svg { max-width: 100%; height: auto; }
+h2, h3 { scroll-margin-top: 6rem; }  /* below the sticky controls when jumped to */
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
-#panel { flex: 1 1 25rem; min-width: 25rem; overflow-x: auto; max-width: 34rem;
+#panel { flex: 1 1 22rem; min-width: 22rem; overflow-x: auto; max-width: 34rem;
          border: 1px solid #d1d5db; padding: 0.75rem 1rem; background: #f9fafb;
          font-size: 0.92rem; }
 #panel .formula { line-height: 1.6; }
@@ -345,7 +346,7 @@ def _sensitivity(report: SensitivityReport) -> str:
             ' xmlns="http://www.w3.org/2000/svg"', "", 1)
             + f"<figcaption class=\"note\">{escape(cols[report.sort].header)} on the "
             f"{h}×{w} image: input k at row k // {w}, column k % {w}.</figcaption></figure>")
-    out.append('<div class="sensitivity">'
+    out.append('<div class="sensitivity-box">'
                + _table(top + _caption(report, False),
                         ["feature", "rank", *(cols[c].header for c in order)],
                         rows[:SENSITIVITY_ROWS], min(len(rows), SENSITIVITY_ROWS), None,
