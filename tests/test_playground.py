@@ -108,9 +108,9 @@ def _shows(driver: Any, doc: Any, l: int, j: int, k: int) -> None:  # noqa: E741
     assert math.isclose(float(strong[4:]), doc["cost"], rel_tol=1e-5)
 
 
-def _diagram_follows(driver: Any, doc: Any, name: str) -> None:
-    """The diagram's edge ``name`` and the output neurons show ``doc``'s numbers, drawn with
-    present/graph.py's formulas (computed here in Python)."""
+def _diagram_follows(driver: Any, doc: Any, name: str, example: int = 0) -> None:
+    """The diagram's edge ``name`` and the output neurons (of ``example``) show ``doc``'s
+    numbers, drawn with present/graph.py's formulas (computed here in Python)."""
     from selenium.webdriver.common.by import By
 
     from backprop_cli.present.graph import edge_colour, edge_width, neuron_fill, short
@@ -130,13 +130,13 @@ def _diagram_follows(driver: Any, doc: Any, name: str) -> None:
     L = len(doc["network"]["layers"])
     layer = svg.find_element(By.CSS_SELECTOR, f'g.layer[data-layer="{L}"]')
     lo, hi = (float(layer.get_attribute(a) or "nan") for a in ("data-lo", "data-hi"))
-    for n, a in enumerate(doc["examples"][0]["layers"][-1]["a"]):
+    for n, a in enumerate(doc["examples"][example]["layers"][-1]["a"]):
         circle = svg.find_element(By.CSS_SELECTOR, f'circle.neuron[data-neuron="a{L}.{n}"]')
         assert circle.get_attribute("fill") == neuron_fill(a, lo, hi)
         value = svg.find_element(By.CSS_SELECTOR, f'text.neuron-value[data-neuron="a{L}.{n}"]')
         assert value.text == short(a)
     assert svg.find_element(By.CSS_SELECTOR, "text.cost-value").text == short(
-        doc["examples"][0]["cost"])
+        doc["examples"][example]["cost"])
 
 
 def test_typing_a_weight_and_moving_the_slider_refresh_every_table(driver: Any,
@@ -165,6 +165,36 @@ def test_typing_a_weight_and_moving_the_slider_refresh_every_table(driver: Any,
     _diagram_follows(driver, doc, "w2.1.0")
     # the field follows the slider
     assert float(driver.find_element(By.ID, "pg-value").get_attribute("value") or "nan") == moved
+
+
+def test_report_scale_and_example_hold_through_an_edit(driver: Any, tmp_path: Path) -> None:
+    """report --scale 0.05 --example 1: after an edit the page redraws the edges on the given
+    scale (not the largest gradient) and the neurons with example 1, and its example control
+    starts there."""
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "scaled.html"
+    result = invoke("report", CONFIGS / "two-layer.yaml", "--scale", "0.05", "--example", "1",
+                    "--labels", "weights", "-o", page)
+    assert result.exit_code == 0, result.output
+    _open(driver, page)
+    assert driver.find_element(By.ID, "pg-example").get_attribute("value") == "1"
+    driver.execute_script("window.backprop.set('w2.1.0', 1.25)")
+    doc = _report(driver)
+    assert doc["network"]["layers"][1]["weights"][1][0] == 1.25
+    svg = driver.find_element(By.CSS_SELECTOR, "svg.network")
+    assert svg.get_attribute("data-scale") == "0.05"
+    _diagram_follows(driver, doc, "w2.1.0", example=1)
+    # the given scale, not the largest |∂C/∂w|: an edge at half of it is half-way wide
+    from backprop_cli.present.graph import MAX_WIDTH, MIN_WIDTH, edge_width
+    widths = [float(e.get_attribute("stroke-width") or "nan")
+              for e in svg.find_elements(By.CSS_SELECTOR, "line.edge[data-param]")]
+    gradients = [g for layer in doc["gradient"]["layers"] for row in layer["dC_dw"]
+                 for g in row]
+    assert sorted(widths) == sorted(edge_width(g, 0.05) for g in gradients)
+    assert max(abs(g) for g in gradients) > 0.05 and max(widths) == MAX_WIDTH
+    assert min(widths) > MIN_WIDTH or min(abs(g) for g in gradients) == 0
+    assert not svg.find_elements(By.CSS_SELECTOR, 'text.edge-label[data-kind="gradient"]')
 
 
 def test_inputs_and_targets_are_edited_in_the_examples_table(driver: Any,
