@@ -445,7 +445,7 @@
     svg.appendChild(el("svg:text", {x: left - 6, y: top + 4, "text-anchor": "end", "font-size": 12}, short(hi)));
     svg.appendChild(el("svg:text", {x: left - 6, y: top + ph + 4, "text-anchor": "end", "font-size": 12}, short(lo)));
     svg.appendChild(el("svg:text", {x: left, y: H - 16, "text-anchor": "middle", "font-size": 12}, "0"));
-    svg.appendChild(el("svg:text", {x: left + pw, y: H - 16, "text-anchor": "middle", "font-size": 12}, String(history.length - 1)));
+    svg.appendChild(el("svg:text", {x: left + pw, y: H - 16, "text-anchor": "middle", "font-size": 12}, String(n)));  // n ≥ 1: no "0 … 0" axis
     svg.appendChild(el("svg:text", {x: left + pw / 2, y: H - 4, "text-anchor": "middle", "font-size": 12}, "gradient-descent step"));
     var points = [];
     history.forEach(function (v, i) { if (isFinite(v)) { points.push(x(i).toFixed(1) + "," + y(v).toFixed(1)); } });
@@ -755,9 +755,11 @@
   }
 
   // --- the tree of the selected parameter (contract C), for the chosen example --------------------
+  var NODE = 44;  // a tree box's half-width; the columns of boxes are at X (the svg: 720 wide)
+  var X = [60, 280, 470, 660];
   function node(svg, x, y, label, value, cls) {
     var g = el("svg:g", {"class": "tree-node " + (cls || ""), "data-label": label, "data-value": String(value)});
-    g.appendChild(el("svg:rect", {x: x - 52, y: y - 20, width: 104, height: 40, rx: 8, fill: cls === "chosen" ? "#fef3c7" : "#ffffff", stroke: "#111827"}));
+    g.appendChild(el("svg:rect", {x: x - NODE, y: y - 20, width: 2 * NODE, height: 40, rx: 8, fill: cls === "chosen" ? "#fef3c7" : "#ffffff", stroke: "#111827"}));
     g.appendChild(el("svg:text", {x: x, y: y - 4, "text-anchor": "middle", "font-size": 13}, label));
     g.appendChild(el("svg:text", {x: x, y: y + 13, "text-anchor": "middle", "font-size": 12, fill: "#374151"}, short(value)));
     svg.appendChild(g);
@@ -765,10 +767,11 @@
   }
   function link(svg, from, to, label, value) {  // label at 40 % of the way, above the line
     var g = el("svg:g", {"class": "tree-edge", "data-label": label, "data-value": String(value)});
-    var x1 = from[0] + 52, x2 = to[0] - 52;
+    var x1 = from[0] + NODE, x2 = to[0] - NODE;
     g.appendChild(el("svg:line", {x1: x1, y1: from[1], x2: x2, y2: to[1], stroke: "#6b7280", "stroke-width": 1.5}));
     g.appendChild(el("svg:text", {x: x1 + 0.4 * (x2 - x1), y: from[1] + 0.4 * (to[1] - from[1]) - 6,
-      "text-anchor": "middle", "font-size": 11, fill: "#1f2937"}, label + " = " + short(value)));
+      "text-anchor": "middle", "font-size": 11, fill: "#1f2937", stroke: "#ffffff", "stroke-width": 3,
+      "paint-order": "stroke"}, label + " = " + short(value)));  // a halo: lines never cross it
     svg.appendChild(g);
   }
   function tree() {
@@ -779,10 +782,10 @@
     if (p.kind === "a") {
       var fan = p.l < L ? layerOf(doc.network.layers, p.l + 1).weights.length : 0;
       var shownFan = Math.min(fan, MAX_FANOUT), Hn = Math.max(1, shownFan) * 56 + 70;
-      svg = el("svg:svg", {width: 700, height: Hn, viewBox: "0 0 700 " + Hn, role: "img", "class": "tree",
+      svg = el("svg:svg", {width: 720, height: Hn, viewBox: "0 0 720 " + Hn, role: "img", "class": "tree",
         "aria-label": "the paths from " + symOf(sel) + " to the cost"});
-      var an = node(svg, 70, (Hn - 40) / 2, P.sym("a", p.l, p.j), activation(ex, p.l, p.j), "chosen");
-      var cost = node(svg, 630, (Hn - 40) / 2, "C₀", ex.cost);
+      var an = node(svg, X[0], (Hn - 40) / 2, P.sym("a", p.l, p.j), activation(ex, p.l, p.j), "chosen");
+      var cost = node(svg, X[3], (Hn - 40) / 2, "C₀", ex.cost);
       if (p.l === L) {
         link(svg, an, cost, "∂C₀/∂a", layerOf(ex.layers, L).dC_da[p.j]);
         under = "∂C₀/∂" + P.sym("a", p.l, p.j) + " = " + short(layerOf(ex.layers, L).dC_da[p.j]);
@@ -790,14 +793,14 @@
         var next = layerOf(ex.layers, p.l + 1), W = layerOf(doc.network.layers, p.l + 1).weights;
         var elementwise = !Array.isArray(next.da_dz[0]);
         for (var j = 0; j < shownFan; j++) {
-          var y = 30 + j * 56, zn = node(svg, 270, y, P.sym("z", p.l + 1, j), next.z[j]);
+          var y = 30 + j * 56, zn = node(svg, X[1], y, P.sym("z", p.l + 1, j), next.z[j]);
           link(svg, an, zn, "w", W[j][p.j]);
           if (elementwise) {
-            var anx = node(svg, 450, y, P.sym("a", p.l + 1, j), next.a[j]);
+            var anx = node(svg, X[2], y, P.sym("a", p.l + 1, j), next.a[j]);
             link(svg, zn, anx, "σ′", next.da_dz[j]);
             link(svg, anx, cost, "∂C₀/∂a", next.dC_da[j]);
           } else {
-            link(svg, zn, [630, y], "∂C₀/∂z", next.dC_dz[j]);
+            link(svg, zn, [X[3], y], "∂C₀/∂z", next.dC_dz[j]);
           }
         }
         under = "∂C₀/∂" + P.sym("a", p.l, p.j) + " = Σⱼ w·σ′·∂C₀/∂a = " +
@@ -807,8 +810,8 @@
       }
     } else {
       var t = layerOf(ex.layers, p.l), layer = layerOf(doc.network.layers, p.l), isW = p.kind === "w";
-      var H = isW ? 200 : 130, mid = isW ? 100 : 65, X = [70, 270, 450, 630];
-      svg = el("svg:svg", {width: 700, height: H, viewBox: "0 0 700 " + H, role: "img", "class": "tree",
+      var H = isW ? 200 : 130, mid = isW ? 100 : 65;
+      svg = el("svg:svg", {width: 720, height: H, viewBox: "0 0 720 " + H, role: "img", "class": "tree",
         "aria-label": "the dependency tree of " + symOf(sel)});
       var zNode = node(svg, X[1], mid, P.sym("z", p.l, p.j), t.z[p.j]);
       if (isW) {
