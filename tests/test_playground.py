@@ -195,6 +195,13 @@ def test_report_scale_and_example_hold_through_an_edit(driver: Any, tmp_path: Pa
     assert max(abs(g) for g in gradients) > 0.05 and max(widths) == MAX_WIDTH
     assert min(widths) > MIN_WIDTH or min(abs(g) for g in gradients) == 0
     assert not svg.find_elements(By.CSS_SELECTOR, 'text.edge-label[data-kind="gradient"]')
+    # the example control moves the diagram's neurons (and its legend) to the chosen example
+    from selenium.webdriver.support.ui import Select
+    Select(driver.find_element(By.ID, "pg-example")).select_by_value("0")
+    assert svg.get_attribute("data-example") == "0"
+    _diagram_follows(driver, doc, "w2.1.0", example=0)
+    assert "neurons: a⁽ˡ⁾ⱼ of example 0 of 2" in svg.find_element(
+        By.CSS_SELECTOR, "g.legend").text
 
 
 def test_inputs_and_targets_are_edited_in_the_examples_table(driver: Any,

@@ -56,7 +56,7 @@ h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font
 .sensitivity-box { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .sensitivity-box figure { margin: 0.5rem 0; }
 .sensitivity-box svg { max-width: 100%; height: auto; }
-h2, h3 { scroll-margin-top: 6rem; }  /* below the sticky controls when jumped to */
+h2, h3, section { scroll-margin-top: 6rem; }  /* below the sticky controls when jumped to */
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
 #panel { flex: 1 1 22rem; min-width: 22rem; overflow-x: auto; max-width: 34rem;
@@ -75,8 +75,8 @@ caption { caption-side: bottom; text-align: left; color: #6b7280; font-size: 0.8
 .note { color: #6b7280; font-size: 0.88rem; }
 #playground { border: 1px solid #d1d5db; padding: 0.5rem 1rem 1rem; margin: 1rem 0; }
 #playground h2 { margin-top: 0.75rem; }
-#pg-controls { position: sticky; top: 0; z-index: 2; background: #ffffffee; padding: 0 0.5rem;
-               border-bottom: 1px solid #d1d5db; }
+#pg-controls { position: sticky; top: 0; z-index: 2; background: #ffffff; padding: 0 0.5rem;
+               border-bottom: 1px solid #d1d5db; box-shadow: 0 2px 4px #0000001a; }
 #pg-controls p { margin: 0.45rem 0; }
 .pg-row { display: flex; gap: 1.25rem; flex-wrap: wrap; align-items: flex-start; }
 .pg-box { flex: 1 1 22rem; min-width: 18rem; }

@@ -175,9 +175,21 @@
     $("pg-play").disabled = false; $("pg-pause").disabled = true;
     if (focused) { $("pg-play").focus(); }
   }
+  // The example control also picks the example the diagram's neurons show (its data-example
+  // and the legend's "of example N"); a page over --data rows shows their mean, and stays so.
+  function showExample() {
+    var svg = document.querySelector("svg.network"), ex = doc.examples[exampleShown()];
+    if (!svg || !ex || svg.getAttribute("data-example") === "mean") { return; }
+    svg.setAttribute("data-example", String(ex.index));
+    var legend = svg.querySelectorAll("g.legend text");
+    for (var i = 0; i < legend.length; i++) {
+      legend[i].textContent = legend[i].textContent.replace(/ of example \d+/, " of example " + ex.index);
+    }
+    diagram();
+  }
   function wire() {
     $("pg-select").addEventListener("change", function (ev) { select(ev.target.value); });
-    $("pg-example").addEventListener("change", function () { select(sel); });
+    $("pg-example").addEventListener("change", function () { showExample(); select(sel); });
     $("pg-slider").addEventListener("input", function (ev) { setValue(editable(sel), ev.target.value); });
     $("pg-value").addEventListener("change", function (ev) { setValue(editable(sel), ev.target.value); });
     $("pg-step").addEventListener("click", step);
