@@ -857,11 +857,13 @@ def report(
     scale: ScaleOption = "auto",
     image: ImageOption = None,
 ) -> None:
-    """Write one self-contained HTML page: diagram, chain-rule factors, tables, cost curves.
+    """Write one self-contained HTML page: diagram, chain-rule factors, tables, cost curves,
+    and the inputs ranked by sensitivity (with its heatmap for --image HxW).
 
     Everything is inline (no request to any other host): open the file in a browser from
     disk. Clicking or hovering an edge shows that weight's chain-rule factors and gradient;
-    the tables work without JavaScript.
+    the tables work without JavaScript. The diagram takes graph's --example, --labels and
+    --scale, e.g. backprop report digits.yaml --data digits.csv --image 8x8 -o page.html
     """
     from backprop_cli.io.config import load_network
     from backprop_cli.io.logs import read_log

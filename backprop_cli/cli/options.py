@@ -156,7 +156,7 @@ TreeOption = Annotated[
 ExampleOption = Annotated[int | None, typer.Option(
         metavar="N",
         help="The example (0-based) whose activations fill the neurons, with its cost C0 and "
-             "targets y (the edges always show the full cost's ∂C/∂w); with --tree, the "
+             "targets y (the edges always show the full cost's ∂C/∂w); with graph --tree, the "
              "example whose numbers the tree shows [default: 0].",
         show_default=False)]
 GraphLabelsOption = Annotated[GraphLabels, typer.Option(
