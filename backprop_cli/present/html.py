@@ -59,7 +59,7 @@ h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font
 h2, h3, section { scroll-margin-top: 6rem; }  /* below the sticky controls when jumped to */
 .diagram { display: flex; gap: 1.5rem; align-items: flex-start; flex-wrap: wrap; }
 .diagram svg { max-width: 100%; height: auto; border: 1px solid #e5e7eb; }
-#panel { flex: 1 1 22rem; min-width: 22rem; overflow-x: auto; max-width: 34rem;
+#panel { flex: 1 1 25rem; min-width: 25rem; overflow-x: auto; max-width: 34rem;
          border: 1px solid #d1d5db; padding: 0.75rem 1rem; background: #f9fafb;
          font-size: 0.92rem; }
 #panel .formula { line-height: 1.6; }
