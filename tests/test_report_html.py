@@ -303,6 +303,13 @@ def test_report_bad_diagram_options_exit_2_with_one_message(
     assert err.count("error") == 1 and message in err and "Traceback" not in err
 
 
+def test_report_example_with_data_is_refused() -> None:
+    code, stdout, err = invoke("report", str(CONFIGS / "xor.yaml"), "--data",
+                               str(CONFIGS / "xor.csv"), "--example", "0")
+    assert code == 2 and stdout == ""
+    assert "with --data the diagram shows the mean over every row" in err
+
+
 def test_report_sensitivity_section_has_sensitivitys_numbers() -> None:
     """The section ranks the inputs as `sensitivity -f json` does, with the same numbers (to
     the page's 6 digits); it says it is static; with --image the heatmap is sensitivity's SVG,

@@ -865,6 +865,7 @@ def report(
     the tables work without JavaScript. The diagram takes graph's --example, --labels and
     --scale, e.g. backprop report digits.yaml --data digits.csv --image 8x8 -o page.html
     """
+    from backprop_cli.errors import UsageError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.logs import read_log
     from backprop_cli.present.graph import parse_scale
@@ -897,8 +898,11 @@ def report(
 
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
                                     chunk_rows)
+        if example is not None:
+            raise UsageError("--example picks one of the network's examples; with --data "
+                             "the diagram shows the mean over every row (leave --example "
+                             "out)")
         result = analyze_data(net, chunks, info)
-        check_example(example, result.example_count)
         sensitivity = sens.sensitivity(net, chunks, image=shape,
                                        names=chunks.columns.feature_names, data=info)
         if result.over is not None and result.over.rows <= LIVE_ROWS:  # the page keeps them
