@@ -161,7 +161,7 @@ def as_input(path: os.PathLike[str] | str) -> Input:
         known = _COPIES.get(("stdin", id(stdin)))
         if known is not None and known._source is stdin:
             return known
-        raw = _copied(STDIN_NAME, lambda: nullcontext(stdin), "standard input")
+        raw = _copied(STDIN_NAME, lambda: nullcontext(stdin), _stream_limit("standard input"))
         raw._source = stdin
         result = _decoded(raw, STDIN_NAME, "")
         result._source = stdin
@@ -178,8 +178,8 @@ def as_input(path: os.PathLike[str] | str) -> Input:
         known = _COPIES.get((st.st_dev, st.st_ino))
         if known is not None:
             return Input(name, known.path, known._copy)
-        copied = _decoded(_copied(name, lambda: open_bytes(path, error), f"a {_kind(st)}"),
-                          name, name)
+        copied = _decoded(_copied(name, lambda: open_bytes(path, error),
+                                  _stream_limit(f"a {_kind(st)}")), name, name)
         _COPIES[(st.st_dev, st.st_ino)] = copied
         return copied
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
@@ -193,10 +193,12 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     return decoded
 
 
-def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]], kind: str,
+def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]],
+            too_much: Callable[[str], str],
             blocks: Callable[[IO[bytes]], Iterator[bytes]] | None = None) -> Input:
     """The bytes of ``opened()`` (or ``blocks`` of it) copied into a temporary file, as an
-    :class:`Input` named ``name``. ``kind`` says what it is in messages ("a pipe")."""
+    :class:`Input` named ``name``; ``too_much(limit)``: the message when there are more than
+    :data:`MAX_STREAM_BYTES` (``limit``: that many GiB)."""
 
     def error(message: str) -> DataError:
         return DataError(message, file=name)
@@ -209,10 +211,7 @@ def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]], 
             for block in (blocks or _blocks)(stream):
                 size += len(block)
                 if size > MAX_STREAM_BYTES:
-                    raise error(f"more than {MAX_STREAM_BYTES // 2**30} GiB read from this "
-                                f"input ({kind}); a CSV input that is not a regular file of "
-                                f"CSV text is limited to {MAX_STREAM_BYTES // 2**30} GiB: "
-                                "save it to a file of CSV text first")
+                    raise error(too_much(f"{MAX_STREAM_BYTES // 2**30} GiB"))
                 lines.feed(block)
                 copy.write(block)
         copy.flush()
@@ -224,6 +223,12 @@ def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]], 
         copy.close()
         raise
     return Input(name, copy_path, copy)
+
+
+def _stream_limit(kind: str) -> Callable[[str], str]:
+    return lambda limit: (f"more than {limit} read from this stream ({kind}); a CSV input that "
+                          f"is not a regular file is limited to {limit}: save it to a file "
+                          "first")
 
 
 def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
@@ -239,8 +244,8 @@ def _decoded(source: Input, name: str, file_name: str) -> Input:
     try:
         with open(source.path, "rb") as stream:
             head = stream.read(8)
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    except OSError as exc:  # EIO (/proc/self/mem): named as the CSV readers name it
+        raise DataError(f"cannot read it: {exc.strerror or exc}", file=name, row=1) from None
     for fmt, (magic, ending) in _COMPRESSED.items():
         if head.startswith(magic):
             return _decompressed(source, name, fmt)
@@ -280,7 +285,10 @@ def _decompressed(source: Input, name: str, fmt: str) -> Input:
                 return
             yield block
 
-    copy = _copied(name, lambda: opener(source.path), f"{fmt} data decompressed", blocks)
+    copy = _copied(name, lambda: opener(source.path),
+                   lambda limit: f"more than {limit} of CSV text in this {fmt} file; "
+                                 f"decompressed data is limited to {limit}: decompress it to a "
+                                 "file first", blocks)
     source.close()
     return copy
 
