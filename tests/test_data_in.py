@@ -21,6 +21,7 @@ from test_present import loaded
 from typer.testing import CliRunner
 
 from backprop_cli.cli import app
+from backprop_cli.errors import DataError
 from backprop_cli.io import inputs
 from backprop_cli.io.config import load_network
 
@@ -279,3 +280,21 @@ def test_corrupt_parquet_is_named(tmp_path: Path) -> None:
     path.write_bytes(b"PAR1" + bytes(100))
     code, _, err = run(["predict", XOR, path])
     assert code == 2 and f"{path}: not a readable Parquet file" in err, err
+
+
+def test_text_that_starts_like_a_magic_number_is_csv(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text("BZh1,PAR1,y\n0,1,1\n1,1,0\n")
+    by_name = ok(["predict", XOR, path, "--features", "BZh1,PAR1", "--target", "y"])
+    xor = ok(["predict", XOR, XOR_CSV]).splitlines(True)  # rows 0,0 0,1 1,0 1,1
+    assert by_name == xor[0] + xor[2] + xor[4]
+
+
+def test_dash_on_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    with pytest.raises(DataError, match="standard input is a terminal; pipe or redirect"):
+        inputs.as_input("-")

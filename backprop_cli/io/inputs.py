@@ -18,6 +18,7 @@ file that every reading then uses, so that the same bytes give the same results 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -36,12 +37,15 @@ STDIN = "-"  # the data file name that means standard input
 STDIN_NAME = "<stdin>"  # its name in messages
 ARROW_INSTALL = "pip install '.[arrow]'"  # the optional extra that reads Parquet and Arrow
 
-# Compressed CSV: the format's first bytes, its file name ending, its module.
-_COMPRESSED = {"gzip": (b"\x1f\x8b", ".gz"), "bzip2": (b"BZh", ".bz2"),
-               "xz": (b"\xfd7zXZ\x00", ".xz")}
-# Columnar files pyarrow reads: the format's first bytes and its file name endings.
-_COLUMNAR = {"Parquet": (b"PAR1", (".parquet", ".pq")),
-             "Arrow IPC": (b"ARROW1", (".arrow", ".feather", ".ipc"))}
+# Compressed CSV: the format's first bytes, its file name ending. (bzip2: "BZh", the block
+# size, then a block's or the end's magic number — a CSV header may well start with "BZh".)
+_COMPRESSED = {"gzip": (re.compile(rb"\x1f\x8b"), ".gz"),
+               "bzip2": (re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"), ".bz2"),
+               "xz": (re.compile(rb"\xfd7zXZ\x00"), ".xz")}
+# Columnar files pyarrow reads: the format's first bytes and its file name endings (a Parquet
+# file also ends in PAR1; an Arrow IPC stream has no magic bytes, only its name tells).
+_COLUMNAR = {"Parquet": (re.compile(rb"PAR1"), (".parquet", ".pq")),
+             "Arrow IPC": (re.compile(rb"ARROW1\x00\x00"), (".arrow", ".feather", ".ipc"))}
 
 
 def checked_stat(path: FileName, error: Callable[[str], BackpropError],
@@ -157,16 +161,7 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     if isinstance(path, Input):
         return path
     if str(path) == STDIN:
-        stdin = sys.stdin.buffer
-        known = _COPIES.get(("stdin", id(stdin)))
-        if known is not None and known._source is stdin:
-            return known
-        raw = _copied(STDIN_NAME, lambda: nullcontext(stdin), _stream_limit("standard input"))
-        raw._source = stdin
-        result = _decoded(raw, STDIN_NAME, "")
-        result._source = stdin
-        _COPIES[("stdin", id(stdin))] = result
-        return result
+        return _stdin_input()
     name = str(path)
 
     def error(message: str) -> DataError:
@@ -191,6 +186,23 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     if decoded is not plain:
         _COPIES[key] = decoded
     return decoded
+
+
+def _stdin_input() -> Input:
+    """Standard input (``-``) as an :class:`Input`, read once per command (per stream)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        state = "closed" if sys.stdin is None else "a terminal"
+        raise DataError(f"standard input is {state}; pipe or redirect the data into it "
+                        "(backprop … - < data.csv) or name the file", file=STDIN_NAME)
+    stdin = sys.stdin.buffer
+    known = _COPIES.get(("stdin", id(stdin)))
+    if known is not None and known._source is stdin:
+        return known
+    raw = _copied(STDIN_NAME, lambda: nullcontext(stdin), _stream_limit("standard input"))
+    result = _decoded(raw, STDIN_NAME, "")
+    result._source = stdin  # an id alone could be a later stream's (in-process tests)
+    _COPIES[("stdin", id(stdin))] = result
+    return result
 
 
 def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]],
@@ -243,18 +255,22 @@ def _decoded(source: Input, name: str, file_name: str) -> Input:
     lower = file_name.lower()
     try:
         with open(source.path, "rb") as stream:
-            head = stream.read(8)
+            head = stream.read(12)
+            if len(head) >= 8:
+                stream.seek(-4, os.SEEK_END)
+            tail = stream.read(4)
     except OSError as exc:  # EIO (/proc/self/mem): named as the CSV readers name it
         raise DataError(f"cannot read it: {exc.strerror or exc}", file=name, row=1) from None
     for fmt, (magic, ending) in _COMPRESSED.items():
-        if head.startswith(magic):
+        if magic.match(head):
             return _decompressed(source, name, fmt)
         if lower.endswith(ending):
             raise DataError(f"not valid {fmt} data: the name ends in {ending} but the file "
                             f"does not start as {fmt} data does; decompress it again or "
                             "rename it", file=name)
     for fmt, (magic, endings) in _COLUMNAR.items():
-        if head.startswith(magic) or lower.endswith(endings):
+        if ((magic.match(head) and (fmt != "Parquet" or tail == b"PAR1"))
+                or lower.endswith(endings)):
             return _converted(source, name, fmt)
     return source
 
