@@ -4,6 +4,8 @@ stderr, exit code 2, nothing on stdout, no traceback, and leaves its input files
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,11 @@ GENERATORS: dict[str, Callable[[], dict[str, bytes]]] = {
                           + b"}\nlayers: [{size: 1}]\n"},
     # one 130,000-character cell: echoed cut to 80 characters in the error
     "long_cell": lambda: {"d.csv": b"x1,x2,y\n0,1,1\n" + b"a" * 130_000 + b",0,1\n"},
+    # compressed data (issue 15): cut short, not compressed at all, a bad cell inside
+    "gzip_cut": lambda: {"d.csv.gz": gzip.compress(b"x1,x2,y\n" + b"0,1,1\n" * 1000)[:30]},
+    "gzip_plain": lambda: {"d.csv.gz": b"x1,x2,y\n0,1,1\n"},
+    "gzip_bad_cell": lambda: {"d.csv.gz": gzip.compress(b"x1,x2,y\n0,1,1\n0,five,1\n")},
+    "xz_cut": lambda: {"d.csv.xz": lzma.compress(b"x1,x2,y\n" + b"0,1,1\n" * 1000)[:40]},
 }
 
 

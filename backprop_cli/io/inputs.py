@@ -1,6 +1,14 @@
 """Opening the files a command reads: each input is opened once, and limits count the bytes
 actually read (a pipe, FIFO or device has no size to check beforehand).
 
+A data input is CSV text, given as a file name or ``-`` (standard input, named ``<stdin>`` in
+messages); CSV compressed with gzip, bzip2 or xz (known by its first bytes, whatever its name;
+a name ending in ``.gz``, ``.bz2`` or ``.xz`` must hold that format), decompressed with the
+standard library; or, with the optional pyarrow, a Parquet or Arrow IPC (Feather) file, written
+out as CSV. Each becomes one regular file of CSV text that the readers parse as any other, and
+the line numbers in messages are those of that text (the header is line 1), named after the
+user's file.
+
 A CSV file may be read several times (``check --data`` reads it twice, ``evaluate`` reads its
 label column apart): a regular file is opened anew for each reading; anything else (a pipe,
 ``/dev/stdin``, a FIFO, ``<(…)``, a device) is copied once, as it is read, into a temporary
@@ -10,9 +18,12 @@ file that every reading then uses, so that the same bytes give the same results 
 from __future__ import annotations
 
 import os
+import re
 import stat
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import IO
 
 from backprop_cli.errors import BackpropError, ConfigError, DataError
@@ -22,6 +33,19 @@ MAX_STREAM_BYTES = 4 * 2**30  # of a CSV input that is not a regular file (copie
 BLOCK = 2**20  # bytes read at a time; at most MAX_LINE_BYTES, so a block's inner lines fit
 
 FileName = str | os.PathLike[str]  # a path as given, or an :class:`Input`
+STDIN = "-"  # the data file name that means standard input
+STDIN_NAME = "<stdin>"  # its name in messages
+ARROW_INSTALL = "pip install '.[arrow]'"  # the optional extra that reads Parquet and Arrow
+
+# Compressed CSV: the format's first bytes, its file name ending. (bzip2: "BZh", the block
+# size, then a block's or the end's magic number — a CSV header may well start with "BZh".)
+_COMPRESSED = {"gzip": (re.compile(rb"\x1f\x8b"), ".gz"),
+               "bzip2": (re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"), ".bz2"),
+               "xz": (re.compile(rb"\xfd7zXZ\x00"), ".xz")}
+# Columnar files pyarrow reads: the format's first bytes and its file name endings (a Parquet
+# file also ends in PAR1; an Arrow IPC stream has no magic bytes, only its name tells).
+_COLUMNAR = {"Parquet": (re.compile(rb"PAR1"), (".parquet", ".pq")),
+             "Arrow IPC": (re.compile(rb"ARROW1\x00\x00"), (".arrow", ".feather", ".ipc"))}
 
 
 def checked_stat(path: FileName, error: Callable[[str], BackpropError],
@@ -48,7 +72,13 @@ def network_stat(path: FileName) -> os.stat_result:
 
 
 def csv_stat(path: FileName) -> os.stat_result:
-    """:func:`checked_stat` of a CSV input (a :class:`DataError`)."""
+    """:func:`checked_stat` of a CSV input (a :class:`DataError`); of standard input for
+    ``-``."""
+    if not isinstance(path, Input) and str(path) == STDIN:
+        try:
+            return os.fstat(sys.stdin.fileno())
+        except (OSError, ValueError, AttributeError):  # no descriptor (a test's stdin): a stream
+            return os.stat_result((stat.S_IFIFO,) + (0,) * 9)
     return checked_stat(path, lambda m: DataError(m, file=str(path)), "a CSV file")
 
 
@@ -98,6 +128,7 @@ class Input(os.PathLike[str]):
         self.name = name
         self.path = path
         self._copy = copy
+        self._source: object = None  # for standard input: the stream it was read from
 
     def __fspath__(self) -> str:
         return self.path
@@ -114,40 +145,85 @@ class Input(os.PathLike[str]):
             self._copy.close()
 
 
-_COPIES: dict[tuple[int, int], Input] = {}  # the streams copied so far, by device and inode
+_COPIES: dict[object, Input] = {}  # the inputs copied so far (see :func:`as_input`)
 
 
 def as_input(path: os.PathLike[str] | str) -> Input:
-    """``path`` as an :class:`Input`: a regular file as it is, anything else read once to its
-    end into a temporary copy (at most :data:`MAX_STREAM_BYTES`, lines of at most
-    :data:`MAX_LINE_BYTES`). An :class:`Input` is returned as it is."""
+    """``path`` as an :class:`Input`: a regular file of CSV text as it is; anything else read
+    once into a temporary copy of CSV text (at most :data:`MAX_STREAM_BYTES`, lines of at most
+    :data:`MAX_LINE_BYTES`): a stream (``-``: standard input, a pipe, a FIFO, a device), a
+    compressed file (gzip, bzip2, xz), a Parquet or Arrow IPC file. An :class:`Input` is
+    returned as it is.
+
+    The same input named twice in one command (train's data and ``--val`` both ``-``, or one
+    compressed file) is read once: the second name gets the first one's copy, as two names of
+    one regular file would."""
     if isinstance(path, Input):
         return path
+    if str(path) == STDIN:
+        return _stdin_input()
     name = str(path)
 
     def error(message: str) -> DataError:
         return DataError(message, file=name)
 
     st = csv_stat(path)
-    if stat.S_ISREG(st.st_mode):
-        return Input(name, os.fspath(path))
-    # The same stream named twice (train's data and --val both /dev/stdin) is read once: the
-    # second name gets the first one's bytes, as two names of one regular file would.
-    known = _COPIES.get((st.st_dev, st.st_ino))
+    if not stat.S_ISREG(st.st_mode):
+        # A stream named twice (train's data and --val both /dev/stdin) is read once.
+        known = _COPIES.get((st.st_dev, st.st_ino))
+        if known is not None:
+            return Input(name, known.path, known._copy)
+        copied = _decoded(_copied(name, lambda: open_bytes(path, error),
+                                  _stream_limit(f"a {_kind(st)}")), name, name)
+        _COPIES[(st.st_dev, st.st_ino)] = copied
+        return copied
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    known = _COPIES.get(key)
     if known is not None:
         return Input(name, known.path, known._copy)
+    plain = Input(name, os.fspath(path))
+    decoded = _decoded(plain, name, name)
+    if decoded is not plain:
+        _COPIES[key] = decoded
+    return decoded
+
+
+def _stdin_input() -> Input:
+    """Standard input (``-``) as an :class:`Input`, read once per command (per stream)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        state = "closed" if sys.stdin is None else "a terminal"
+        raise DataError(f"standard input is {state}; pipe or redirect the data into it "
+                        "(backprop … - < data.csv) or name the file", file=STDIN_NAME)
+    stdin = sys.stdin.buffer
+    known = _COPIES.get(("stdin", id(stdin)))
+    if known is not None and known._source is stdin:
+        return known
+    raw = _copied(STDIN_NAME, lambda: nullcontext(stdin), _stream_limit("standard input"))
+    result = _decoded(raw, STDIN_NAME, "")
+    result._source = stdin  # an id alone could be a later stream's (in-process tests)
+    _COPIES[("stdin", id(stdin))] = result
+    return result
+
+
+def _copied(name: str, opened: Callable[[], AbstractContextManager[IO[bytes]]],
+            too_much: Callable[[str], str],
+            blocks: Callable[[IO[bytes]], Iterator[bytes]] | None = None) -> Input:
+    """The bytes of ``opened()`` (or ``blocks`` of it) copied into a temporary file, as an
+    :class:`Input` named ``name``; ``too_much(limit)``: the message when there are more than
+    :data:`MAX_STREAM_BYTES` (``limit``: that many GiB)."""
+
+    def error(message: str) -> DataError:
+        return DataError(message, file=name)
+
     lines = LineLimit(name)
     copy, copy_path = _unnamed_copy()
     try:
-        with open_bytes(path, error) as stream:
+        with opened() as stream:
             size = 0
-            while block := stream.read(BLOCK):
+            for block in (blocks or _blocks)(stream):
                 size += len(block)
                 if size > MAX_STREAM_BYTES:
-                    raise error(f"more than {MAX_STREAM_BYTES // 2**30} GiB read from this "
-                                f"stream (a {_kind(st)}); a CSV input that is not a regular "
-                                f"file is limited to {MAX_STREAM_BYTES // 2**30} GiB: save it "
-                                "to a file first")
+                    raise error(too_much(f"{MAX_STREAM_BYTES // 2**30} GiB"))
                 lines.feed(block)
                 copy.write(block)
         copy.flush()
@@ -158,9 +234,125 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     except BaseException:
         copy.close()
         raise
-    copied = Input(name, copy_path, copy)
-    _COPIES[(st.st_dev, st.st_ino)] = copied
-    return copied
+    return Input(name, copy_path, copy)
+
+
+def _stream_limit(kind: str) -> Callable[[str], str]:
+    return lambda limit: (f"more than {limit} read from this stream ({kind}); a CSV input that "
+                          f"is not a regular file is limited to {limit}: save it to a file "
+                          "first")
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    while block := stream.read(BLOCK):
+        yield block
+
+
+def _decoded(source: Input, name: str, file_name: str) -> Input:
+    """``source`` (a regular file) as CSV text: itself if it is, else decompressed or
+    converted into a temporary copy. ``file_name``: the name whose ending tells the format
+    ("" for standard input)."""
+    lower = file_name.lower()
+    try:
+        with open(source.path, "rb") as stream:
+            head = stream.read(12)
+            if len(head) >= 8:
+                stream.seek(-4, os.SEEK_END)
+            tail = stream.read(4)
+    except OSError as exc:  # EIO (/proc/self/mem): named as the CSV readers name it
+        raise DataError(f"cannot read it: {exc.strerror or exc}", file=name, row=1) from None
+    for fmt, (magic, ending) in _COMPRESSED.items():
+        if magic.match(head):
+            return _decompressed(source, name, fmt)
+        if lower.endswith(ending):
+            raise DataError(f"not valid {fmt} data: the name ends in {ending} but the file "
+                            f"does not start as {fmt} data does; decompress it again or "
+                            "rename it", file=name)
+    for fmt, (magic, endings) in _COLUMNAR.items():
+        if ((magic.match(head) and (fmt != "Parquet" or tail == b"PAR1"))
+                or lower.endswith(endings)):
+            return _converted(source, name, fmt)
+    return source
+
+
+def _decompressed(source: Input, name: str, fmt: str) -> Input:
+    """The CSV text inside ``source``, compressed in ``fmt``, in a temporary copy."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    opener: Callable[[str], IO[bytes]] = {"gzip": gzip.open, "bzip2": bz2.open,
+                                          "xz": lzma.open}[fmt]  # type: ignore[assignment]
+
+    def blocks(stream: IO[bytes]) -> Iterator[bytes]:
+        while True:
+            try:
+                block = stream.read(BLOCK)
+            except (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile) as exc:
+                raise DataError(f"not valid {fmt} data ({exc or 'it ends too early'}); "
+                                f"expected CSV compressed with {fmt}", file=name) from None
+            except OSError as exc:
+                if not str(exc).startswith("Invalid data stream"):  # bz2's word for corrupt
+                    raise
+                raise DataError(f"not valid {fmt} data ({exc}); expected CSV compressed with "
+                                f"{fmt}", file=name) from None
+            if not block:
+                return
+            yield block
+
+    copy = _copied(name, lambda: opener(source.path),
+                   lambda limit: f"more than {limit} of CSV text in this {fmt} file; "
+                                 f"decompressed data is limited to {limit}: decompress it to a "
+                                 "file first", blocks)
+    source.close()
+    return copy
+
+
+def _converted(source: Input, name: str, fmt: str) -> Input:
+    """A Parquet or Arrow IPC file as CSV text in a temporary copy (with pyarrow)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+        import pyarrow.ipc as pa_ipc
+        import pyarrow.parquet as pa_parquet
+    except ImportError:
+        raise DataError(f"reading a {fmt} file needs pyarrow, an optional extra: install it "
+                        f"with {ARROW_INSTALL} (or pip install pyarrow), or save the data as "
+                        "CSV", file=name) from None
+    try:
+        if fmt == "Parquet":
+            table = pa_parquet.read_table(source.path)
+        else:
+            try:
+                table = pa_ipc.open_file(source.path).read_all()
+            except pa.ArrowInvalid:  # the IPC stream format has no footer
+                with pa.memory_map(source.path) as mapped:
+                    table = pa_ipc.open_stream(mapped).read_all()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"not a readable {fmt} file ({exc})", file=name) from None
+    import csv
+    import io
+
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(table.column_names)
+    copy, copy_path = _unnamed_copy()
+    try:
+        copy.write(header.getvalue().encode("utf-8"))
+        if table.num_rows:
+            body = pa.BufferOutputStream()
+            pa_csv.write_csv(table, body, pa_csv.WriteOptions(include_header=False))
+            copy.write(body.getvalue().to_pybytes())
+        copy.flush()
+    except pa.ArrowException as exc:
+        copy.close()
+        raise DataError(f"cannot convert this {fmt} file to CSV ({exc}); expected columns of "
+                        "numbers or text labels", file=name) from None
+    except BaseException:
+        copy.close()
+        raise
+    source.close()
+    return Input(name, copy_path, copy)
 
 
 def _unnamed_copy() -> tuple[IO[bytes], str]:
