@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from conftest import CONFIGS, invoke, networks, write
 from hypothesis import HealthCheck, given, settings
+from test_binary import ok
+from test_retrain_scaling import NET as REGRESSION
 
 from backprop_cli.cli.options import SchemaKind
 from backprop_cli.io.config import dump_network
@@ -24,20 +26,6 @@ from backprop_cli.network import Network
 
 Validator = jsonschema.Draft202012Validator
 SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml") if "examples:" in p.read_text())
-REGRESSION = """\
-input_size: 2
-cost: squared_error
-init: {method: xavier, seed: 3}
-layers:
-  - {size: 3, activation: tanh}
-  - {size: 1, activation: linear}
-"""
-
-
-def ok(*args: str | Path) -> str:
-    result = invoke(*args)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def valid(kind: str, doc: Any) -> None:
