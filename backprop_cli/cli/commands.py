@@ -737,7 +737,7 @@ def predict(
     fmt: PredictFormatOption = PredictFormat("csv"),
     id_: Annotated[str | None, typer.Option(
         "--id", metavar="COLUMN", show_default=False,
-        help="Pass this column through: the first column of the output (never a feature).")
+        help="Pass this column through: the first column of the output (not a default feature).")
     ] = None,
 ) -> None:
     """Output activations a(L) (and the predicted label) for every row of CSV data.
