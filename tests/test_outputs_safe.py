@@ -359,7 +359,7 @@ def test_train_log_to_a_closed_pipe_still_writes_out(tmp_path: Path) -> None:
     first = process.stdout.readline()
     process.stdout.close()  # 2000 lines do not fit in the pipe: the next writes fail
     _, stderr = process.communicate(timeout=120)
-    assert first.startswith(b'{"epoch": 1,')
+    assert first.startswith(b'{"type": "epoch", "epoch": 1,')
     assert (process.returncode, stderr) == (141, b"")
     from backprop_cli.io.config import load_network
 
