@@ -60,7 +60,7 @@ def test_two_text_labels(tmp_path: Path) -> None:
     assert summary["train_metrics"]["kind"] == "classification"
 
     rows = [line.split(",") for line in ok("predict", net, csv).splitlines()]
-    assert rows[0] == ["a0", "label"]
+    assert rows[0] == ["p_yes", "label"]  # the probability of the second class
     a = np.array([float(r[0]) for r in rows[1:]])
     assert [r[1] for r in rows[1:]] == ["yes" if p > 0.5 else "no" for p in a]
 

@@ -359,7 +359,7 @@ def test_train_log_to_a_closed_pipe_still_writes_out(tmp_path: Path) -> None:
     first = process.stdout.readline()
     process.stdout.close()  # 2000 lines do not fit in the pipe: the next writes fail
     _, stderr = process.communicate(timeout=120)
-    assert first.startswith(b'{"epoch": 1,')
+    assert first.startswith(b'{"type": "epoch", "epoch": 1,')
     assert (process.returncode, stderr) == (141, b"")
     from backprop_cli.io.config import load_network
 
@@ -374,7 +374,7 @@ def test_train_log_fifo_whose_reader_leaves_still_writes_out(tmp_path: Path) -> 
     reader = _Reader(fifo, lines=1)
     result = invoke("train", net, data, "--out", out, "--epochs", "2000", "--batch-size", "4",
                     "--log", fifo, "-q", "--format", "json")
-    assert reader.finish().startswith(b'{"epoch": 1,')
+    assert reader.finish().startswith(b'{"type": "epoch", "epoch": 1,')
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""  # a closed pipe: its reader has gone, nobody to tell
     assert '"epochs_run": 2000' in result.stdout
@@ -410,5 +410,6 @@ def test_a_log_that_cannot_be_written_ends_the_log_not_the_run(
     assert result.exit_code == 0, result.stderr
     assert result.stderr == (f"backprop: warning: --log {tmp_path / 'log.ndjson'}: cannot "
                              "write: No space left on device; training goes on without the log\n")
-    assert len(log.lines) == 1 and log.lines[0].startswith('{"epoch": 1,') and log.closed
+    assert len(log.lines) == 1 and log.closed
+    assert log.lines[0].startswith('{"type": "epoch", "epoch": 1,')
     assert '"epochs_run": 5' in result.stdout and out.exists()

@@ -95,7 +95,7 @@ def test_evaluate_table(trained: tuple[Path, Path]) -> None:
 def test_predict_formats_and_labels(trained: tuple[Path, Path], tmp_path: Path) -> None:
     out, data = trained
     rows = list(csv.reader(io.StringIO(invoke("predict", out, data).stdout)))
-    assert rows[0] == ["a0", "a1", "a2", "label"]
+    assert rows[0] == ["p_blue", "p_green", "p_red", "label"]  # named after the classes
     assert len(rows) == 61
     probabilities = np.array([[float(v) for v in row[:3]] for row in rows[1:]])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-12)
@@ -128,7 +128,7 @@ def test_numeric_targets_have_no_accuracy(tmp_path: Path) -> None:
     assert doc["cost"] == pytest.approx(np.mean(np.sum((a - ROWS[:, 3:]) ** 2, axis=1)),
                                         rel=1e-12)
     predicted = invoke("predict", net_file, data, "--target", "y1,y2")
-    assert predicted.stdout.splitlines()[0] == "a0,a1"
+    assert predicted.stdout.splitlines()[0] == "y1,y2"  # named after --target
     values = np.array([[float(v) for v in line.split(",")]
                        for line in predicted.stdout.splitlines()[1:]])
     np.testing.assert_allclose(values, a, rtol=1e-12)

@@ -45,7 +45,7 @@ def block(net: Path) -> dict[str, Any]:
 
 def predictions(net: Path, csv: Path) -> np.ndarray:
     lines = ok("predict", net, csv)[0].splitlines()
-    assert lines[0] == "a0"
+    assert lines[0] == "y"  # named after the target column
     return np.array([float(v) for v in lines[1:]])
 
 

@@ -180,7 +180,7 @@ def test_xor_learns(tmp_path: Path) -> None:
     assert summary["train_accuracy"] == 1.0  # one sigmoid output: a binary classifier
     predicted = invoke("predict", out, CONFIGS / "xor.csv")
     rows = [line.split(",") for line in predicted.stdout.splitlines()]
-    assert rows[0] == ["a0", "label"]
+    assert rows[0] == ["p_1", "label"]  # the probability of class 1
     assert [round(float(a)) for a, _ in rows[1:]] == [0, 1, 1, 0]
     assert [label for _, label in rows[1:]] == ["0", "1", "1", "0"]
 

@@ -566,14 +566,14 @@ def init_(
 def schema(
     kind: Annotated[
         SchemaKind,
-        typer.Argument(help="network: the network file; output: analyze --format json; "
-                            "step: step --format json; "
-                            "sensitivity: sensitivity --format json."),
+        typer.Argument(help="network: the network file; train-log: a line of train --log; "
+                            "any other: that command's --format json (output: analyze's, "
+                            "its older name)."),
     ] = SchemaKind.network,
     output: OutputOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of the network file, or of analyze's or step's JSON.
+    """Print the JSON Schema (draft 2020-12) of the network file, or of a command's JSON.
 
     Editors with the YAML language server validate and complete a network file that begins
     with: # yaml-language-server: $schema=<path or URL of network.schema.json>
@@ -736,25 +736,48 @@ def predict(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     fmt: PredictFormatOption = PredictFormat("csv"),
+    id_: Annotated[str | None, typer.Option(
+        "--id", metavar="COLUMN", show_default=False,
+        help="Pass this column through: the first column of the output (not a default feature).")
+    ] = None,
 ) -> None:
     """Output activations a(L) (and the predicted label) for every row of CSV data.
 
     For classifiers the label is the class of the largest output, from the class list
     `evaluate` uses: the trained network's, else the data's labels in sorted order. The
-    network's stored preprocessing is applied; target columns, if present, are ignored.
+    outputs are named p_<class> (a classifier's probability of each class; one sigmoid
+    output: of the second class), else after the target column(s) the network was trained
+    on, else a0 … The network's stored preprocessing is applied; target columns, if present,
+    are ignored.
     """
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.datasets import classes_for_network
+    from backprop_cli.io.datasets import classes_for_network, header_of, id_column
     from backprop_cli.io.inputs import as_input
     from backprop_cli.io.training_data import load_for_network
-    from backprop_cli.reports.train import Predictions, predict_rows
+    from backprop_cli.reports.train import Predictions, output_names, predict_rows
 
     net = load_network(net_file)
     source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
+    ids = None
+    if id_ is not None:
+        header = header_of(source, delimiter)
+        if id_ not in header:
+            raise DataError(f"--id {id_!r}: no such column; the columns are: "
+                            f"{', '.join(header)}", file=str(source))
+        pre = net.preprocessing
+        if features is None and (pre is None or not pre.features):  # the id is no feature
+            rest = [name for name in header if name != id_]
+            if len(rest) != net.input_size:  # less the target, as predict reads it
+                targets = (target.split(",") if target else list(pre.targets) if pre
+                           and pre.targets else rest[-1:])
+                rest = [name for name in rest if name not in targets]
+            features = ",".join(rest)
     ds, _ = load_for_network(net, source, target=target, features=features,
                              delimiter=delimiter, need_target=False,
                              net_file=str(net_file))
+    if id_ is not None:
+        ids = id_column(source, id_, delimiter=delimiter, lines=ds.lines)
     with name_row_errors(ds):
         outputs = predict_rows(net, ds.inputs)
     try:
@@ -763,7 +786,10 @@ def predict(
     except DataError as exc:  # predict needs no labels: the rows go out without one
         say(f"backprop: note: no label column: {exc}")
         classes = None
-    present("predict", fmt.value, Predictions(outputs, classes))
+    present("predict", fmt.value,
+            Predictions(outputs, classes, output_names(
+                net, classes, tuple(n.strip() for n in target.split(",")) if target else ()),
+                id_, ids))
 
 
 # --- show: graph, report ----------------------------------------------------------------------

@@ -255,8 +255,18 @@ VersionOption = Annotated[
 
 
 class SchemaKind(str, Enum):
+    """io.schema.KINDS (a test keeps them equal)."""
+
     network = "network"
+    analyze = "analyze"
     output = "output"
+    train = "train"
+    train_log = "train-log"
+    evaluate = "evaluate"
+    predict = "predict"
+    check = "check"
+    nudge = "nudge"
+    diagnose = "diagnose"
     step = "step"
     sensitivity = "sensitivity"
 

@@ -518,3 +518,23 @@ def stream_for_network(
                              delimiter=delimiter, preprocessing=pre, chunk_rows=chunk_rows,
                              net_file=net_file)
     return DataStream(file, columns, pre, read)
+
+
+def header_of(data: FileName, delimiter: str = DELIMITER) -> tuple[str, ...]:
+    """The column names of the CSV file ``data``."""
+    with _Reader(as_input(data), delimiter) as reader:
+        return reader.header
+
+
+def id_column(data: FileName, column: str, *, delimiter: str = DELIMITER,
+              lines: NDArray[np.intp] | None = None) -> list[str]:
+    """predict --id: the values of the column ``column`` of ``data`` (as
+    written, only trimmed), one per data row, for the rows on ``lines`` (the file lines of the
+    rows read; None: every row); ``column`` is one of its header's."""
+    data = as_input(data)
+    with _Reader(data, delimiter) as reader:
+        c = reader.header.index(column)
+        found = {line: row[c].strip() for row, line in reader.rows()}
+    wanted = lines.tolist() if lines is not None and all(
+        line in found for line in lines.tolist()) else sorted(found)  # else: every row, in order
+    return [found[line] for line in wanted]

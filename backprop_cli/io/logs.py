@@ -26,6 +26,8 @@ def parse_log(text: str, source: str) -> CostSeries:
         except json.JSONDecodeError as exc:
             raise DataError(f"{source}, line {number}: not JSON ({exc.msg}); expected one "
                             "object per line as `backprop train --log FILE` writes") from None
+        if isinstance(row, dict) and row.get("type") == "summary":
+            continue  # the last line of `train --log -`'s stdout
         if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or \
                 "train_cost" not in row:
             raise DataError(f"{source}, line {number}: expected an object with 'epoch' and "

@@ -1,5 +1,6 @@
 """JSON Schemas (draft 2020-12) of the network file and of the JSON that ``analyze``,
-``step`` and ``sensitivity`` write (``--format json``). No I/O.
+``step`` and ``sensitivity`` write (``--format json``); the other commands' documents are in
+:mod:`backprop_cli.io.schema_commands`, and :func:`schema` gives any of :data:`KINDS`. No I/O.
 
 The enumerations (activations, costs, init methods) come from the registries, so a new
 activation is in the schema as soon as it is registered. ``schema/*.schema.json`` in the
@@ -23,7 +24,9 @@ from backprop_cli.reports.step import PARAM_FIELDS
 from backprop_cli.scaffold import INIT_METHODS
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-KINDS = ("network", "output", "step", "sensitivity")
+# every JSON document the tool writes; "output" is "analyze"'s older name
+KINDS = ("network", "analyze", "output", "train", "train-log", "evaluate", "predict", "check",
+         "nudge", "diagnose", "step", "sensitivity")
 
 _NUMBER: dict[str, Any] = {"type": "number"}
 _VECTOR: dict[str, Any] = {"type": "array", "items": _NUMBER}
@@ -297,10 +300,15 @@ def sensitivity_schema() -> dict[str, Any]:
 
 def schema(kind: str = "network") -> dict[str, Any]:
     """The schema of ``kind``, one of :data:`KINDS`."""
+    from backprop_cli.io import schema_commands as c
+
     if kind not in KINDS:
         raise UsageError(f"schema {kind!r}: expected one of: {', '.join(KINDS)}")
-    return {"network": network_schema, "output": output_schema, "step": step_schema,
-            "sensitivity": sensitivity_schema}[kind]()
+    return {"network": network_schema, "analyze": output_schema, "output": output_schema,
+            "train": c.train_schema, "train-log": c.train_log_schema,
+            "evaluate": c.evaluate_schema, "predict": c.predict_schema,
+            "check": c.check_schema, "nudge": c.nudge_schema, "diagnose": c.diagnose_schema,
+            "step": step_schema, "sensitivity": sensitivity_schema}[kind]()
 
 
 def schema_text(kind: str = "network", ascii: bool = False) -> str:

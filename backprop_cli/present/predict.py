@@ -23,19 +23,26 @@ if TYPE_CHECKING:
 
 
 def render_csv(report: Predictions, out: TextIO, options: Options) -> None:
-    """Columns a0 … a(n_L−1), and the predicted label when there are classes."""
-    labels = report.labels
+    """The --id column first (when given), the outputs by their names (p_<class>, the target
+    column, else a0 … a(n_L−1)), and the predicted label when there are classes."""
+    labels, ids = report.labels, report.ids
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([f"a{j}" for j in range(report.outputs.shape[1])]
+    writer.writerow(([report.id or "id"] if ids is not None else []) + report.columns
                     + (["label"] if labels is not None else []))
     for i, row in enumerate(report.outputs.tolist()):
-        writer.writerow([repr(v) for v in row] + ([labels[i]] if labels is not None else []))
+        writer.writerow(([ids[i]] if ids is not None else []) + [repr(v) for v in row]
+                        + ([labels[i]] if labels is not None else []))
 
 
 def render_ndjson(report: Predictions, out: TextIO, options: Options) -> None:
-    labels = report.labels
+    """One object a row: ``row`` (0-based), ``id`` with --id, ``output`` (a list in
+    ``columns`` order) and ``label`` for a classifier."""
+    labels, ids = report.labels, report.ids
     for i, row in enumerate(report.outputs.tolist()):
-        item: dict[str, Any] = {"row": i, "output": row}
+        item: dict[str, Any] = {"row": i}
+        if ids is not None:
+            item["id"] = ids[i]
+        item["output"] = row
         if labels is not None:
             item["label"] = labels[i]
         out.write(dumps(item, indent=None) + "\n")

@@ -51,9 +51,14 @@ class EpochRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Without ``seconds``: times vary from run to run, so they go to stderr only and the
-        --log records of the same command are byte-identical."""
-        out = asdict(self)
+        --log records of the same command are byte-identical. ``"type": "epoch"`` tells the
+        record from the summary (``"type": "summary"``) on ``train --log -``'s stdout.
+        ``running_train_cost`` is ``train_cost`` under the name that says what it is (the
+        summary's ``train_cost`` is the cost at the weights kept); ``train_cost`` stays, the
+        same number, for the readers of older logs."""
+        out = {"type": "epoch", **asdict(self)}
         del out["seconds"]
+        out["running_train_cost"] = self.train_cost
         return out
 
 
@@ -175,7 +180,7 @@ class TrainReport:
     out: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": SCHEMA_VERSION, **self.summary.to_dict(),
+        return {"version": SCHEMA_VERSION, "type": "summary", **self.summary.to_dict(),
                 "cost_function": self.cost_function, "out": self.out}
 
 
@@ -220,15 +225,37 @@ def predict_rows(net: Network, inputs: Array) -> Array:
     return outputs if pre is None else pre.unscale_outputs(outputs)
 
 
+def output_names(net: Network, classes: tuple[Label, ...] | None,
+                 targets: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The name of each output of ``net`` in predict's output: ``p_<class>`` (the probability
+    of that class) for a classifier (one sigmoid output: the second class's), else the numeric
+    target columns' names (``targets``, as --target names them, else those the network was
+    trained on), else ``a0`` … ``a(n_L−1)``."""
+    n = net.output_size
+    if classes is not None and n == len(classes):
+        return tuple(f"p_{c}" for c in classes)
+    if classes is not None and n == 1 and len(classes) == 2:
+        return (f"p_{classes[1]}",)
+    pre = net.preprocessing
+    named = targets or (pre.targets if pre is not None else ())
+    if classes is None and len(named) == n:
+        return tuple(named)
+    return tuple(f"a{j}" for j in range(n))
+
+
 @dataclass(frozen=True, eq=False)
 class Predictions:
     """``predict``'s report: ``outputs`` (m, n_L) a(L) per row (in the target's units when
     the targets were scaled), in the data's row order; with ``classes``, also each row's
     predicted label (the class of its largest output; with one sigmoid output, the second
-    class where a(L) > 0.5)."""
+    class where a(L) > 0.5). ``names``: each output's name (:func:`output_names`; None:
+    ``a0`` …); ``ids``: predict --id's column ``id`` (its name), one value per row."""
 
     outputs: Array
     classes: tuple[Label, ...] | None
+    names: tuple[str, ...] | None = None
+    id: str | None = None
+    ids: list[str] | None = None
 
     @property
     def labels(self) -> list[Label] | None:
@@ -236,15 +263,24 @@ class Predictions:
             return None
         return [self.classes[j] for j in predicted_classes(self.outputs).tolist()]
 
+    @property
+    def columns(self) -> list[str]:
+        """The outputs' names, as the CSV header writes them."""
+        return list(self.names or (f"a{j}" for j in range(self.outputs.shape[1])))
+
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "version": SCHEMA_VERSION,
             "classes": None if self.classes is None else list(self.classes),
+            "columns": self.columns,
             "outputs": self.outputs.tolist(),
         }
         labels = self.labels
         if labels is not None:
             doc["labels"] = labels
+        if self.ids is not None:
+            doc["id"] = self.id
+            doc["ids"] = self.ids
         return doc
 
 
@@ -266,8 +302,9 @@ class CostSeries:
 
 
 def series(records: Iterable[Mapping[str, Any]]) -> CostSeries:
-    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict)."""
-    rows = list(records)
+    """From per-epoch dicts with "epoch", "train_cost" and "val_cost" (EpochRecord.to_dict);
+    a summary (``"type": "summary"``, as ``train --log -`` ends with) is skipped."""
+    rows = [r for r in records if r.get("type", "epoch") == "epoch"]
     return CostSeries(tuple(int(r["epoch"]) for r in rows),
                       tuple(finite_or_none(r.get("train_cost")) for r in rows),
                       tuple(finite_or_none(r.get("val_cost")) for r in rows))
