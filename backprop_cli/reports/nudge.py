@@ -22,7 +22,7 @@ import numpy as np
 from backprop_cli.engine import backprop, costs, forward
 from backprop_cli.errors import NumericalError, UsageError, plural
 from backprop_cli.network import Array, Network, Param
-from backprop_cli.reports import SCHEMA_VERSION
+from backprop_cli.reports import SCHEMA_VERSION, Moved
 from backprop_cli.reports.analyze import check_example
 
 PARAM_SYNTAX = "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j, e.g. w2.0.1 or b3.0"
@@ -66,19 +66,12 @@ def parse_param(text: str, net: Network, *, what: str = "PARAM",
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(Moved):
     """One quantity (``name`` "z" or "a" of neuron j in ``layer``) before and after the nudge."""
 
     name: str
     layer: int
     j: int
-    before: float
-    after: float
-    predicted: float
-
-    @property
-    def actual(self) -> float:
-        return self.after - self.before
 
     def as_dict(self) -> dict[str, Any]:
         return {"quantity": self.name, "layer": self.layer, "j": self.j, "before": self.before,
@@ -86,22 +79,11 @@ class Change:
 
 
 @dataclass(frozen=True)
-class CostChange:
+class CostChange(Moved):
     """The cost before and after; ``predicted`` = ``gradient`` · Δ; ``ratio`` = actual /
     predicted (None when the gradient is 0)."""
 
-    before: float
-    after: float
     gradient: float
-    predicted: float
-
-    @property
-    def actual(self) -> float:
-        return self.after - self.before
-
-    @property
-    def ratio(self) -> float | None:
-        return self.actual / self.predicted if self.predicted != 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"before": self.before, "after": self.after, "actual": self.actual,
@@ -215,16 +197,18 @@ def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
             before = trace.layers[index]
             neurons = [p.j] if index == l - 1 else range(before.z.shape[1])
             for j in neurons:
-                chain.append(Change("z", index + 1, j, float(before.z[e, j]),
-                                    float(zs2[index][e, j]), float(predicted_z[step][e, j])))
-                chain.append(Change("a", index + 1, j, float(before.a[e, j]),
-                                    float(acts2[index + 1][e, j]),
-                                    float(predicted_a[step][e, j])))
+                chain.append(Change("z", index + 1, j, before=float(before.z[e, j]),
+                                    after=float(zs2[index][e, j]),
+                                    predicted=float(predicted_z[step][e, j])))
+                chain.append(Change("a", index + 1, j, before=float(before.a[e, j]),
+                                    after=float(acts2[index + 1][e, j]),
+                                    predicted=float(predicted_a[step][e, j])))
         g = float(per_example[e])
         rows.append(ExampleNudge(
             example=e if example is None else example,
             chain=tuple(chain),
-            cost=CostChange(float(c_before[e]), float(c_after[e]), g, g * delta),
+            cost=CostChange(g, before=float(c_before[e]), after=float(c_after[e]),
+                            predicted=g * delta),
         ))
     value = (net.layers[l - 1].weights[p.j, p.k] if p.kind == "w"
              else net.layers[l - 1].biases[p.j])
@@ -235,5 +219,6 @@ def nudge(net: Network, inputs: Array, targets: Array, p: Param, delta: float,
         delta=delta,
         example=example,
         examples=tuple(rows),
-        cost=CostChange(float(np.mean(c_before)), float(np.mean(c_after)), full, full * delta),
+        cost=CostChange(full, before=float(np.mean(c_before)), after=float(np.mean(c_after)),
+                        predicted=full * delta),
     )

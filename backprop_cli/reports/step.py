@@ -30,7 +30,7 @@ import numpy as np
 from backprop_cli.engine import Chunk, Trace, backprop
 from backprop_cli.errors import NumericalError, UsageError, plural
 from backprop_cli.network import Array, Network, Param, TrainingInfo
-from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
+from backprop_cli.reports import SCHEMA_VERSION, Moved, finite_or_none
 from backprop_cli.reports.analyze import all_params
 from backprop_cli.reports.dataset import accumulate
 from backprop_cli.reports.nudge import param_name
@@ -61,24 +61,12 @@ def over_rows(chunks: Iterable[Chunk]) -> Measure:
 
 
 @dataclass(frozen=True)
-class CostStep:
+class CostStep(Moved):
     """Step ``step`` (1-based): C before and after it, ‖∇C‖ before it, and the first-order
     prediction ΔC ≈ −η‖∇C‖²."""
 
     step: int
-    before: float
-    after: float
     gradient_norm: float
-    predicted: float
-
-    @property
-    def actual(self) -> float:
-        return self.after - self.before
-
-    @property
-    def ratio(self) -> float | None:
-        """actual / predicted (None when the gradient is 0: no prediction to compare)."""
-        return self.actual / self.predicted if self.predicted != 0 else None
 
     @property
     def holds(self) -> bool:
@@ -277,7 +265,8 @@ def step(net: Network, measure: Measure, lr: float, steps: int = 1,
                 f"--lr {lr:g}: after step {n}, {exc.message}", example=exc.example,
                 advice=f"the network's own numbers are finite: choose a smaller --lr "
                        f"(now {lr:g})", file=exc.file, line=exc.line) from None
-        costs.append(CostStep(n, trace.cost, after.cost, math.sqrt(norm2), -lr * norm2))
+        costs.append(CostStep(n, math.sqrt(norm2), before=trace.cost, after=after.cost,
+                              predicted=-lr * norm2))
         current, trace = moved, after
     return StepReport(
         network=net, stepped=current, lr=lr, grad_w=first.grad_w, grad_b=first.grad_b,
