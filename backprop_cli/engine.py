@@ -13,12 +13,14 @@ Per-example factors are of C0, the cost of one example; the gradient of the full
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
-from backprop_cli.errors import OVERFLOW_ADVICE, DataError, NumericalError
+from backprop_cli.errors import OVERFLOW_ADVICE, DataError, NumericalError, name_row_errors
 from backprop_cli.network import Array, Layer, Network
 
 
@@ -260,6 +262,32 @@ def saturated_units(layer: Layer, t: LayerTrace, share: float) -> NDArray[np.boo
 
 
 Chunk = tuple[Array, Array]
+
+
+class Sums(Protocol):
+    """Running sums over rows: ``add`` a chunk's rows, ``merge`` another part's sums."""
+
+    def add(self, inputs: Array, targets: Array) -> None: ...
+
+    def merge(self, other: Any) -> Any: ...
+
+
+S = TypeVar("S", bound=Sums)
+
+
+def fold(chunks: Iterable[Chunk], make: Callable[[], S]) -> S:
+    """``make()`` with every chunk of ``chunks`` added. Rows that come in parts summed apart
+    (on Dask workers: io.dask_rows) have their own ``fold(make)``, which merges the parts'
+    sums; here the chunks are added in turn, a row's error naming its file and line."""
+    parts = getattr(chunks, "fold", None)
+    if parts is not None:
+        folded: S = parts(make)
+        return folded
+    sums = make()
+    for inputs, targets in chunks:
+        with name_row_errors(chunks):
+            sums.add(inputs, targets)
+    return sums
 FACTORS = ("z", "a", "dC_da", "da_dz", "dC_dz", "dz_dw", "dC_da_prev")
 
 
@@ -275,18 +303,22 @@ class Moments:
     max: float = -math.inf
 
     def add(self, values: Array) -> None:
-        n_b = int(values.size)
-        if n_b == 0:
+        if values.size:
+            mean = float(np.mean(values))
+            self.merge(Moments(int(values.size), mean, float(np.sum((values - mean) ** 2)),
+                               float(np.min(values)), float(np.max(values))))
+
+    def merge(self, other: Moments) -> None:
+        """Add the values ``other`` has seen."""
+        if other.n == 0:
             return
-        mean_b = float(np.mean(values))
-        m2_b = float(np.sum((values - mean_b) ** 2))
-        n = self.n + n_b
-        delta = mean_b - self.mean
-        self.mean += delta * n_b / n
-        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        self.mean += delta * other.n / n
+        self.m2 += other.m2 + delta * delta * self.n * other.n / n
         self.n = n
-        self.min = min(self.min, float(np.min(values)))
-        self.max = max(self.max, float(np.max(values)))
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
 
     @property
     def std(self) -> float:
@@ -305,6 +337,20 @@ def _fold_mean(mean: Array, values: Array, seen: int) -> None:
     part = total / n if np.isfinite(total).all() else np.sum(values / n, axis=0)
     mean *= seen / n
     mean += part
+
+
+def _merge_mean(mean: Array, seen: int, other: Array, rows: int) -> None:
+    """Fold ``other``, the mean of ``rows`` rows, into ``mean``, the mean of the ``seen`` rows
+    before them, in place (each weighted by its share: no sum to overflow)."""
+    n = seen + rows
+    mean *= seen / n
+    mean += other * (rows / n)
+
+
+def _merged_cost(cost: float, seen: int, other: float, rows: int) -> float:
+    """The mean of ``seen`` rows' mean ``cost`` and ``rows`` rows' mean ``other``."""
+    n = seen + rows
+    return cost * (seen / n) + other * (rows / n)
 
 
 @dataclass
@@ -360,12 +406,35 @@ class Accumulator:
             sums.alive = alive if sums.alive is None else sums.alive | alive
             sums.inputs_nonzero = sums.inputs_nonzero or bool(np.any(t.dz_dw != 0))
             sums.activations.add(t.a)
-        seen = self.rows
+        self.cost = _merged_cost(self.cost, self.rows, trace.cost, m)
         self.rows += m
         self.chunks += 1
-        self.cost = self.cost * (seen / self.rows) + trace.cost * (m / self.rows)
         self.input += np.sum(inputs, axis=0)
         self.target += np.sum(targets, axis=0)
+
+    def merge(self, other: Accumulator) -> Accumulator:
+        """Add the rows ``other`` has seen (another part of the data, the same network and
+        saturation) and return self: parts merged in any order give the means of every row,
+        to rounding."""
+        if other.layers is None:
+            return self
+        if self.layers is None:
+            self.layers = [LayerSums({k: np.zeros_like(v) for k, v in s.factors.items()},
+                                     np.zeros_like(s.grad_w)) for s in other.layers]
+        for mine, theirs in zip(self.layers, other.layers, strict=True):
+            for name in FACTORS:
+                _merge_mean(mine.factors[name], self.rows, theirs.factors[name], other.rows)
+            mine.grad_w += theirs.grad_w
+            mine.saturated += theirs.saturated
+            mine.alive = theirs.alive if mine.alive is None else mine.alive | theirs.alive
+            mine.inputs_nonzero = mine.inputs_nonzero or theirs.inputs_nonzero
+            mine.activations.merge(theirs.activations)
+        self.cost = _merged_cost(self.cost, self.rows, other.cost, other.rows)
+        self.rows += other.rows
+        self.chunks += other.chunks
+        self.input += other.input
+        self.target += other.target
+        return self
 
     def sums(self) -> list[LayerSums]:
         if self.layers is None:
@@ -446,7 +515,16 @@ class SensitivitySums:
         _fold_mean(self.dC_dx, dC_dx, self.rows)
         _fold_mean(self.abs_dC_dx, np.abs(dC_dx), self.rows)
         _fold_mean(self.abs_dy_dx, dy_dx, self.rows)
-        seen = self.rows
+        self.cost = _merged_cost(self.cost, self.rows, trace.cost, m)
         self.rows += m
         self.chunks += 1
-        self.cost = self.cost * (seen / self.rows) + trace.cost * (m / self.rows)
+
+    def merge(self, other: SensitivitySums) -> SensitivitySums:
+        """Add the rows ``other`` has seen (as :meth:`Accumulator.merge`); returns self."""
+        if other.rows:
+            for name in ("dC_dx", "abs_dC_dx", "abs_dy_dx"):
+                _merge_mean(getattr(self, name), self.rows, getattr(other, name), other.rows)
+            self.cost = _merged_cost(self.cost, self.rows, other.cost, other.rows)
+            self.rows += other.rows
+            self.chunks += other.chunks
+        return self

@@ -27,6 +27,7 @@ than ``max_work`` of them is refused before it starts.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from backprop_cli.choices import CHECK_MAX_WORK
-from backprop_cli.engine import Accumulator, Chunk, backprop, costs
+from backprop_cli.engine import Accumulator, Chunk, backprop, costs, fold
 from backprop_cli.errors import DataError, UsageError, name_row_errors, plural
 from backprop_cli.network import Array, Network, Param
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
@@ -329,6 +330,33 @@ def check_gradients(
                    seed=seed, show_all=show_all)
 
 
+class _Differences:
+    """Σ over the rows of C0(θ + ε) − C0(θ − ε) for each parameter θ in ``chosen`` (forward
+    passes only), and the steps (θ + ε) − (θ − ε): an :class:`~backprop_cli.engine.Sums`."""
+
+    def __init__(self, net: Network, chosen: list[Param], eps: float) -> None:
+        self.probe = _probe(net)
+        self.chosen = chosen
+        self.eps = eps
+        self.sums = np.zeros(len(chosen))
+        self.steps = np.zeros(len(chosen))
+        self.rows = 0
+
+    def add(self, inputs: Array, targets: Array) -> None:
+        x = np.ascontiguousarray(inputs)  # a column selection's view; read 2 × P times
+        for i, p in enumerate(self.chosen):
+            diff, self.steps[i] = _differences(self.probe, p, self.eps, x, targets)
+            self.sums[i] += np.sum(diff)
+        self.rows += len(x)
+
+    def merge(self, other: _Differences) -> _Differences:
+        if other.rows:
+            self.sums += other.sums
+            self.steps[:] = other.steps
+            self.rows += other.rows
+        return self
+
+
 def _first(chunks: Iterable[Chunk], rows: int | None) -> Iterator[Chunk]:
     """The chunks cut after ``rows`` rows (None: all of them)."""
     left = rows
@@ -382,29 +410,32 @@ def check_data(
     per_row = 2 * len(chosen) * sum(layer.weights.size for layer in net.layers)
     within = (int(max_work // per_row) if 0 < max_work < np.inf and per_row else None)
 
-    acc = Accumulator(net)  # the analytic side: the backward pass, as analyze --data runs it
-    for x, y in _first(chunks, max_rows):
-        if within is not None and acc.rows + len(x) > within:
+    if max_rows is None and hasattr(chunks, "fold"):  # in parts summed apart (Dask)
+        acc = fold(chunks, functools.partial(Accumulator, net))
+        if within is not None and acc.rows > within:
             raise UsageError(_too_much(net, len(chosen), within, data["file"], max_work))
-        with name_row_errors(chunks):
-            acc.add(x, y)
+    else:
+        acc = Accumulator(net)  # the analytic side: the backward pass, as analyze --data runs it
+        for x, y in _first(chunks, max_rows):
+            if within is not None and acc.rows + len(x) > within:
+                raise UsageError(_too_much(net, len(chosen), within, data["file"], max_work))
+            with name_row_errors(chunks):
+                acc.add(x, y)
     means = acc.means()
     n = means.rows
 
-    probe = _probe(net)  # the numeric side: forward passes only
-    diff_sums = np.zeros(len(chosen))
-    steps = np.zeros(len(chosen))
-    seen = 0
-    for x, y in _first(chunks, max_rows):
-        x = np.ascontiguousarray(x)  # a column selection's view; read 2 × P times
-        with name_row_errors(chunks):
-            for i, p in enumerate(chosen):
-                diff, steps[i] = _differences(probe, p, eps, x, y)
-                diff_sums[i] += np.sum(diff)
-        seen += len(x)
-    if seen != n:
+    make = functools.partial(_Differences, net, chosen, eps)  # the numeric side
+    if max_rows is None and hasattr(chunks, "fold"):
+        diffs = fold(chunks, make)
+    else:
+        diffs = make()
+        for x, y in _first(chunks, max_rows):
+            with name_row_errors(chunks):
+                diffs.add(x, y)
+    if diffs.rows != n:
         raise DataError(f"the file changed while it was read: {plural(n, 'row')}, then "
-                        f"{plural(seen, 'row')}", file=data["file"])
+                        f"{plural(diffs.rows, 'row')}", file=data["file"])
+    diff_sums, steps = diffs.sums, diffs.steps
 
     floor = np.array([GRADIENT_FLOOR * max(1.0, abs(means.trace.cost))])
     checks = [

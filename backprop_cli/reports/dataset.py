@@ -8,23 +8,20 @@ mean over the rows, the gradient as the mean of δ·a(l−1) per row) or a diagn
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from backprop_cli.engine import Accumulator, Chunk
-from backprop_cli.errors import name_row_errors
+from backprop_cli.engine import Accumulator, Chunk, fold
 from backprop_cli.network import Network
 from backprop_cli.reports.analyze import AnalyzeReport, RowsMean, check_selection
 from backprop_cli.reports.diagnose import SATURATION, Diagnosis, diagnosis_from
 
 
 def accumulate(net: Network, chunks: Iterable[Chunk]) -> Accumulator:
-    """Feed every chunk to a new :class:`Accumulator`."""
-    acc = Accumulator(net, SATURATION)
-    for inputs, targets in chunks:
-        with name_row_errors(chunks):
-            acc.add(inputs, targets)
-    return acc
+    """Feed every chunk to a new :class:`Accumulator` (parts of the rows summed apart are
+    merged: :func:`~backprop_cli.engine.fold`)."""
+    return fold(chunks, functools.partial(Accumulator, net, SATURATION))
 
 
 def analyze_data(

@@ -10,6 +10,7 @@ rule ∂C0/∂x = ∂C0/∂x′ · 1/scale: the report keeps each feature's scal
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from backprop_cli.engine import Chunk, SensitivitySums
-from backprop_cli.errors import UsageError, name_row_errors, plural
+from backprop_cli.engine import Chunk, SensitivitySums, fold
+from backprop_cli.errors import UsageError, plural
 from backprop_cli.network import Array, Network
 from backprop_cli.reports import SCHEMA_VERSION, finite_or_none
 
@@ -150,10 +151,8 @@ def sensitivity(
     row and chunk counts."""
     check_sensitivity_options(net, sort, output)
     pre = net.preprocessing
-    sums = SensitivitySums(net, output, None if pre is None else pre.target_scale)
-    for inputs, targets in chunks:
-        with name_row_errors(chunks):
-            sums.add(inputs, targets)
+    sums = fold(chunks, functools.partial(SensitivitySums, net, output,
+                                          None if pre is None else pre.target_scale))
     if sums.rows == 0:
         raise UsageError("no rows to compute the sensitivity over")
     stored = pre.features if pre is not None and pre.features else None
