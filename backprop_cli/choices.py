@@ -15,6 +15,8 @@ GRAPH_LABELS = ("none", "weights", "gradients", "both")  # backprop graph --labe
 
 DELIMITER = ","  # of a CSV file
 CHUNK_ROWS = 8192  # rows of a CSV file read at a time where memory is bounded
+ENGINES = ("local", "dask")  # where the dataset passes run (--engine)
+PARTITION_ROWS = 131_072  # --engine dask: rows of a part summed on one worker (about)
 CHECK_MAX_WORK = 1e11  # multiply-adds `check --data` does unasked: about a minute at most
 MAX_LAYERS = 1_000  # of a network (README, "Safety and limits"): io.config and scaffold check
 MAX_PARAMETERS = 10_000_000  # weights and biases, whether given or drawn by init:

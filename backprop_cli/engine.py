@@ -426,7 +426,8 @@ class Accumulator:
                 _merge_mean(mine.factors[name], self.rows, theirs.factors[name], other.rows)
             mine.grad_w += theirs.grad_w
             mine.saturated += theirs.saturated
-            mine.alive = theirs.alive if mine.alive is None else mine.alive | theirs.alive
+            if theirs.alive is not None:
+                mine.alive = theirs.alive if mine.alive is None else mine.alive | theirs.alive
             mine.inputs_nonzero = mine.inputs_nonzero or theirs.inputs_nonzero
             mine.activations.merge(theirs.activations)
         self.cost = _merged_cost(self.cost, self.rows, other.cost, other.rows)

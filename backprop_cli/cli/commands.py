@@ -12,18 +12,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from backprop_cli.choices import CHECK_MAX_WORK, CHUNK_ROWS, DELIMITER
+from backprop_cli.choices import CHECK_MAX_WORK, CHUNK_ROWS, DELIMITER, PARTITION_ROWS
 from backprop_cli.cli.options import (
     AnalyzeFormatOption,
     AnalyzePrecisionOption,
     AsciiOption,
     ChunkRowsOption,
     DataFile,
+    DataFiles,
     DataOption,
     DelimiterOption,
     DocFormat,
     DocFormatOption,
     DType,
+    Engine,
+    EngineOption,
     ExampleOption,
     FeaturesOption,
     ForceOption,
@@ -46,11 +49,13 @@ from backprop_cli.cli.options import (
     Optimizer,
     OutputOption,
     ParamOption,
+    PartitionRowsOption,
     PrecisionOption,
     PredictFormat,
     PredictFormatOption,
     ResumeOption,
     ScaleOption,
+    SchedulerOption,
     SchemaKind,
     SensitivityFormat,
     SensitivityFormatOption,
@@ -64,6 +69,7 @@ from backprop_cli.cli.options import (
     WeightDecayOption,
     explicit_options,
     refuse_data_options,
+    refuse_engine_options,
     refuse_format_options,
 )
 from backprop_cli.cli.runtime import app as app
@@ -93,6 +99,7 @@ def main(
     epilog="Example: backprop analyze configs/chain.yaml --format json | jq '.gradient'",
 )
 def analyze(
+    ctx: typer.Context,
     net_file: NetFile,
     fmt: AnalyzeFormatOption = Format("table"),
     example: Annotated[
@@ -122,6 +129,9 @@ def analyze(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     param: ParamOption = None,
     fragment: Annotated[
         bool, typer.Option("--fragment", help="latex: the body only, without the document.")
@@ -142,7 +152,8 @@ def analyze(
     from backprop_cli.reports.analyze import analyze as build
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                         chunk_rows=chunk_rows)
+                         chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows)
     refuse_format_options(fmt.value, paths=paths, fragment=fragment)
     net = load_network(net_file)
     report: AnalyzeReport
@@ -163,7 +174,7 @@ def analyze(
                 "product the product of the means); with --data use --format table, json, "
                 "ndjson or csv")
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
     if param:
         report = _choose(report, param)
@@ -171,17 +182,43 @@ def analyze(
              fragment=fragment)
 
 
-def _data_chunks(net: Network, net_file: Path, data: Path, target: str | None,
-                 features: str | None, delimiter: str, chunk_rows: int
+def _data_chunks(net: Network, net_file: Path, data: list[Path], target: str | None,
+                 features: str | None, delimiter: str, chunk_rows: int,
+                 engine: str = "local", scheduler: str | None = None,
+                 partition_rows: int = PARTITION_ROWS, ctx: typer.Context | None = None,
                  ) -> tuple[DataStream, dict[str, object]]:
-    """The rows of --data in chunks (each iteration reads the file), and what the report
-    says about them."""
+    """The rows of --data in chunks (each iteration reads the files), and what the report
+    says about them; with --engine dask, summed on Dask workers where a pass is a sum."""
     from backprop_cli.io.datasets import stream_for_network
+    from backprop_cli.io.inputs import data_input
 
-    stream = stream_for_network(net, data, target=target, features=features,
+    refuse_engine_options(engine, scheduler=scheduler, partition_rows=partition_rows)
+    if engine == "dask":
+        from backprop_cli.io.dask_rows import require_dask
+
+        require_dask()
+    stream = stream_for_network(net, data_input(data), target=target, features=features,
                                 delimiter=delimiter, net_file=str(net_file),
                                 chunk_rows=chunk_rows)
-    return stream, {**stream.describe(), "chunk_rows": chunk_rows}
+    info = {**stream.describe(), "chunk_rows": chunk_rows}
+    if engine == "dask":
+        from backprop_cli.io.dask_rows import DaskRows
+
+        rows = DaskRows(stream, net, scheduler, partition_rows)
+        if ctx is not None:
+            ctx.call_on_close(rows.close)
+        return rows, info  # type: ignore[return-value]  # a DataStream whose sums are Dask's
+    return stream, info
+
+
+def _data_files(data: list[Path] | None) -> list[Path]:
+    """The local files --data names (its patterns expanded), to check before any work."""
+    from backprop_cli.io.datasets import members
+    from backprop_cli.io.inputs import data_input, is_remote
+
+    if data is None:
+        return []
+    return [Path(f) for f in members(data_input(data)) if not is_remote(str(f))]
 
 
 def _choose(report: AnalyzeReport, names: list[str]) -> AnalyzeReport:
@@ -213,6 +250,7 @@ def _examples_of(net_file: Path) -> tuple[Network, Array, Array]:
     epilog="Example: backprop check configs/two-layer.yaml --all  (in CI: exit 1 on a mismatch)",
 )
 def check(
+    ctx: typer.Context,
     net_file: NetFile,
     fmt: DocFormatOption = DocFormat("table"),
     eps: Annotated[float, typer.Option(help="Finite-difference step ε.")] = 1e-6,
@@ -234,6 +272,9 @@ def check(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     rows: Annotated[
         int | None,
         typer.Option(show_default=False,
@@ -263,7 +304,8 @@ def check(
     from backprop_cli.reports.check import CheckReport, check_data, check_gradients
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                         chunk_rows=chunk_rows, rows=rows, max_work=max_work)
+                         chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows, rows=rows, max_work=max_work)
     report: CheckReport
     if data is None:
         net, x, y = _examples_of(net_file)
@@ -274,7 +316,7 @@ def check(
 
         net = load_network(net_file)
         stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         report = check_data(net, stream, info, eps=eps, tolerance=tolerance,
                             sample=sample, seed=seed, show_all=all_, max_rows=rows,
                             max_work=max_work)
@@ -328,6 +370,7 @@ def nudge(
     epilog="Example: backprop step configs/chain.yaml --lr 0.5 -o chain-stepped.yaml",
 )
 def step(
+    ctx: typer.Context,
     net_file: NetFile,
     lr: Annotated[float, typer.Option("--lr", metavar="η", show_default=False,
                                       help="The learning rate η (a number > 0).")],
@@ -345,6 +388,9 @@ def step(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     fmt: StepFormatOption = StepFormat("table"),
     limit: LimitOption = 25,
     precision: PrecisionOption = None,
@@ -366,10 +412,11 @@ def step(
     from backprop_cli.reports import step as stepping
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                        chunk_rows=chunk_rows)
+                        chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows)
     stepping.check_step_options(lr, steps)
-    readable(net_file, data)
-    check_output(out, [net_file, *([data] if data else [])], "--out", force=force)
+    readable(net_file, *_data_files(data))
+    check_output(out, [net_file, *_data_files(data)], "--out", force=force)
     if data is None:
         net, x, y = _examples_of(net_file)
         report = stepping.step(net, stepping.over_examples(x, y), lr, steps)
@@ -378,7 +425,7 @@ def step(
 
         net = load_network(net_file)
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         report = stepping.step(net, stepping.over_rows(chunks), lr, steps, data=info)
     if out is not None:
         write_text(dump_network(stepping.stepped_network(report, runtime())), out,
@@ -390,6 +437,7 @@ def step(
     epilog="Example: backprop diagnose configs/mnist-784-16-16-10.yaml --format json",
 )
 def diagnose(
+    ctx: typer.Context,
     net_file: NetFile,
     fmt: DocFormatOption = DocFormat("table"),
     precision: PrecisionOption = None,
@@ -399,6 +447,9 @@ def diagnose(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when there is a warning (for CI); the output is the same.")
     ] = False,
@@ -415,7 +466,8 @@ def diagnose(
     from backprop_cli.reports.diagnose import diagnose as run
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                         chunk_rows=chunk_rows)
+                         chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows)
     report: Diagnosis
     if data is None:
         net, x, y = _examples_of(net_file)
@@ -426,7 +478,7 @@ def diagnose(
 
         net = load_network(net_file)
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         report = diagnose_data(net, chunks, info)
     present("diagnose", fmt.value, report, limit=0, precision=precision, ascii_=ascii_)
     warnings = [f for f in report.findings if f.severity == "warning"]
@@ -443,12 +495,16 @@ def diagnose(
     "--image 8x8",
 )
 def sensitivity(
+    ctx: typer.Context,
     net_file: NetFile,
     data: DataOption = None,
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     sort: Annotated[str, typer.Option(
         metavar="COLUMN",
         help="Rank the inputs by mean_abs_dC_dx (mean |∂C0/∂x|), mean_dC_dx (the size of "
@@ -478,7 +534,8 @@ def sensitivity(
     from backprop_cli.reports import sensitivity as sens
 
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                        chunk_rows=chunk_rows)
+                        chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows)
     net = load_network(net_file)
     sens.check_sensitivity_options(net, sort, output)
     shape = sens.parse_image(image, net)
@@ -491,7 +548,7 @@ def sensitivity(
                                   output=output, image=shape)
     else:
         stream, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         report = sens.sensitivity(net, stream, sort=sort, output=output, image=shape,
                                   names=stream.columns.feature_names, data=info)
     present("sensitivity", fmt.value, report, limit=limit, precision=precision,
@@ -690,7 +747,7 @@ def train(
 )
 def evaluate(
     net_file: NetFile,
-    data_file: DataFile,
+    data_file: DataFiles,
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
@@ -708,12 +765,13 @@ def evaluate(
     the ROC-AUC. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
+    from backprop_cli.io.inputs import data_input
     from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import EvaluationReport
     from backprop_cli.reports.train import evaluate as run
 
     net = load_network(net_file)
-    ds, pre = load_for_network(net, data_file, target=target, features=features,
+    ds, pre = load_for_network(net, data_input(data_file), target=target, features=features,
                                delimiter=delimiter, split=split.value,
                                net_file=str(net_file))
     assert ds.targets is not None
@@ -721,7 +779,7 @@ def evaluate(
         result = run(net, ds.inputs, ds.targets, ds.labels, classes=ds.classes,
                      preprocessing=pre)
     present("evaluate", fmt.value,
-            EvaluationReport(result, ds.classes, str(net_file), str(data_file), net.cost,
+            EvaluationReport(result, ds.classes, str(net_file), ds.file, net.cost,
                              pre.normalize_target if pre is not None else "none"))
 
 
@@ -731,7 +789,7 @@ def evaluate(
 )
 def predict(
     net_file: NetFile,
-    data_file: DataFile,
+    data_file: DataFiles,
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
@@ -753,12 +811,14 @@ def predict(
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import classes_for_network, header_of, id_column
-    from backprop_cli.io.inputs import as_input
+    from backprop_cli.io.inputs import Files, as_input, data_input
     from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import Predictions, output_names, predict_rows
 
     net = load_network(net_file)
-    source = as_input(data_file)  # read once: a pipe cannot be read twice, as below
+    source = data_input(data_file)
+    if not isinstance(source, Files):
+        source = as_input(source)  # read once: a pipe cannot be read twice, as below
     ids = None
     if id_ is not None:
         header = header_of(source, delimiter)
@@ -903,8 +963,8 @@ def report(
     full_width = parse_scale(scale)
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
                          chunk_rows=chunk_rows)
-    readable(net_file, data)
-    check_output(output, [net_file, *(p for p in (log, data) if p is not None)],
+    readable(net_file, *_data_files(data))
+    check_output(output, [net_file, *([log] if log else []), *_data_files(data)],
                  force=force)
     net = load_network(net_file)
     shape = sens.parse_image(image, net)

@@ -16,10 +16,12 @@ from backprop_cli.choices import (
     CHUNK_ROWS,
     DELIMITER,
     DTYPES,
+    ENGINES,
     GRAPH_LABELS,
     LR_SCHEDULES,
     NORMALIZE,
     OPTIMIZERS,
+    PARTITION_ROWS,
     SPLITS,
 )
 from backprop_cli.present import formats
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # mypy sees the base class; the members exist at run time
     Split: TypeAlias = Choice
     GraphLabels: TypeAlias = Choice
     LRSchedule: TypeAlias = Choice
+    Engine: TypeAlias = Choice
 else:
     def _enum(name: str, names: tuple[str, ...]) -> type[Choice]:
         return Choice(name, [(n, n) for n in names])
@@ -60,20 +63,27 @@ else:
     Split = _enum("Split", SPLITS)
     GraphLabels = _enum("GraphLabels", GRAPH_LABELS)
     LRSchedule = _enum("LRSchedule", LR_SCHEDULES)
+    Engine = _enum("Engine", ENGINES)
 
 # --- options shared by several commands -----------------------------------------------------
 
 DataOption = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option("--data", metavar="DATA.csv", show_default=False,
                  help="Use the rows of this CSV file (header row; the network's stored "
-                      "preprocessing applied) instead of the network's examples."),
+                      "preprocessing applied) instead of the network's examples. Repeat it, "
+                      "or give a quoted glob pattern ('rows/part-*.csv'), to read several "
+                      "files as one."),
 ]
 ChunkRowsOption = Annotated[
     int, typer.Option(min=1, help="Rows read at a time with --data (bounds the memory).")
 ]
 DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
                                           help="The data: CSV with a header row.")]
+DataFiles = Annotated[list[Path], typer.Argument(
+    metavar="DATA.csv…", show_default=False,
+    help="The data: CSV with a header row; several files or a quoted glob pattern "
+         "('rows/part-*.csv') are read as one.")]
 TargetOption = Annotated[
     str | None,
     typer.Option("--target", metavar="COL[,COL…]", show_default=False,
@@ -201,8 +211,35 @@ ResumeOption = Annotated[bool, typer.Option(
 
 # What --data options are when not given (the signatures use the same constants).
 DATA_DEFAULTS = {"--target": None, "--features": None, "--delimiter": DELIMITER,
-                 "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK}
+                 "--chunk-rows": CHUNK_ROWS, "--rows": None, "--max-work": CHECK_MAX_WORK,
+                 "--engine": "local", "--scheduler": None, "--partition-rows": PARTITION_ROWS}
 
+
+
+# --engine dask: the dataset passes on Dask workers (io/dask_rows.py)
+EngineOption = Annotated[Engine, typer.Option(
+    "--engine", help="Where the pass over the rows runs: local (this process, streamed) or "
+                     "dask (Dask workers: a LocalCluster of this machine's cores, or "
+                     "--scheduler; needs the dask extra).")]
+SchedulerOption = Annotated[str | None, typer.Option(
+    "--scheduler", metavar="ADDRESS", show_default=False,
+    help="--engine dask: the Dask scheduler to send the work to (tcp://host:8786) [default: "
+         "a new LocalCluster, one worker process per core].")]
+PartitionRowsOption = Annotated[int, typer.Option(
+    "--partition-rows", metavar="N", min=1,
+    help="--engine dask: about N rows per part a worker sums (a compressed file is one "
+         "part).")]
+
+
+def refuse_engine_options(engine: str, **given: object) -> None:
+    """--scheduler and --partition-rows only mean something with --engine dask."""
+    from backprop_cli.errors import UsageError
+
+    names = [f"--{name.replace('_', '-')}" for name, value in given.items()
+             if value != DATA_DEFAULTS[f"--{name.replace('_', '-')}"]]
+    if engine != "dask" and names:
+        raise UsageError(f"{', '.join(names)} only appl{'ies' if len(names) == 1 else 'y'} "
+                         "with --engine dask")
 
 
 NetFile = Annotated[Path, typer.Argument(metavar="NET.yaml", help="The network file.",
@@ -220,7 +257,7 @@ def refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
         raise UsageError(f"--fragment only applies to --format latex, not --format {fmt}")
 
 
-def refuse_data_options(data: Path | None, **given: object) -> None:
+def refuse_data_options(data: list[Path] | None, **given: object) -> None:
     """--target, --features, --delimiter and --chunk-rows only mean something with --data."""
     from backprop_cli.errors import UsageError
 

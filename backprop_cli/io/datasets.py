@@ -44,6 +44,7 @@ from backprop_cli.io.csv_reader import (
 )
 from backprop_cli.io.inputs import (
     FileName,
+    Files,
     as_input,
 )
 from backprop_cli.network import Array, Label, Network, Preprocessing
@@ -66,6 +67,8 @@ class Dataset:
     labels: NDArray[np.intp] | None = None
     classes: tuple[Label, ...] | None = None
     lines: NDArray[np.intp] | None = None
+    # Rows from several files: (file, its first row) in order (empty: every row is ``file``'s)
+    parts: tuple[tuple[str, int], ...] = ()
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -79,7 +82,12 @@ class Dataset:
             None if self.labels is None else self.labels[rows],
             self.classes,
             None if self.lines is None else self.lines[rows],
+            tuple((file, int(np.searchsorted(rows, first))) for file, first in self.parts),
         )
+
+    def file_of(self, row: int) -> str:
+        """The file that row ``row`` (0-based) was read from."""
+        return next((file for file, first in reversed(self.parts) if first <= row), self.file)
 
     def line_of(self, row: int) -> int | None:
         """The file line (1-based; the header is line 1) of row ``row`` (0-based)."""
@@ -87,7 +95,9 @@ class Dataset:
 
     def name_row(self, exc: NumericalError) -> NumericalError:
         """``exc`` naming the file and line of its row (:class:`errors.RowSource`)."""
-        return _on_line(exc, self.file, self.line_of)
+        if exc.example is None:
+            return exc
+        return _on_line(exc, self.file_of(exc.example), self.line_of)
 
 
 def _is_classifier(net: Network, columns: Columns,
@@ -115,18 +125,46 @@ def _binary_classes(net: Network, path: FileName, columns: Columns, delimiter: s
     the numbers are not all 0 or 1, or the texts are not two."""
     if stored or not net.binary_output or len(columns.targets) != 1:
         return tuple(stored) if stored else None
-    c = columns.targets[0]
-    seen: set[str] = set()
-    with _Reader(path, delimiter) as reader:
-        for row, _ in reader.rows():
-            seen.add(row[c].strip())
-            if len(seen) > 64:  # not two labels (however each is written)
-                break
+    seen = _labels_seen(path, columns.targets[0], delimiter, 64)  # more: not two labels
     found = discover_classes(list(seen))
     if all(isinstance(v, int | float) for v in found):
         return (0, 1) if found and {float(v) for v in found} <= {0.0, 1.0} else None
     # Other than two texts: numeric targets with a typo, which the reader names by line
     return found if len(found) == 2 else None
+
+
+def members(data: FileName) -> tuple[FileName, ...]:
+    """The files of ``data``: those of :class:`~backprop_cli.io.inputs.Files`, else itself."""
+    return data.members if isinstance(data, Files) else (data,)
+
+
+def _labels_seen(data: FileName, column: int, delimiter: str, limit: int) -> set[str]:
+    """The distinct labels (trimmed) of ``column`` over every file of ``data``; at most
+    ``limit`` + 1 are collected (more: not labels)."""
+    seen: set[str] = set()
+    for member in members(data):
+        with _Reader(as_input(member), delimiter) as reader:
+            for row, _ in reader.rows():
+                seen.add(row[column].strip())
+                if len(seen) > limit:
+                    return seen
+    return seen
+
+
+def check_header(header: Sequence[str], expected: Sequence[str], file: str,
+                 first: str) -> None:
+    """Every file of several read as one has the first one's header."""
+    if tuple(header) != tuple(expected):
+        k = next((k for k, (a, b) in enumerate(zip(header, expected, strict=False)) if a != b),
+                 min(len(header), len(expected)))
+        raise DataError(f"the header differs from that of {first} (column {k + 1}: "
+                        f"{_name_at(header, k)} here, {_name_at(expected, k)} there); files "
+                        "read together need the same columns in the same order",
+                        file=file, row=1, column=k + 1)
+
+
+def _name_at(header: Sequence[str], k: int) -> str:
+    return repr(header[k]) if k < len(header) else "none"
 
 
 def _check_fit(net: Network, columns: Columns, file: str) -> None:
@@ -289,6 +327,10 @@ def load_dataset(
     the labels found in the file, which must then be exactly n_L of them. Feature names in
     ``preprocessing`` (stored in ``net_file``) pick the feature columns by name.
     """
+    if isinstance(path, Files):
+        return _load_files(path, net, target=target, features=features, delimiter=delimiter,
+                           preprocessing=preprocessing, need_target=need_target,
+                           net_file=net_file)
     path = as_input(path)
     file = str(path)
     named = preprocessing is not None and bool(preprocessing.features)
@@ -314,6 +356,39 @@ def load_dataset(
         [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
     return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes,
                    rows.lines)
+
+
+def _load_files(files: Files, net: Network, *, preprocessing: Preprocessing | None,
+                need_target: bool, delimiter: str, **options: Any) -> Dataset:
+    """:func:`load_dataset` of several files read as one: the class labels found over all
+    of them (unless ``preprocessing`` has them), every file with the first one's header."""
+    known = preprocessing
+    if need_target and not (preprocessing and preprocessing.classes):
+        classes = classes_for_network(net, files, target=options.get("target"),
+                                      features=options.get("features"), delimiter=delimiter,
+                                      net_file=options.get("net_file"))
+        if classes is not None:
+            known = replace(preprocessing or Preprocessing((), ()), classes=classes)
+    header = header_of(files.members[0], delimiter)
+    parts = []
+    for member in files.members:
+        check_header(header_of(member, delimiter), header, str(member), str(files.members[0]))
+        parts.append(load_dataset(member, net, preprocessing=known, need_target=need_target,
+                                  delimiter=delimiter, **options))
+    first = parts[0]
+    classes = first.classes
+    starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    return Dataset(
+        str(files), first.columns, np.concatenate([p.inputs for p in parts]),
+        _joined([p.targets for p in parts]), _joined([p.labels for p in parts]), classes,
+        _joined([p.lines for p in parts]),
+        tuple((p.file, int(start)) for p, start in zip(parts, starts, strict=True)),
+    )
+
+
+def _joined(arrays: Sequence[NDArray[Any] | None]) -> Any:
+    """The arrays one after another; None if one of them is."""
+    return None if any(a is None for a in arrays) else np.concatenate(arrays)  # type: ignore[arg-type]
 
 
 def _classes_for(net: Network, labels: Iterable[str], columns: Columns, file: str
@@ -390,13 +465,19 @@ class DataStream:
     columns: Columns
     preprocessing: Preprocessing | None
     read: Callable[..., Iterator[tuple[Array, Array]]]
+    files: tuple[FileName, ...] = ()  # the files read, in order (several: read as one)
+    options: dict[str, Any] = field(default_factory=dict)  # iter_csv_chunks's keywords
     _lines: list[NDArray[np.intp]] = field(default_factory=list, repr=False)
+    _file: list[str] = field(default_factory=list, repr=False)
 
     def __iter__(self) -> Iterator[tuple[Array, Array]]:
-        return self.read(on_lines=self._seen)
+        return self.read(on_lines=self._seen, on_file=self._opened)
 
     def _seen(self, lines: NDArray[np.intp]) -> None:
         self._lines[:] = [lines]
+
+    def _opened(self, file: str) -> None:
+        self._file[:] = [file]
 
     def line_of(self, row: int) -> int:
         """The file line (1-based; the header is line 1) of row ``row`` (0-based) of the chunk
@@ -406,7 +487,7 @@ class DataStream:
     def name_row(self, exc: NumericalError) -> NumericalError:
         """``exc`` naming the file and line of its row in the chunk yielded last
         (:class:`errors.RowSource`)."""
-        return _on_line(exc, self.file, self.line_of)
+        return _on_line(exc, self._file[0] if self._file else self.file, self.line_of)
 
     def describe(self) -> dict[str, Any]:
         """file, features, targets, normalize (and classes) — for a report's "data" key."""
@@ -441,17 +522,12 @@ def named_row(exc: NumericalError, rows: Dataset | Iterable[tuple[Array, Array]]
     return rows.name_row(exc) if isinstance(rows, Dataset | DataStream) else exc
 
 
-def _label_classes(reader: _Reader, net: Network, columns: Columns, file: str
+def _label_classes(data: FileName, net: Network, columns: Columns, delimiter: str
                    ) -> tuple[Label, ...]:
-    """:func:`_classes_for` the rest of ``reader``'s label column, keeping only its distinct
-    labels (so that memory does not grow with the rows)."""
-    c = columns.targets[0]
-    seen: set[str] = set()
-    for row, _ in reader.rows():
-        seen.add(row[c].strip())
-        if len(seen) > 64 * net.output_size + 1024:  # not labels: stop collecting
-            break
-    return _classes_for(net, seen, columns, file)
+    """:func:`_classes_for` the label column of every file of ``data``, keeping only its
+    distinct labels (so that memory does not grow with the rows)."""
+    seen = _labels_seen(data, columns.targets[0], delimiter, 64 * net.output_size + 1024)
+    return _classes_for(net, seen, columns, str(data))
 
 
 def classes_for_network(
@@ -470,8 +546,8 @@ def classes_for_network(
     pre = net.preprocessing
     if pre is not None and pre.classes:
         return pre.classes
-    data = as_input(data)
-    with _Reader(data, delimiter) as reader:
+    data = _as_inputs(data)
+    with _Reader(members(data)[0], delimiter) as reader:
         if len(reader.header) == net.input_size and target is None and features is None:
             return None  # every column is a feature, as load_dataset reads it for predict
         try:
@@ -482,7 +558,7 @@ def classes_for_network(
             return _binary_classes(net, data, columns, delimiter, None)
         if not _is_classifier(net, columns):
             return None
-        return _label_classes(reader, net, columns, str(data))
+        return _label_classes(data, net, columns, delimiter)
 
 
 def stream_for_network(
@@ -500,29 +576,52 @@ def stream_for_network(
     label column is read once first, keeping only its distinct labels. A ``data`` that is
     not a regular file is copied once (:func:`~backprop_cli.io.inputs.as_input`) and each
     iteration reads the copy."""
-    data = as_input(data)
+    data = _as_inputs(data)
     file = str(data)
     pre = net.preprocessing
-    with _Reader(data, delimiter) as reader:
+    with _Reader(members(data)[0], delimiter) as reader:
         columns = _columns_for(reader, target, features, pre, net_file=net_file)
-        _check_fit(net, columns, file)
-        binary = _binary_classes(net, data, columns, delimiter, pre.classes if pre else None)
-        if binary is not None and not (pre and pre.classes):
-            pre = (Preprocessing((), (), classes=binary) if pre is None
-                   else replace(pre, classes=binary))
-        if _is_classifier(net, columns) and not (pre and pre.classes):
-            classes = _label_classes(reader, net, columns, file)
-            pre = (Preprocessing((), (), classes=classes) if pre is None
-                   else replace(pre, classes=classes))
-    read = functools.partial(iter_csv_chunks, data, net, target=target, features=features,
-                             delimiter=delimiter, preprocessing=pre, chunk_rows=chunk_rows,
-                             net_file=net_file)
-    return DataStream(file, columns, pre, read)
+        _check_fit(net, columns, reader.file)
+    binary = _binary_classes(net, data, columns, delimiter, pre.classes if pre else None)
+    if binary is not None and not (pre and pre.classes):
+        pre = (Preprocessing((), (), classes=binary) if pre is None
+               else replace(pre, classes=binary))
+    if _is_classifier(net, columns) and not (pre and pre.classes):
+        classes = _label_classes(data, net, columns, delimiter)
+        pre = (Preprocessing((), (), classes=classes) if pre is None
+               else replace(pre, classes=classes))
+    options: dict[str, Any] = {"target": target, "features": features,
+                               "delimiter": delimiter, "preprocessing": pre,
+                               "chunk_rows": chunk_rows, "net_file": net_file}
+    read = functools.partial(read_files, members(data), columns.header, net, **options)
+    return DataStream(file, columns, pre, read, members(data), options)
+
+
+def read_files(files: Sequence[FileName], header: Sequence[str], net: Network, *,
+               on_lines: Callable[[NDArray[np.intp]], None] | None = None,
+               on_file: Callable[[str], None] | None = None, **options: Any
+               ) -> Iterator[tuple[Array, Array]]:
+    """:func:`iter_csv_chunks` of each file in turn (``options``: its keywords); each must
+    have ``header``. ``on_file`` is given a file's name before its first chunk."""
+    for member in files:
+        member = as_input(member)
+        if len(files) > 1:
+            check_header(header_of(member, options.get("delimiter", DELIMITER)), header,
+                         str(member), str(files[0]))
+        if on_file is not None:
+            on_file(str(member))
+        yield from iter_csv_chunks(member, net, on_lines=on_lines, **options)
+
+
+def _as_inputs(data: FileName) -> FileName:
+    """``data`` as :func:`~backprop_cli.io.inputs.as_input` gives it; several files as they
+    are (each is read as an input when it is read)."""
+    return data if isinstance(data, Files) else as_input(data)
 
 
 def header_of(data: FileName, delimiter: str = DELIMITER) -> tuple[str, ...]:
-    """The column names of the CSV file ``data``."""
-    with _Reader(as_input(data), delimiter) as reader:
+    """The column names of the CSV file ``data`` (of several: of the first)."""
+    with _Reader(as_input(members(data)[0]), delimiter) as reader:
         return reader.header
 
 
@@ -530,7 +629,11 @@ def id_column(data: FileName, column: str, *, delimiter: str = DELIMITER,
               lines: NDArray[np.intp] | None = None) -> list[str]:
     """predict --id: the values of the column ``column`` of ``data`` (as
     written, only trimmed), one per data row, for the rows on ``lines`` (the file lines of the
-    rows read; None: every row); ``column`` is one of its header's."""
+    rows read; None: every row); ``column`` is one of its header's. Several files: every
+    row of each in turn."""
+    if isinstance(data, Files):
+        return [v for member in data.members
+                for v in id_column(member, column, delimiter=delimiter)]
     data = as_input(data)
     with _Reader(data, delimiter) as reader:
         c = reader.header.index(column)

@@ -17,14 +17,15 @@ file that every reading then uses, so that the same bytes give the same results 
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import IO
+from typing import IO, Any
 
 from backprop_cli.errors import BackpropError, ConfigError, DataError
 
@@ -46,6 +47,98 @@ _COMPRESSED = {"gzip": (re.compile(rb"\x1f\x8b"), ".gz"),
 # file also ends in PAR1; an Arrow IPC stream has no magic bytes, only its name tells).
 _COLUMNAR = {"Parquet": (re.compile(rb"PAR1"), (".parquet", ".pq")),
              "Arrow IPC": (re.compile(rb"ARROW1\x00\x00"), (".arrow", ".feather", ".ipc"))}
+
+
+DASK_INSTALL = "pip install '.[dask]'"  # the optional extra of --engine dask
+_PATTERN = re.compile(r"[*?[]")  # a glob pattern's special characters
+
+
+class Files(os.PathLike[str]):
+    """Several CSV inputs read as one, in order (as if concatenated, one header): what
+    ``--data`` names with several files or a glob pattern. ``str()``: the names as given,
+    for messages; ``members``: each file."""
+
+    def __init__(self, name: str, members: Sequence[str]) -> None:
+        self.name = name
+        self.members = tuple(members)
+
+    def __fspath__(self) -> str:
+        raise TypeError(f"{self.name} names several files; read each of its members")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"Files({self.name!r}, {len(self.members)} files)"
+
+
+def is_remote(name: str) -> bool:
+    """A URL that fsspec reads (s3://…, gs://…, https://…), not a local file name."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]+://", name) is not None
+
+
+def natural_key(name: str) -> list[tuple[int, str]]:
+    """Sorts part-2 before part-10 (numbers in a name by value)."""
+    return [(int(p), "") if p.isdigit() else (-1, p) for p in re.split(r"(\d+)", name)]
+
+
+def data_input(specs: Sequence[FileName]) -> FileName:
+    """The data ``specs`` name: each a file name, ``-`` (standard input), a URL that fsspec
+    reads, or a glob pattern (``'rows/part-*.csv'``, its matches in natural order: part-2
+    before part-10). One file is returned as it was given; several as :class:`Files`."""
+    members: list[str] = []
+    for spec in specs:
+        name = str(spec)
+        if name == STDIN or not _PATTERN.search(name) or os.path.exists(name):
+            members.append(name)
+            continue
+        found = _remote_glob(name) if is_remote(name) else glob.glob(name)
+        if not found:
+            raise DataError("no file matches this pattern; check the directory and the "
+                            "pattern (quote it, so that the shell does not expand it)",
+                            file=name)
+        members.extend(sorted(found, key=natural_key))
+    if len(members) == 1:
+        return specs[0] if str(specs[0]) == members[0] else members[0]
+    if members.count(STDIN) > 0:
+        raise DataError("standard input (-) is one of several data files; give it alone or "
+                        "save it to a file", file=STDIN_NAME)
+    return Files(", ".join(str(spec) for spec in specs), members)
+
+
+def remote_fs(name: str) -> Any:
+    """fsspec's file system for the URL ``name``, or a :class:`DataError` saying what to
+    install."""
+    try:
+        import fsspec
+    except ImportError:
+        raise DataError(f"reading a URL needs fsspec (comes with the dask extra: "
+                        f"{DASK_INSTALL})", file=name) from None
+    try:
+        fs, _ = fsspec.core.url_to_fs(name)
+    except (ImportError, ValueError) as exc:
+        raise DataError(f"cannot read this URL: {exc}; install the fsspec package of its "
+                        "protocol (s3fs for s3://, gcsfs for gs://)", file=name) from None
+    return fs
+
+
+def _remote_open(fs: Any, name: str) -> IO[bytes]:
+    try:
+        opened: IO[bytes] = fs.open(name, "rb")
+    except FileNotFoundError:
+        raise DataError("no such file", file=name) from None
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc}", file=name) from None
+    return opened
+
+
+def _remote_glob(pattern: str) -> list[str]:
+    fs = remote_fs(pattern)
+    protocol = pattern.split("://", 1)[0]
+    try:
+        return [f"{protocol}://{path}" for path in fs.glob(pattern)]
+    except OSError as exc:
+        raise DataError(f"cannot list the files: {exc}", file=pattern) from None
 
 
 def checked_stat(path: FileName, error: Callable[[str], BackpropError],
@@ -163,10 +256,18 @@ def as_input(path: os.PathLike[str] | str) -> Input:
     if str(path) == STDIN:
         return _stdin_input()
     name = str(path)
+    if isinstance(path, Files):
+        raise TypeError(f"{name}: several files; read each of its members")
 
     def error(message: str) -> DataError:
         return DataError(message, file=name)
 
+    if is_remote(name):  # copied once, as a stream is
+        if name not in _COPIES:
+            fs = remote_fs(name)
+            _COPIES[name] = _decoded(_copied(name, lambda: _remote_open(fs, name),
+                                             _stream_limit("a remote file")), name, name)
+        return _COPIES[name]
     st = csv_stat(path)
     if not stat.S_ISREG(st.st_mode):
         # A stream named twice (train's data and --val both /dev/stdin) is read once.
