@@ -59,7 +59,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     labels = [CLASSES[0] if i < ROWS // 2 else CLASSES[i % 3] for i in range(ROWS)]
     x3 = rng.normal(size=(ROWS, 3))
     classes = "f1,f2,f3,label\n" + "".join(
-        f"{a!r},{b!r},{c!r},{label}\n" for (a, b, c), label in zip(x3.tolist(), labels, strict=True))
+        f"{a!r},{b!r},{c!r},{label}\n"
+        for (a, b, c), label in zip(x3.tolist(), labels, strict=True))
     net = root / "softmax.yaml"
     made = invoke("init", "--sizes", "3,4,3", "--output-activation", "softmax", "--cost",
                   "categorical_cross_entropy", "--seed", "1", "-o", net)
