@@ -132,14 +132,15 @@ def test_labels_are_found_over_every_file(data: dict[str, Any], scheduler: str) 
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
-def test_evaluate_and_predict_read_the_files_as_one(command: str,
-                                                    data: dict[str, Any]) -> None:
+def test_evaluate_and_predict_read_the_files_as_one(command: str, data: dict[str, Any],
+                                                    scheduler: str) -> None:
     files = data["classes"]
     args = ["-f", "json"] if command == "evaluate" else ["-f", "csv"]
+    dask = ["--engine", "dask", "--scheduler", scheduler, "--partition-rows", "5"]
     one = invoke(command, data["net"], files[1], *args)
     assert one.exit_code == 0, one.output
-    for n in (3, 17):
-        many = invoke(command, data["net"], files[n], *args)
+    for n, more in ((3, []), (17, []), (3, dask), (1, dask)):
+        many = invoke(command, data["net"], files[n], *args, *more)
         assert many.exit_code == 0, many.output
         if command == "predict":  # every row, in the files' order
             assert many.stdout == one.stdout
@@ -174,6 +175,10 @@ def test_a_bad_row_in_a_late_part_is_named_by_its_file_and_line(
         assert dasked.exit_code == 2, dasked.output
         assert where in dasked.stderr
         assert "Traceback" not in dasked.output
+    dasked = invoke("evaluate", CONFIGS / "two-layer.yaml", pattern, "--target", "y1,y2",
+                    "--engine", "dask", "--scheduler", scheduler, "--partition-rows", "3")
+    assert dasked.exit_code == 2, dasked.output
+    assert where in dasked.stderr
 
 
 def test_a_file_with_other_columns_is_refused(tmp_path: Path, data: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ reference, and each stays next to its body.)"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -209,6 +210,24 @@ def _data_chunks(net: Network, net_file: Path, data: list[Path], target: str | N
             ctx.call_on_close(rows.close)
         return rows, info  # type: ignore[return-value]  # a DataStream whose sums are Dask's
     return stream, info
+
+
+def _data_source(data: list[Path], engine: str, scheduler: str | None, partition_rows: int,
+                 ctx: typer.Context) -> str | os.PathLike[str]:
+    """evaluate's and predict's DATA: one file, several (:class:`io.inputs.Files`), or with
+    --engine dask files whose rows Dask workers read."""
+    from backprop_cli.io.inputs import data_input
+
+    refuse_engine_options(engine, scheduler=scheduler, partition_rows=partition_rows)
+    source = data_input(data)
+    if engine != "dask":
+        return source
+    from backprop_cli.io.dask_rows import DaskFiles, require_dask
+
+    require_dask()
+    files = DaskFiles(source, scheduler, partition_rows)
+    ctx.call_on_close(files.close)
+    return files
 
 
 def _data_files(data: list[Path] | None) -> list[Path]:
@@ -746,11 +765,15 @@ def train(
     epilog="Example: backprop evaluate digits-trained.yaml configs/digits.csv --split val",
 )
 def evaluate(
+    ctx: typer.Context,
     net_file: NetFile,
     data_file: DataFiles,
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     split: Annotated[Split, typer.Option(
         help="Only the rows that --val-split held out (val) or trained on (train) when the "
              "network was trained on this file.")] = Split("all"),
@@ -765,13 +788,13 @@ def evaluate(
     the ROC-AUC. The network's stored preprocessing is applied.
     """
     from backprop_cli.io.config import load_network
-    from backprop_cli.io.inputs import data_input
     from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import EvaluationReport
     from backprop_cli.reports.train import evaluate as run
 
     net = load_network(net_file)
-    ds, pre = load_for_network(net, data_input(data_file), target=target, features=features,
+    source = _data_source(data_file, engine.value, scheduler, partition_rows, ctx)
+    ds, pre = load_for_network(net, source, target=target, features=features,
                                delimiter=delimiter, split=split.value,
                                net_file=str(net_file))
     assert ds.targets is not None
@@ -788,11 +811,15 @@ def evaluate(
     "| head -3",
 )
 def predict(
+    ctx: typer.Context,
     net_file: NetFile,
     data_file: DataFiles,
     target: TargetOption = None,
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     fmt: PredictFormatOption = PredictFormat("csv"),
     id_: Annotated[str | None, typer.Option(
         "--id", metavar="COLUMN", show_default=False,
@@ -811,12 +838,12 @@ def predict(
     from backprop_cli.errors import DataError
     from backprop_cli.io.config import load_network
     from backprop_cli.io.datasets import classes_for_network, header_of, id_column
-    from backprop_cli.io.inputs import Files, as_input, data_input
+    from backprop_cli.io.inputs import Files, as_input
     from backprop_cli.io.training_data import load_for_network
     from backprop_cli.reports.train import Predictions, output_names, predict_rows
 
     net = load_network(net_file)
-    source = data_input(data_file)
+    source = _data_source(data_file, engine.value, scheduler, partition_rows, ctx)
     if not isinstance(source, Files):
         source = as_input(source)  # read once: a pipe cannot be read twice, as below
     ids = None

@@ -81,7 +81,7 @@ ChunkRowsOption = Annotated[
 DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
                                           help="The data: CSV with a header row.")]
 DataFiles = Annotated[list[Path], typer.Argument(
-    metavar="DATA.csv…", show_default=False,
+    metavar="DATA.csv", show_default=False,
     help="The data: CSV with a header row; several files or a quoted glob pattern "
          "('rows/part-*.csv') are read as one.")]
 TargetOption = Annotated[

@@ -20,7 +20,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from backprop_cli.errors import BackpropError, DataError, NumericalError, UsageError
 from backprop_cli.io.datasets import (
+    Dataset,
     DataStream,
     _on_line,
     check_header,
@@ -41,6 +42,7 @@ from backprop_cli.io.inputs import (
     MAX_LINE_BYTES,
     STDIN,
     FileName,
+    Files,
     Input,
     as_input,
     is_remote,
@@ -85,25 +87,62 @@ def _import_distributed() -> Any:
     return distributed
 
 
-class DaskRows:
+class _OnDask:
+    """A client of a Dask cluster (``scheduler``, or a new LocalCluster) that runs tasks and
+    turns a worker's failure into an error of this package."""
+
+    def __init__(self, scheduler: str | None) -> None:
+        self._client, self._cluster = connect(scheduler)
+
+    def _result(self, task: Any) -> Any:
+        distributed = _import_distributed()
+        future = self._client.compute(task)
+        try:
+            return future.result() if not isinstance(future, list) else [
+                f.result() for f in future]
+        except BackpropError:
+            raise
+        except distributed.KilledWorker as exc:
+            raise EngineError(f"a Dask worker died while reading the rows ({exc}); it may "
+                              "have run out of memory: try a smaller --partition-rows or "
+                              "more memory per worker") from None
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(f"lost the Dask scheduler: {exc}") from None
+        except Exception as exc:  # a failure on a worker that is not about the data
+            raise EngineError(f"a Dask worker failed: {type(exc).__name__}: {exc}") from None
+        finally:
+            for f in future if isinstance(future, list) else [future]:
+                f.release()
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _refuse_stdin(files: Sequence[FileName], partition_rows: int) -> None:
+    if partition_rows < 1:
+        raise UsageError(f"--partition-rows {partition_rows}: expected a whole number ≥ 1")
+    if any(str(f) == STDIN for f in files):
+        raise UsageError("--engine dask reads files the workers can open: save standard "
+                         "input to a file first")
+
+
+class DaskRows(_OnDask):
     """The rows of a :class:`~backprop_cli.io.datasets.DataStream` on Dask: ``fold(make)``
     sums every part on the workers and merges the sums; iterating it reads the rows in this
     process (the passes that need the rows in order). ``close()`` lets the cluster go."""
 
     def __init__(self, stream: DataStream, net: Network, scheduler: str | None,
                  partition_rows: int = PARTITION_ROWS) -> None:
-        if partition_rows < 1:
-            raise UsageError(f"--partition-rows {partition_rows}: expected a whole number ≥ 1")
-        if any(str(f) == STDIN for f in stream.files):
-            raise UsageError("--engine dask reads files the workers can open: save standard "
-                             "input to a file first")
+        _refuse_stdin(stream.files, partition_rows)
         self.stream = stream
         self.net = net
         self.file = stream.file
         self.columns = stream.columns
         self.preprocessing = stream.preprocessing
         self.parts = plan(stream.files, partition_rows)
-        self._client, self._cluster = connect(scheduler)
+        super().__init__(scheduler)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return iter(self.stream)
@@ -112,7 +151,7 @@ class DaskRows:
         return self.stream.name_row(exc)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.stream.describe(), "engine": "dask", "partitions": len(self.parts)}
+        return self.stream.describe()
 
     def fold(self, make: Callable[[], Any]) -> Any:
         """``make()``'s sums over every row: each part's on a worker, merged in a tree."""
@@ -128,28 +167,40 @@ class DaskRows:
                     for i in range(0, len(sums), SPLIT_EVERY)]
         return self._result(sums[0])
 
-    def _result(self, task: Any) -> Any:
-        distributed = _import_distributed()
-        future = self._client.compute(task)
-        try:
-            return future.result()
-        except BackpropError:
-            raise
-        except distributed.KilledWorker as exc:
-            raise EngineError(f"a Dask worker died while summing the rows ({exc}); it may "
-                              "have run out of memory: try a smaller --partition-rows or "
-                              "more memory per worker") from None
-        except (OSError, TimeoutError) as exc:
-            raise EngineError(f"lost the Dask scheduler: {exc}") from None
-        except Exception as exc:  # a failure on a worker that is not about the data
-            raise EngineError(f"a Dask worker failed: {type(exc).__name__}: {exc}") from None
-        finally:
-            future.release()
 
-    def close(self) -> None:
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+class DaskFiles(Files, _OnDask):
+    """Files whose rows Dask workers read, part by part, for ``evaluate`` and ``predict``
+    (which keep every row): :func:`~backprop_cli.io.datasets.load_dataset` of them gathers
+    the parts' rows in input order."""
+
+    def __init__(self, data: FileName, scheduler: str | None,
+                 partition_rows: int = PARTITION_ROWS) -> None:
+        names = [str(m) for m in (data.members if isinstance(data, Files) else (data,))]
+        _refuse_stdin(names, partition_rows)
+        Files.__init__(self, str(data), names)
+        self.parts = plan(names, partition_rows)
+        _OnDask.__init__(self, scheduler)
+
+    def load(self, loader: Callable[[FileName], Dataset], header: Sequence[str]
+             ) -> list[Dataset]:
+        """``loader`` of every part on the workers, in order, each part's lines those of its
+        file (every file with ``header``)."""
+        from dask import delayed
+
+        tasks = [delayed(part_dataset, pure=False)(part, list(header), self.members[0], loader)
+                 for part in self.parts]
+        loaded = self._result(tasks)
+        out: list[Dataset] = []
+        before: dict[str, int] = {}  # line breaks in the parts of a file read so far
+        for part, (ds, breaks) in zip(self.parts, loaded, strict=True):
+            seen = before.get(part.name, 0)
+            before[part.name] = seen + breaks
+            if ds is None:
+                continue
+            if part.start and ds.lines is not None:  # the copy's line 2 is the file's seen + 1
+                ds = replace(ds, lines=ds.lines - 1 + seen)
+            out.append(ds)
+        return out
 
 
 def merged(*sums: Any) -> Any:
@@ -257,6 +308,31 @@ def part_sums(part: Part, header: list[str], first: str, net: Network,
         except (DataError, NumericalError) as exc:
             raise _shifted(exc, part, begin) from None
     return sums
+
+
+def part_dataset(part: Part, header: list[str], first: str,
+                 loader: Callable[[FileName], Dataset]) -> tuple[Dataset | None, int]:
+    """(``loader`` of the rows of ``part``, None if it has none; the line breaks in its
+    bytes). Lines are the copy's (see :meth:`DaskFiles.load`), but in messages the file's."""
+    with _part_input(part) as (source, begin):
+        breaks = _breaks(part) if not part.whole else 0
+        if source is None:
+            return None, breaks
+        try:
+            check_header(header_of(source), header, part.name, first)
+            return loader(source), breaks
+        except (DataError, NumericalError) as exc:
+            raise _shifted(exc, part, begin) from None
+
+
+def _breaks(part: Part) -> int:
+    """Line breaks in the bytes of ``part`` (from its first line start to the next part's)."""
+    with _open(part.name) as stream:
+        header = len(stream.readline(MAX_LINE_BYTES + 1))
+        begin = _line_start(stream, part.start, header) if part.start else 0
+        end = _line_start(stream, part.end, header)
+        stream.seek(begin)
+        return stream.read(end - begin).count(b"\n")
 
 
 def _keep(lines: list[NDArray[np.intp]]) -> Callable[[NDArray[np.intp]], None]:

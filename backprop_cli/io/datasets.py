@@ -370,11 +370,20 @@ def _load_files(files: Files, net: Network, *, preprocessing: Preprocessing | No
         if classes is not None:
             known = replace(preprocessing or Preprocessing((), ()), classes=classes)
     header = header_of(files.members[0], delimiter)
-    parts = []
-    for member in files.members:
-        check_header(header_of(member, delimiter), header, str(member), str(files.members[0]))
-        parts.append(load_dataset(member, net, preprocessing=known, need_target=need_target,
-                                  delimiter=delimiter, **options))
+
+    def load(member: FileName) -> Dataset:
+        return load_dataset(member, net, preprocessing=known, need_target=need_target,
+                            delimiter=delimiter, **options)
+
+    load_parts = getattr(files, "load", None)  # rows read on Dask workers (io.dask_rows)
+    if load_parts is not None:
+        parts: list[Dataset] = load_parts(load, header)
+    else:
+        parts = []
+        for member in files.members:
+            check_header(header_of(member, delimiter), header, str(member),
+                         str(files.members[0]))
+            parts.append(load(member))
     first = parts[0]
     classes = first.classes
     starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
