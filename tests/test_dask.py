@@ -83,7 +83,7 @@ def _numbers(document: Any) -> list[float]:
 
 def _json(*args: str | Path) -> Any:
     result = invoke(*args, "-f", "json")
-    assert result.exit_code in (0, 1), result.output  # check exits 1 on a failed check
+    assert result.exit_code in (0, 1) and result.stdout, result.output  # check: 1 on a failure
     return json.loads(result.stdout)
 
 
@@ -197,6 +197,57 @@ def test_a_pattern_that_matches_nothing(tmp_path: Path) -> None:
     assert "no file matches this pattern" in result.stderr
 
 
+def test_without_dask_the_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                                 data: dict[str, Any]) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    result = invoke("analyze", CONFIGS / "two-layer.yaml", "--data", data["regression"][1],
+                    "--engine", "dask", "--target", "y1,y2")
+    assert result.exit_code == 2
+    assert "pip install '.[dask]'" in result.stderr
+
+
+def test_scheduler_needs_the_dask_engine(data: dict[str, Any]) -> None:
+    result = invoke("analyze", CONFIGS / "two-layer.yaml", "--data", data["regression"][1],
+                    "--scheduler", "tcp://127.0.0.1:1")
+    assert result.exit_code == 2
+    assert "--scheduler only applies with --engine dask" in result.stderr
+
+
+def test_no_other_command_imports_dask(data: dict[str, Any]) -> None:
+    code = ("import sys\nfrom backprop_cli.cli import app\ntry:\n    app(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\nsys.stderr.write(' '.join(sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code, "analyze", str(CONFIGS / "two-layer.yaml"),
+                          "--data", str(data["regression"][17]), "--target", "y1,y2",
+                          "-f", "json"],
+                         cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(run.stderr.split())
+    assert "backprop_cli.io.datasets" in loaded  # the check sees the --data path's modules
+    assert not {m for m in loaded if m.split(".")[0] in ("dask", "distributed", "fsspec")}
+
+
+def test_compressed_parts_and_urls_are_read_as_the_others(tmp_path: Path, data: dict[str, Any],
+                                                          scheduler: str) -> None:
+    """A gzip part is one Dask part; a memory:// URL (fsspec) is read like a local file."""
+    import gzip
+
+    import fsspec
+
+    net = CONFIGS / "two-layer.yaml"
+    source = Path(str(data["regression"][3])).parent
+    memory = fsspec.filesystem("memory")
+    for i in (1, 2, 3):
+        text = (source / f"part-{i}.csv").read_bytes()
+        name = f"part-{i}.csv" + (".gz" if i == 2 else "")
+        (tmp_path / name).write_bytes(gzip.compress(text) if i == 2 else text)
+        memory.pipe(f"/dask-test/{name}", gzip.compress(text) if i == 2 else text)
+    one = _json("analyze", net, "--data", data["regression"][1], "--target", "y1,y2")
+    _same(one, _json("analyze", net, "--data", f"{tmp_path}/part-*", "--target", "y1,y2",
+                     "--engine", "dask", "--scheduler", scheduler, "--partition-rows", "9"))
+    _same(one, _json("analyze", net, "--data", "memory://dask-test/part-*", "--target",
+                     "y1,y2"))
+
+
+# Last: a killed worker is restarted by its nanny while the next tests would run.
 class _Dies:
     """Sums whose ``add`` ends the worker process (a crash, not an exception)."""
 
@@ -234,31 +285,3 @@ def test_a_failing_worker_is_exit_1_with_a_message(make: type, data: dict[str, A
         rows.close()
     assert failed.value.exit_code == 1
     assert ("a bug, not the data" if make is _Fails else "died") in str(failed.value)
-
-
-def test_without_dask_the_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch,
-                                                 data: dict[str, Any]) -> None:
-    monkeypatch.setitem(sys.modules, "distributed", None)
-    result = invoke("analyze", CONFIGS / "two-layer.yaml", "--data", data["regression"][1],
-                    "--engine", "dask", "--target", "y1,y2")
-    assert result.exit_code == 2
-    assert "pip install '.[dask]'" in result.stderr
-
-
-def test_scheduler_needs_the_dask_engine(data: dict[str, Any]) -> None:
-    result = invoke("analyze", CONFIGS / "two-layer.yaml", "--data", data["regression"][1],
-                    "--scheduler", "tcp://127.0.0.1:1")
-    assert result.exit_code == 2
-    assert "--scheduler only applies with --engine dask" in result.stderr
-
-
-def test_no_other_command_imports_dask(data: dict[str, Any]) -> None:
-    code = ("import sys\nfrom backprop_cli.cli import app\ntry:\n    app(sys.argv[1:])\n"
-            "except SystemExit:\n    pass\nsys.stderr.write(' '.join(sys.modules))")
-    run = subprocess.run([sys.executable, "-c", code, "analyze", str(CONFIGS / "two-layer.yaml"),
-                          "--data", str(data["regression"][17]), "--target", "y1,y2",
-                          "-f", "json"],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
-    loaded = set(run.stderr.split())
-    assert "backprop_cli.io.datasets" in loaded  # the check sees the --data path's modules
-    assert not {m for m in loaded if m.split(".")[0] in ("dask", "distributed", "fsspec")}

@@ -183,7 +183,7 @@ def analyze(
              fragment=fragment)
 
 
-def _data_chunks(net: Network, net_file: Path, data: list[Path], target: str | None,
+def _data_chunks(net: Network, net_file: Path, data: list[str], target: str | None,
                  features: str | None, delimiter: str, chunk_rows: int,
                  engine: str = "local", scheduler: str | None = None,
                  partition_rows: int = PARTITION_ROWS, ctx: typer.Context | None = None,
@@ -212,7 +212,7 @@ def _data_chunks(net: Network, net_file: Path, data: list[Path], target: str | N
     return stream, info
 
 
-def _data_source(data: list[Path], engine: str, scheduler: str | None, partition_rows: int,
+def _data_source(data: list[str], engine: str, scheduler: str | None, partition_rows: int,
                  ctx: typer.Context) -> str | os.PathLike[str]:
     """evaluate's and predict's DATA: one file, several (:class:`io.inputs.Files`), or with
     --engine dask files whose rows Dask workers read."""
@@ -230,7 +230,7 @@ def _data_source(data: list[Path], engine: str, scheduler: str | None, partition
     return files
 
 
-def _data_files(data: list[Path] | None) -> list[Path]:
+def _data_files(data: list[str] | None) -> list[Path]:
     """The local files --data names (its patterns expanded), to check before any work."""
     from backprop_cli.io.datasets import members
     from backprop_cli.io.inputs import data_input, is_remote

@@ -67,8 +67,8 @@ else:
 
 # --- options shared by several commands -----------------------------------------------------
 
-DataOption = Annotated[
-    list[Path] | None,
+DataOption = Annotated[  # text, not a Path: Path("s3://b/x") is "s3:/b/x"
+    list[str] | None,
     typer.Option("--data", metavar="DATA.csv", show_default=False,
                  help="Use the rows of this CSV file (header row; the network's stored "
                       "preprocessing applied) instead of the network's examples. Repeat it, "
@@ -80,7 +80,7 @@ ChunkRowsOption = Annotated[
 ]
 DataFile = Annotated[Path, typer.Argument(metavar="DATA.csv", show_default=False,
                                           help="The data: CSV with a header row.")]
-DataFiles = Annotated[list[Path], typer.Argument(
+DataFiles = Annotated[list[str], typer.Argument(
     metavar="DATA.csv", show_default=False,
     help="The data: CSV with a header row; several files or a quoted glob pattern "
          "('rows/part-*.csv') are read as one.")]
@@ -257,7 +257,7 @@ def refuse_format_options(fmt: str, *, paths: bool, fragment: bool) -> None:
         raise UsageError(f"--fragment only applies to --format latex, not --format {fmt}")
 
 
-def refuse_data_options(data: list[Path] | None, **given: object) -> None:
+def refuse_data_options(data: list[str] | None, **given: object) -> None:
     """--target, --features, --delimiter and --chunk-rows only mean something with --data."""
     from backprop_cli.errors import UsageError
 

@@ -556,7 +556,7 @@ def classes_for_network(
     if pre is not None and pre.classes:
         return pre.classes
     data = _as_inputs(data)
-    with _Reader(members(data)[0], delimiter) as reader:
+    with _Reader(as_input(members(data)[0]), delimiter) as reader:
         if len(reader.header) == net.input_size and target is None and features is None:
             return None  # every column is a feature, as load_dataset reads it for predict
         try:
@@ -588,7 +588,7 @@ def stream_for_network(
     data = _as_inputs(data)
     file = str(data)
     pre = net.preprocessing
-    with _Reader(members(data)[0], delimiter) as reader:
+    with _Reader(as_input(members(data)[0]), delimiter) as reader:
         columns = _columns_for(reader, target, features, pre, net_file=net_file)
         _check_fit(net, columns, reader.file)
     binary = _binary_classes(net, data, columns, delimiter, pre.classes if pre else None)
