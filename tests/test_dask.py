@@ -20,6 +20,9 @@ from conftest import CONFIGS, ROOT, invoke
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
+# One worker of pytest-xdist runs this whole module (--dist loadgroup), so one cluster starts.
+pytestmark = pytest.mark.xdist_group("dask")
+
 ROWS = 340
 CLASSES = ("emu", "cat", "dog")  # sorted: cat, dog, emu
 
