@@ -150,7 +150,8 @@ class _Model:
         bad = np.argwhere(~np.isfinite(out))
         if bad.size:
             index = "".join(f"[{int(i)}]" for i in bad[0])
-            raise self.error(node, f"{what} {name!r} holds {out[tuple(bad[0])]!r} at {index}: "
+            raise self.error(node, f"{what} {name!r} holds {float(out[tuple(bad[0])])!r} at "
+                                   f"{index}: "
                                    "every weight, bias and scaling value must be finite")
         return out
 
@@ -253,8 +254,9 @@ def _step(m: _Model, node: Any, w: _Walk, tensor: str) -> str | None:
         layer.biases = _vector(m, node, others[0], "bias", layer.weights.shape[0])
         layer.bias_open = False
         return None
-    if w.stage == "z" and op in ACTIVATION_OPS and node.domain in ("", "ai.onnx") or (
-            w.stage == "z" and op == "Softplus" and node.domain == DOMAIN):
+    standard = node.domain in ("", "ai.onnx")
+    if w.stage == "z" and ((op in ACTIVATION_OPS and standard) or
+                           (op == "Softplus" and node.domain == DOMAIN)):
         return _activation(m, node, w)
     if w.stage in ("z", "a", "target") and op in ("Mul", "Add") and len(others) == 1 \
             and m.const(others[0]):
@@ -313,7 +315,7 @@ def read_onnx(path: Path, *, cost: str | None = None) -> Imported:
     """The network in the ONNX model at ``path`` (see the module's docstring), with ``cost``
     (None: :func:`default_cost`, or the one the model's metadata names)."""
     onnx = _onnx()
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # onnx's dependency
 
     file = str(path)
     data = read_model_bytes(path)
@@ -330,11 +332,6 @@ def read_onnx(path: Path, *, cost: str | None = None) -> Imported:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
         raise ConfigError(f"the ONNX checker refuses the model: {_first_lines(exc)}",
-                          file=file) from None
-    try:
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    except onnx.shape_inference.InferenceError as exc:
-        raise ConfigError(f"the model's shapes do not fit together: {_first_lines(exc)}",
                           file=file) from None
     m = _Model(model, file)
     inputs = [i.name for i in model.graph.input if i.name not in m.values]
@@ -383,6 +380,11 @@ def read_onnx(path: Path, *, cost: str | None = None) -> Imported:
             raise ConfigError("softmax is only allowed on the output layer; this one is "
                               "followed by another layer",
                               path=f"node {layer.activation_node!r} (Softmax)", file=file)
+    try:  # after the walk, whose messages name the node and say why
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except onnx.shape_inference.InferenceError as exc:
+        raise ConfigError(f"the model's shapes do not fit together: {_first_lines(exc)}",
+                          file=file) from None
     return _network(m, model, w, cost, notes)
 
 
@@ -494,10 +496,8 @@ def _network(m: _Model, model: Any, w: _Walk, cost: str | None, notes: list[str]
     if features and len(features) != n0:
         features = ()
     if shift is not None or target_shift is not None or classes or features or targets:
-        normalize = meta.get("normalize") if meta.get("normalize") in ("standard", "minmax") \
-            else "standard"
-        normalize_target = meta.get("normalize_target") \
-            if meta.get("normalize_target") in ("standard", "minmax") else "standard"
+        normalize = _method(meta.get("normalize"))
+        normalize_target = _method(meta.get("normalize_target"))
         pre = Preprocessing(features, targets, normalize if shift is not None else "none",
                             shift, scale, None if classes is None else tuple(classes),
                             normalize_target if target_shift is not None else "none",
@@ -510,6 +510,11 @@ def _network(m: _Model, model: Any, w: _Walk, cost: str | None, notes: list[str]
     except ConfigError as exc:
         raise exc.located(file=m.file) from None
     return Imported(net, tuple(notes))
+
+
+def _method(value: Any) -> str:
+    """The scaling's name in the metadata export writes; "standard" for another model's."""
+    return value if value in ("standard", "minmax") else "standard"
 
 
 def _broadcast(m: _Model, node: Any, value: Array, n: int, what: str) -> Array:
@@ -578,7 +583,8 @@ def onnx_bytes(net: Network, dtype: str = "float32",
         tensor = z
         if layer.activation == "leaky_relu" and np_type == np.float64:
             # max(z, 0.01 z) = leaky ReLU bit for bit; onnxruntime has no float64 LeakyRelu
-            nodes.append(helper.make_node("Mul", [z, const(f"layer{l}.slope", LEAKY_SLOPE)],
+            nodes.append(helper.make_node("Mul", [z, const(f"layer{l}.slope",
+                                                                  np.array(LEAKY_SLOPE))],
                                           [f"slope_z{l}"], name=f"sigma{l}_slope"))
             nodes.append(helper.make_node("Max", [z, f"slope_z{l}"], [f"a{l}"],
                                           name=f"sigma{l}"))

@@ -68,7 +68,7 @@ def read_safetensors(path: Path, *, activations: list[str] | None = None,
         raise ConfigError(f"not a readable safetensors file: {exc}", file=file) from None
     pattern = _pattern(names)
     found: dict[int, dict[str, np.ndarray]] = {}
-    for key, value in arrays.items():
+    for key, value in sorted(arrays.items()):
         match = pattern.fullmatch(key)
         if match is None:
             raise ConfigError(
@@ -90,7 +90,8 @@ def read_safetensors(path: Path, *, activations: list[str] | None = None,
     if len(activations) != len(numbers):
         raise UsageError(f"--activations names {len(activations)} activations, but {file} has "
                          f"{len(numbers)} layers ({', '.join(pattern_names(names, numbers))})")
-    layers, notes = [], []
+    layers: list[Layer] = []
+    notes: list[str] = []
     for number, activation in zip(numbers, activations, strict=True):
         arrays_of = found[number]
         name = names.replace("{}", str(number))
@@ -116,9 +117,9 @@ def read_safetensors(path: Path, *, activations: list[str] | None = None,
     pre = _preprocessing(meta.get("preprocessing"))
     chosen = cost or (meta.get("cost") if isinstance(meta.get("cost"), str) else None) \
         or default_cost(layers[-1].activation)
-    name = meta.get("name") if isinstance(meta.get("name"), str) else None
+    title = meta.get("name") if isinstance(meta.get("name"), str) else None
     try:
-        net = Network(int(layers[0].weights.shape[1]), tuple(layers), chosen, name=name,
+        net = Network(int(layers[0].weights.shape[1]), tuple(layers), chosen, name=title,
                       preprocessing=pre)
     except ConfigError as exc:
         raise exc.located(file=file) from None
@@ -137,7 +138,7 @@ def _finite(value: np.ndarray, name: str, file: str) -> Array:
     bad = np.argwhere(~np.isfinite(out))
     if bad.size:
         index = "".join(f"[{int(i)}]" for i in bad[0])
-        raise ConfigError(f"{name}{index} is {out[tuple(bad[0])]!r}: every weight and bias "
+        raise ConfigError(f"{name}{index} is {float(out[tuple(bad[0])])!r}: every weight and bias "
                           "must be finite", file=file)
     return out
 
