@@ -987,17 +987,15 @@ def import_(
     torch.nn.Sequential's state_dict names them. Pickled PyTorch files (.pt, .pth) are never
     loaded: convert them with safetensors.
     """
-    from backprop_cli.costs import COSTS
     from backprop_cli.errors import UsageError
     from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, loads_network
-    from backprop_cli.io.model_files import refuse_pickle, with_examples
+    from backprop_cli.io.model_files import check_cost, refuse_pickle, with_examples
 
     if examples is None and (target is not None or features is not None
                              or delimiter != DELIMITER):
         raise UsageError("--target, --features and --delimiter only apply to the rows of "
                          "--examples DATA.csv; add --examples or leave them out")
-    if cost is not None and cost not in COSTS:
-        raise UsageError(f"--cost {cost!r}: expected one of: {', '.join(COSTS)}")
+    check_cost(cost)
     readable(model, examples)
     check_output(output, [model, *([examples] if examples is not None else [])], force=force)
     refuse_pickle(model)

@@ -42,6 +42,14 @@ def default_cost(output_activation: str) -> str:
             "sigmoid": "cross_entropy"}.get(output_activation, "squared_error")
 
 
+def check_cost(cost: str | None) -> None:
+    """--cost, if given, names a cost."""
+    from backprop_cli.costs import COSTS
+
+    if cost is not None and cost not in COSTS:
+        raise UsageError(f"--cost {cost!r}: expected one of: {', '.join(COSTS)}")
+
+
 def require(module: str, purpose: str) -> ModuleType:
     """The optional package ``module`` (its extra in :data:`EXTRAS`), or one UsageError naming
     the command that installs it."""
