@@ -424,7 +424,8 @@ def _post(m: _Model, w: _Walk, used: set[int], output: str,
         inputs = [name for name in node.input if name]
         if node.op_type in POST_OPS and all(name in known for name in inputs):
             known.update(node.output)
-            left.append(f"{m.names[id(node)]} ({node.op_type})")
+            name = m.names[id(node)]
+            left.append(node.op_type if name == node.op_type else f"{name} ({node.op_type})")
             continue
         intermediate = [name for name in inputs if name in w.tensors and name != output]
         if stopped is not None and (not intermediate or node is stopped[0]):
@@ -433,7 +434,8 @@ def _post(m: _Model, w: _Walk, used: set[int], output: str,
     if not left:
         return []
     return [f"left out the post-processing after the network's output {output!r}: "
-            f"{', '.join(left)}; the imported network's output a(L) is the values before it"]
+            f"{', '.join(left)}; the imported network's output a(L) is what they take "
+            "(predict adds the label)"]
 
 
 def _metadata(model: Any) -> dict[str, Any]:
