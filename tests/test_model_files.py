@@ -28,7 +28,8 @@ ort = pytest.importorskip("onnxruntime")
 st_numpy = pytest.importorskip("safetensors.numpy")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from backprop_cli.io.onnx_io import onnx_bytes, read_onnx  # noqa: E402
+from backprop_cli.io.onnx_export import onnx_bytes  # noqa: E402
+from backprop_cli.io.onnx_import import read_onnx  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FLOAT = TensorProto.FLOAT
@@ -331,7 +332,7 @@ REFUSED = {
         {"on": np.array(True)}, "node 'drop' (Dropout): dropout in training mode"),
     "leaky slope": ([helper.make_node("Gemm", ["h", "w2"], ["z2"], transB=1),
                      helper.make_node("LeakyRelu", ["z2"], ["y"], name="lr", alpha=0.2)],
-                    {"w2": np.ones((3, 3))}, "node 'lr' (LeakyRelu): LeakyRelu with α = 0.2"),
+                    {"w2": np.ones((3, 3))}, "node 'lr' (LeakyRelu): LeakyRelu with alpha = 0.2"),
     "unknown op": ([helper.make_node("Gemm", ["h", "w2"], ["z2"], transB=1),
                     helper.make_node("Elu", ["z2"], ["y"], name="elu")],
                    {"w2": np.ones((3, 3))}, "node 'elu' (Elu): Elu is not one of the"),

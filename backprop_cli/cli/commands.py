@@ -980,7 +980,7 @@ def import_(
     """Write a network file from a model made elsewhere (PyTorch, scikit-learn, Keras …).
 
     ONNX: a chain of fully-connected layers (Gemm, or MatMul then Add), each followed by
-    Sigmoid, Tanh, Relu, LeakyRelu (α = 0.01), Softplus, Softmax (last layer) or nothing;
+    Sigmoid, Tanh, Relu, LeakyRelu (alpha = 0.01), Softplus, Softmax (last layer) or nothing;
     Flatten, Reshape, Cast and a Sub/Div scaling before the first layer. Label and probability
     post-processing after the network (skl2onnx's) is left out with a note; anything else is
     refused naming the node. safetensors: weights [out, in] and biases per layer, named as
@@ -1010,7 +1010,7 @@ def import_(
         if activations is not None or names is not None:
             raise UsageError("--activations and --names apply to a safetensors file; an "
                              "ONNX model names its own activations")
-        from backprop_cli.io.onnx_io import read_onnx
+        from backprop_cli.io.onnx_import import read_onnx
 
         imported = read_onnx(model, cost=cost)
     net = imported.network
@@ -1077,7 +1077,7 @@ def export(
     check_output(output, [net_file], force=force)
     net = load_network(net_file)
     if fmt.value == "onnx":
-        from backprop_cli.io.onnx_io import onnx_bytes
+        from backprop_cli.io.onnx_export import onnx_bytes
         from backprop_cli.reports.train import output_names
 
         pre = net.preprocessing
