@@ -114,6 +114,22 @@ def test_a_pytorch_model_imports_and_its_gradient_is_torchs(tmp_path: Path, mode
     np.testing.assert_allclose(outputs, TORCH["out"], atol=1e-6)
 
 
+@pytest.mark.parametrize("model", ["torch_mixed.onnx", "torch_mixed_dynamo.onnx"])
+def test_every_other_torch_activation_imports(tmp_path: Path, model: str) -> None:
+    """Flatten, Linear, LeakyReLU, Dropout (eval), Softplus, ReLU, Sigmoid, Identity: predict
+    gives torch's outputs (torch.export's Softplus has a threshold, said in a note)."""
+    mixed = np.load(FIXTURES / "torch_mixed.npz")
+    result = invoke("import", FIXTURES / model, "-o", tmp_path / "n.yaml")
+    assert result.exit_code == 0, result.stderr
+    assert "sizes 6,5,4,3,2; activations leaky_relu,softplus,relu,sigmoid; cost " \
+           "cross_entropy" in result.stderr
+    assert ("torch's Softplus gives z itself for z > 20" in result.stderr) == (
+        "dynamo" in model)
+    outputs = predicted(tmp_path / "n.yaml", csv_of(tmp_path / "x.csv", mixed["x"],
+                                                    [f"f{k}" for k in range(6)]))
+    np.testing.assert_allclose(outputs, mixed["out"], atol=1e-6)
+
+
 SKL = np.load(FIXTURES / "skl.npz")
 
 

@@ -319,13 +319,14 @@ def read_onnx(path: Path, *, cost: str | None = None) -> Imported:
     used: set[int] = set()
     tensor = inputs[0]
     stopped: tuple[Any, str] | None = None
+    notes: list[str] = []
     while True:
         nexts = m.consumers.get(tensor, [])
         taken, reasons = [], []
-        leaky = _leaky_max(m, nexts, w, tensor)
-        if leaky is not None:
+        fused = _leaky_max(m, nexts, w, tensor) or _torch_softplus(m, nexts, w, tensor, notes)
+        if fused is not None:  # an activation written as several nodes
             used.update(id(node) for node in nexts)
-            tensor = leaky
+            tensor = fused
             w.tensors.append(tensor)
             continue
         for node in nexts:
@@ -351,7 +352,7 @@ def read_onnx(path: Path, *, cost: str | None = None) -> Imported:
             raise m.error(stopped[0], stopped[1])
         raise ConfigError("the model has no fully-connected layer (Gemm, or MatMul then Add)",
                           file=file)
-    notes = _post(m, w, used, tensor, stopped)
+    notes.extend(_post(m, w, used, tensor, stopped))
     for layer in w.layers[:-1]:
         if layer.activation == "softmax":
             raise ConfigError("softmax is only allowed on the output layer; this one is "
@@ -382,6 +383,30 @@ def _leaky_max(m: _Model, nexts: list[Any], w: _Walk, z: str) -> str | None:
     layer.activation, layer.activation_node = "leaky_relu", m.names[id(top)]
     w.stage = "a"
     return str(top.output[0])
+
+
+def _torch_softplus(m: _Model, nexts: list[Any], w: _Walk, z: str, notes: list[str]
+                    ) -> str | None:
+    """The output of where(z > t, z, softplus(z)) (torch's nn.Softplus, threshold t = 20, as
+    torch.export writes it) if ``nexts`` are its Softplus, Greater and Where, else None."""
+    ops = {node.op_type: node for node in nexts}
+    if w.stage != "z" or len(nexts) != 3 or set(ops) != {"Softplus", "Greater", "Where"}:
+        return None
+    softplus, greater, where = ops["Softplus"], ops["Greater"], ops["Where"]
+    if list(where.input) != [greater.output[0], z, softplus.output[0]] \
+            or len(greater.input) != 2 or greater.input[0] != z \
+            or not m.const(greater.input[1]) or m.values[greater.input[1]].size != 1:
+        return None
+    threshold = float(m.values[greater.input[1]].reshape(-1)[0])
+    if threshold < 15:  # ln(1 + e^z) − z < e^−15 ≈ 3e-7 beyond it
+        return None
+    layer = w.layers[-1]
+    layer.activation, layer.activation_node = "softplus", m.names[id(where)]
+    w.stage = "a"
+    notes.append(f"node {m.names[id(where)]!r}: torch's Softplus gives z itself for z > "
+                 f"{threshold:g}; the tool's ln(1 + e^z) differs from it there by less than "
+                 f"e^-{threshold:g} = {np.exp(-threshold):.1g}")
+    return str(where.output[0])
 
 
 def _copy(w: _Walk) -> _Walk:
