@@ -20,3 +20,4 @@ PARTITION_ROWS = 131_072  # --engine dask: rows of a part summed on one worker (
 CHECK_MAX_WORK = 1e11  # multiply-adds `check --data` does unasked: about a minute at most
 MAX_LAYERS = 1_000  # of a network (README, "Safety and limits"): io.config and scaffold check
 MAX_PARAMETERS = 10_000_000  # weights and biases, whether given or drawn by init:
+EXPORT_FORMATS = ("onnx", "safetensors")  # backprop export --format

@@ -78,6 +78,9 @@ def _commands(tmp: Path) -> dict[str, list[list[str]]]:
         "predict": [[digits, digits_csv]],
         "graph": [[two], [two, "-f", "dot"], [two, "-f", "mermaid"]],
         "report": [[two, "-o", str(tmp / "r.html")]],
+        "import": [[str(ROOT / "tests" / "fixtures" / "skl_classifier.onnx")]],
+        "export": [[digits, "-f", "onnx", "-o", str(tmp / "m.onnx")],
+                   [digits, "-f", "safetensors", "-o", str(tmp / "m.safetensors")]],
     }
 
 

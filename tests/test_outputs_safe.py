@@ -42,6 +42,8 @@ def _commands(net: Path, data: Path, broken: Path, output: Path) -> dict[str, li
         "schema -o": ["schema", "-o", output],
         "graph -o": ["graph", broken, "-o", output],
         "report -o": ["report", broken, "-o", output],
+        "export -o": ["export", broken, "-f", "onnx", "-o", output],
+        "import -o": ["import", broken, "-o", output],
     }
 
 

@@ -57,9 +57,11 @@ def test_start_up_stays_lean() -> None:
         "backprop_cli.io.atomic", "backprop_cli.choices", "backprop_cli.present",
         "backprop_cli.present.notation"}
     assert "numpy" not in help_
+    optional = ("onnx", "onnxruntime", "safetensors", "google")  # import/export's extras only
+    assert not {m for m in help_ if m.split(".")[0] in optional}
     json = loaded("analyze", CONFIGS / "chain.yaml", "-f", "json")
     assert "backprop_cli.present.json" in json  # the check sees what the presenter imports
-    assert not {m for m in json if m.split(".")[0] in ("rich", "matplotlib")}
+    assert not {m for m in json if m.split(".")[0] in ("rich", "matplotlib", *optional)}
     assert not json & {"backprop_cli.train", "backprop_cli.io.datasets",
                         "backprop_cli.present.table"}
 

@@ -29,6 +29,7 @@ from backprop_cli.cli.options import (
     Engine,
     EngineOption,
     ExampleOption,
+    ExportFormat,
     FeaturesOption,
     ForceOption,
     Format,
@@ -1027,3 +1028,157 @@ def report(
                        data_rows=rows, example=example or 0, scale=full_width,
                        labels=labels.value, sensitivity=sensitivity)
     write_text(html, output, force=force)
+
+
+# --- import, export: other formats ------------------------------------------------------------
+
+@app.command(
+    name="import",
+    epilog="Example: backprop import model.onnx --examples data.csv -o net.yaml && "
+    "backprop analyze net.yaml",
+)
+def import_(
+    model: Annotated[Path, typer.Argument(
+        metavar="MODEL", show_default=False,
+        help="An ONNX model (.onnx), or a safetensors file (.safetensors) of weights.")],
+    output: OutputOption = None,
+    force: ForceOption = False,
+    activations: Annotated[str | None, typer.Option(
+        metavar="σ1,σ2,…", show_default=False,
+        help="safetensors: each layer's activation, first to last, e.g. relu,relu,softmax "
+             "[default: the file's, as backprop export writes it].")] = None,
+    names: Annotated[str | None, typer.Option(
+        "--names", metavar="PATTERN", show_default=False,
+        help="safetensors: the arrays' names, {} for the layer's number [default: {}, "
+             "torch.nn.Sequential's 0.weight, 0.bias, 2.weight …].")] = None,
+    cost: Annotated[str | None, typer.Option(
+        show_default=False,
+        help="The cost C0 [default: from the output activation: softmax → "
+             "categorical_cross_entropy, sigmoid → cross_entropy, else squared_error].")
+    ] = None,
+    examples: Annotated[Path | None, typer.Option(
+        "--examples", "--data", metavar="DATA.csv", show_default=False,
+        help="Store the rows of this CSV file as the network's examples, so that "
+             "`backprop analyze` runs on the written file at once.")] = None,
+    target: TargetOption = None,
+    features: FeaturesOption = None,
+    delimiter: DelimiterOption = DELIMITER,
+) -> None:
+    """Write a network file from a model made elsewhere (PyTorch, scikit-learn, Keras …).
+
+    ONNX: a chain of fully-connected layers (Gemm, or MatMul then Add), each followed by
+    Sigmoid, Tanh, Relu, LeakyRelu (alpha = 0.01), Softplus, Softmax (last layer) or nothing;
+    Flatten, Reshape, Cast and a Sub/Div scaling before the first layer. Label and probability
+    post-processing after the network (skl2onnx's) is left out with a note; anything else is
+    refused naming the node. safetensors: weights [out, in] and biases per layer, named as
+    torch.nn.Sequential's state_dict names them. Pickled PyTorch files (.pt, .pth) are never
+    loaded: convert them with safetensors.
+    """
+    from backprop_cli.errors import UsageError
+    from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, loads_network
+    from backprop_cli.io.model_files import check_cost, refuse_pickle, with_examples
+
+    if examples is None and (target is not None or features is not None
+                             or delimiter != DELIMITER):
+        raise UsageError("--target, --features and --delimiter only apply to the rows of "
+                         "--examples DATA.csv; add --examples or leave them out")
+    check_cost(cost)
+    readable(model, examples)
+    check_output(output, [model, *([examples] if examples is not None else [])], force=force)
+    refuse_pickle(model)
+    if _is_safetensors(model):
+        from backprop_cli.io.safetensors_io import SEQUENTIAL, parse_activations
+        from backprop_cli.io.safetensors_io import read_safetensors as read
+
+        imported = read(model, activations=None if activations is None
+                        else parse_activations(activations), names=names or SEQUENTIAL,
+                        cost=cost)
+    else:
+        if activations is not None or names is not None:
+            raise UsageError("--activations and --names apply to a safetensors file; an "
+                             "ONNX model names its own activations")
+        from backprop_cli.io.onnx_import import read_onnx
+
+        imported = read_onnx(model, cost=cost)
+    net = imported.network
+    if examples is not None:
+        net = with_examples(net, examples, target=target, features=features,
+                            delimiter=delimiter)
+    text = f"# imported from {model.name} by backprop import\n" + dump_network(net)
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise UsageError(f"the network file would be {len(text.encode()) / 2**20:.0f} MiB; "
+                         f"network files are limited to {MAX_FILE_BYTES // 2**20} MiB (fewer "
+                         "--examples rows, or a smaller model)")
+    loads_network(text, str(output or "<stdout>"))  # what every command will read
+    for note in imported.notes:
+        say(f"backprop: note: {note}")
+    say(f"backprop: imported {plural(net.depth, 'layer')} (sizes "
+        f"{','.join(map(str, net.sizes))}; activations "
+        f"{','.join(layer.activation for layer in net.layers)}; cost {net.cost})"
+        + ("" if net.examples is not None else
+           "; add --examples DATA.csv, or run analyze with --data DATA.csv"))
+    write_text(text, output, force=force)
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A .safetensors name, or a file that begins as one does (8 bytes of length, then the
+    JSON header's "{")."""
+    if path.suffix.lower() == ".safetensors":
+        return True
+    if path.suffix.lower() == ".onnx":
+        return False
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(9)[8:] == b"{"
+    except OSError:
+        return False
+
+
+@app.command(
+    epilog="Example: backprop export digits-trained.yaml --format onnx -o digits.onnx",
+)
+def export(
+    net_file: NetFile,
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", "-f", help="onnx: the model (opset 13), its preprocessing included; "
+                               "safetensors: the weights, named as torch.nn.Sequential's.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", metavar="FILE", show_default=False,
+        help="Where to write the model (atomically).")],
+    dtype: Annotated[DType, typer.Option(
+        help="Floating-point type of the weights and the arithmetic (float64: the file's "
+             "numbers exactly).")] = DType("float32"),
+    force: ForceOption = False,
+) -> None:
+    """Write the network as an ONNX model or a safetensors file of weights.
+
+    ONNX: input `input` (m, n_0) takes the raw feature columns (the stored scaling is the
+    first nodes); output `output` (m, n_L) is a(L), in the targets' units as `backprop
+    predict` writes it; the feature, target and class names are in the model's metadata.
+    safetensors: 0.weight, 0.bias, 2.weight … as torch.nn.Sequential(Linear, activation, …)
+    names them; the activations, cost and preprocessing are in the file's metadata.
+    """
+    from backprop_cli.io.config import load_network
+
+    readable(net_file)
+    check_output(output, [net_file], force=force)
+    net = load_network(net_file)
+    if fmt.value == "onnx":
+        from backprop_cli.io.onnx_export import onnx_bytes
+        from backprop_cli.reports.train import output_names
+
+        pre = net.preprocessing
+        data = onnx_bytes(net, dtype.value,
+                          output_names(net, pre.classes if pre is not None else None))
+    else:
+        from backprop_cli.io.safetensors_io import safetensors_bytes, sequential_code
+
+        data = safetensors_bytes(net, dtype.value)
+        say(f"backprop: note: in PyTorch: model = {sequential_code(net)}.to(torch."
+            f"{dtype.value}); model.load_state_dict(safetensors.torch.load_file("
+            f"{str(output)!r}))")
+        if net.preprocessing is not None and net.preprocessing.shift is not None:
+            say("backprop: note: the features' scaling (x − shift) / scale is in the file's "
+                "metadata (backprop.preprocessing), not in its weights: apply it before "
+                "the model")
+    write_text(data, output, force=force)

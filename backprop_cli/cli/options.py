@@ -311,3 +311,10 @@ class SchemaKind(str, Enum):
 class Show(str, Enum):
     gradient = "gradient"
     weight = "weight"
+
+if TYPE_CHECKING:
+    ExportFormat: TypeAlias = Choice
+else:
+    from backprop_cli.choices import EXPORT_FORMATS
+
+    ExportFormat = _enum("ExportFormat", EXPORT_FORMATS)

@@ -263,11 +263,13 @@ def readable(net_file: Path, *csv_files: Path | None) -> None:
             csv_stat(path)
 
 
-def write_text(text: str, output: Path | None, *, force: bool,
+def write_text(text: str | bytes, output: Path | None, *, force: bool,
                 option: str = "--output") -> None:
     """To stdout, or to ``output`` atomically (see :mod:`backprop_cli.io.atomic`); without
-    ``force`` a file that another process created at ``output`` meanwhile is kept."""
+    ``force`` a file that another process created at ``output`` meanwhile is kept. Bytes (a
+    model file) go to ``output`` only."""
     if output is None:
+        assert isinstance(text, str)
         sys.stdout.write(text)
         return
     from backprop_cli.errors import OutputError
