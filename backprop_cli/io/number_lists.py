@@ -32,10 +32,11 @@ from typing import NamedTuple
 
 # `[` + at least 32 characters of numbers, commas and white space + `]`: a list no other list
 # is nested in. Short lists are left to YAML (nothing to gain).
-_FLOW = re.compile(r"\[([-+0-9.eE, \n]{32,})\]")
+_FLOW = re.compile(r"\[([-+0-9.eE, \r\n]{32,})\]")
 # Eight or more lines `- <number>` at one indentation (captured once: `(?=(…))\1` does not
-# backtrack into it).
-_RUN = re.compile(r"^(?=([ ]*))\1- [-+0-9.eE]+[ ]*(?:\n\1- [-+0-9.eE]+[ ]*){7,}$", re.MULTILINE)
+# backtrack into it), \n or \r\n.
+_RUN = re.compile(r"^(?=([ ]*))\1- [-+0-9.eE]+[ ]*\r?(?:\n\1- [-+0-9.eE]+[ ]*\r?){7,}$",
+                  re.MULTILINE)
 
 class NumberList(NamedTuple):
     """The values of one list; ``first``: the run's first number as written (kept in the
@@ -87,7 +88,7 @@ def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]
         start = match.start() + len(match.group(1)) + 2  # the first number
         first = text[start:text.index("\n", start)]
         found.append((start, match.end(), first + "\n" * (len(values) - 1),
-                      NumberList(first.rstrip(" "), values)))
+                      NumberList(first.rstrip(" \r"), values)))
     if not found:
         return text, {}
     found.sort(key=lambda item: item[0])
