@@ -7,10 +7,12 @@ The same network is written five ways: the tool's own (`dump_network`: one row a
 784-128-64-10 (109,386 parameters) and 784-16-16-10 (12,730), Xavier weights (seed 0), one
 example of random pixels in [0, 1) with a one-hot target.
 
-For each file: `load_network` in a child process (each of --runs calls timed, median; the file
-is read once before, so the disk cache is warm) and, for the small network, the whole process
-`backprop analyze NET -f json > /dev/null` timed --runs times interleaved with the bare import,
-median, as a ratio. Every style must load to the same arrays (checked here too).
+For each file: `load_network` in a child process, in CPU time, median of --runs after a
+warm-up; with --before, that tree's io/config.py is loaded by path into the same child and
+timed interleaved with this one; `json.loads` of the JSON file gives the scale. For the small
+network, the whole process `backprop analyze NET -f json > /dev/null` is timed --runs times
+interleaved with the bare import, median, as a ratio. Every style (and version) must load to
+the same arrays (checked here too).
 
     python benchmarks/load_speed.py                  # ≈ 1 min on 2 busy cores
     python benchmarks/load_speed.py --runs 7 --analyze-big
@@ -49,25 +51,46 @@ STYLES: dict[str, Callable[[Network, dict[str, Any]], str]] = {
 }
 BARE = [sys.executable, "-c", "import numpy, yaml"]
 BARE_LABEL = 'python -c "import numpy, yaml"'
-# Run in the child: times load_network on each file, prints the medians and a digest of the
-# arrays (every style must give the same).
+# Run in the child: times load_network of this version and, given a source tree, of that
+# tree's io/config.py (loaded by path, beside this one), interleaved, in CPU time; prints the
+# medians and a digest of the arrays (every style and version must give the same).
 CHILD = """
-import hashlib, json, statistics, sys, time
-import backprop_cli
-from backprop_cli.io.config import load_network
-runs, out = int(sys.argv[1]), {"module": backprop_cli.__file__}
-for path in sys.argv[2:]:
-    load_network(path)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        net = load_network(path)
-        times.append(time.perf_counter() - start)
-    digest = hashlib.sha256()
-    for layer in net.layers:
-        digest.update(layer.activation.encode() + layer.weights.tobytes() + layer.biases.tobytes())
-    digest.update(net.examples.inputs.tobytes() + net.examples.targets.tobytes())
-    out[path] = [statistics.median(times), digest.hexdigest()]
+import hashlib, importlib.util, json, statistics, sys, time
+from backprop_cli.io import config
+runs, before, files = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+versions = {"this": config}
+if before:
+    spec = importlib.util.spec_from_file_location("before_config", before)
+    versions = {"before": importlib.util.module_from_spec(spec), **versions}
+    sys.modules["before_config"] = versions["before"]
+    spec.loader.exec_module(versions["before"])
+out = {}
+for path in files:
+    times = {name: [] for name in versions}
+    for _ in range(runs + 1):
+        for name, module in versions.items():
+            start = time.process_time()
+            module.load_network(path)
+            times[name].append(time.process_time() - start)
+    out[path] = {name: statistics.median(t[1:]) for name, t in times.items()}
+    digests = set()
+    for module in versions.values():
+        net, digest = module.load_network(path), hashlib.sha256()
+        for layer in net.layers:
+            digest.update(layer.activation.encode() + layer.weights.tobytes()
+                          + layer.biases.tobytes())
+        digest.update(net.examples.inputs.tobytes() + net.examples.targets.tobytes())
+        digests.add(digest.hexdigest())
+    out[path]["digest"] = " ".join(sorted(digests))
+    with open(path, encoding="utf-8") as stream:
+        text = stream.read()
+    if text.startswith("{"):  # a JSON file: json.loads, for scale
+        reference = []
+        for _ in range(runs):
+            start = time.process_time()
+            json.loads(text)
+            reference.append(time.process_time() - start)
+        out[path]["json.loads"] = statistics.median(reference)
 print(json.dumps(out))
 """
 
@@ -104,9 +127,10 @@ def child_env(source: Path | None) -> dict[str, str]:
     return env
 
 
-def load_times(files: list[Path], runs: int, source: Path | None) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(runs), *map(str, files)],
-                          capture_output=True, text=True, check=True, env=child_env(source),
+def load_times(files: list[Path], runs: int, before: Path | None) -> dict[str, Any]:
+    config = "" if before is None else str(before / "backprop_cli" / "io" / "config.py")
+    done = subprocess.run([sys.executable, "-c", CHILD, str(runs), config, *map(str, files)],
+                          capture_output=True, text=True, check=True, env=child_env(None),
                           cwd=files[0].parent)  # not this checkout: `-c` puts the cwd first
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -142,19 +166,18 @@ def main() -> None:
     versions: dict[str, Path | None] = {"this": None}
     if args.before is not None:
         versions = {"before": args.before.resolve(), **versions}
-    load: dict[str, dict[str, Any]] = {}
-    for name, source in versions.items():
-        load[name] = load_times(list(files.values()), args.runs, source)
-        print(f"{name}: {load[name]['module']}")
-    print(f"\nload_network, median of {args.runs} (s); uptime: {os.getloadavg()[0]:.2f} "
-          f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"{'network':<15}{'style':<25}{'MB':>6}" + "".join(f"{v:>9}" for v in versions))
+    load = load_times(list(files.values()), args.runs, versions.get("before"))
+    print(f"load_network, median of {args.runs} interleaved (CPU s); uptime: "
+          f"{os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print(f"{'network':<15}{'style':<25}{'MB':>6}" + "".join(f"{v:>9}" for v in versions)
+          + "  json.loads")
     for (size, style), path in files.items():
-        times = "".join(f"{load[v][str(path)][0]:9.3f}" for v in versions)
-        print(f"{size:<15}{style:<25}{path.stat().st_size / 1e6:6.2f}{times}")
+        got = load[str(path)]
+        times = "".join(f"{got[v]:9.3f}" for v in versions)
+        reference = f"{got['json.loads']:9.3f}" if "json.loads" in got else ""
+        print(f"{size:<15}{style:<25}{path.stat().st_size / 1e6:6.2f}{times}  {reference}")
     for size in SIZES:
-        digests = {load[v][str(files[size, s])][1] for v in versions for s in STYLES}
-        if len(digests) != 1:
+        if len({load[str(files[size, s])]["digest"] for s in STYLES}) != 1:
             raise SystemExit(f"{size}: the styles or versions load to different arrays")
     print("every style and version loads to the same arrays (sha256 of the float64 bytes)")
 
