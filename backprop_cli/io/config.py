@@ -74,6 +74,7 @@ _NOT_DECIMAL = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _PLAIN_NUMBERS = {float, int}  # not bool
 
+
 @dataclass
 class Document:
     """A parsed YAML document: plain Python values and the line of every field path."""
@@ -163,7 +164,7 @@ class _Walker:
         if not self.lists:
             return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
         cut = self._cut(node, run=False)
-        if cut is not None:  # `[]` and spaces where a flow list was
+        if cut is not None:  # `[]` where a flow list was
             return cut
         out: list[Any] = []
         for item in node.value:
