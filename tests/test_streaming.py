@@ -16,12 +16,12 @@ from hypothesis import given, settings
 
 from backprop_cli.errors import ConfigError
 from backprop_cli.io.config import (
-    _flow_lists,
     _parse_yaml,
     dump_network,
     load_network,
     loads_network,
 )
+from backprop_cli.io.number_lists import cut_number_lists
 from backprop_cli.network import Network, Param
 from backprop_cli.present import Options
 from backprop_cli.present.json import (
@@ -139,10 +139,12 @@ def test_long_number_lines_are_read_without_yaml_and_give_the_same_document() ->
                   layers=(replace(net.layers[0], weights=weights), *net.layers[1:]))
     text = dump_network(big)
     lines = text.splitlines()
-    fast, flows = _flow_lists(text)
+    fast, flows = cut_number_lists(text)
     at = [i for i, line in enumerate(lines) if line.startswith("      - [")]
-    assert sorted(flows) == at[:3] and flows[at[0]] == weights[0].tolist()
-    assert fast.splitlines()[at[0]] == "      - []" and len(fast.splitlines()) == len(lines)
+    assert sorted(flows) == [(i, 8) for i in at[:3]]
+    assert flows[at[0], 8].values == weights[0].tolist()
+    assert fast.splitlines()[at[0]].rstrip() == "      - []"
+    assert len(fast.splitlines()) == len(lines)
     slow = _parse_yaml(text, "n.yaml", {})[0]
     assert slow.data["layers"][0]["weights"] == weights.tolist()
     read = loads_network(text, "n.yaml")
@@ -151,7 +153,8 @@ def test_long_number_lines_are_read_without_yaml_and_give_the_same_document() ->
     # a long list that is text inside a block scalar is left to YAML
     body = [line for line in lines if not line.startswith("name:")]
     inside = "\n".join(["name: |", "  - [" + ", ".join(["1.5"] * 60) + "]", *body]) + "\n"
-    assert _flow_lists(inside)[1].keys() == {1, *(i + 2 - len(lines) + len(body) for i in at[:3])}
+    assert cut_number_lists(inside)[1].keys() == {
+        (1, 4), *((i + 2 - len(lines) + len(body), 8) for i in at[:3])}
     assert loads_network(inside, "n.yaml").name == "- [" + ", ".join(["1.5"] * 60) + "]\n"
     # errors keep their line: a list of the wrong length, read by the fast path
     short = lines.copy()

@@ -30,6 +30,7 @@ from backprop_cli.choices import (
 from backprop_cli.costs import COSTS
 from backprop_cli.errors import ConfigError, echo, plural
 from backprop_cli.io.inputs import BLOCK, network_stat, open_bytes
+from backprop_cli.io.number_lists import NumberList, cut_number_lists
 from backprop_cli.network import (
     BINARY_ACTIVATION,
     Array,
@@ -71,13 +72,7 @@ _NOT_DECIMAL = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|
                           r"[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|"
                           r"[0-9_]*\.?[0-9_]*_[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)")
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
-# A long list of decimals alone on its line (`- [0.1, -2.5e-05, ...]`, as `init` and `train`
-# write weights) is read by float() instead of YAML: libyaml composes a node per number (about
-# 4 µs each, 4 s for 10⁶ weights). float() reads these numbers as YAML and _NUMBER do.
-_FLOW_LINE = re.compile(r"^([ ]*(?:- |[A-Za-z_][A-Za-z0-9_]*: ))\[([^\]\n]{256,})\][ ]*$",
-                        re.MULTILINE)
-_DECIMAL = r"[ ]*-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)[ ]*"
-_DECIMALS = re.compile(f"{_DECIMAL}(?:,{_DECIMAL})*")
+_PLAIN_NUMBERS = {float, int}  # not bool
 
 
 @dataclass
@@ -87,6 +82,7 @@ class Document:
     data: Any
     lines: dict[str, int]
     file: str
+    fast: bool = False  # lists read by number_lists: no line kept for each of their numbers
 
     def error(self, message: str, path: str) -> ConfigError:
         return ConfigError(message, path=path, file=self.file, line=self.line_of(path))
@@ -116,11 +112,11 @@ class _Walker:
     """
 
     def __init__(self, loader: Any, file: str,
-                 flows: dict[int, list[float]] | None = None) -> None:
+                 lists: dict[tuple[int, int], NumberList] | None = None) -> None:
         self.loader = loader
         self.file = file
-        self.flows = flows or {}  # 0-based line → the list emptied there by _flow_lists
-        self.used: set[int] = set()
+        self.lists = lists or {}  # (line, column) → the list cut there by cut_number_lists
+        self.used: set[tuple[int, int]] = set()
         self.lines: dict[str, int] = {}
         self.visited = 0
         self.done: dict[int, tuple[Any, int]] = {}  # id(node) → (value, values it stands for)
@@ -165,13 +161,36 @@ class _Walker:
         return value
 
     def _sequence(self, node: yaml.Node, path: str) -> list[Any]:
-        line = node.start_mark.line
-        if not node.value and line in self.flows:  # `[]` left by _flow_lists
-            self.used.add(line)
-            values = self.flows[line]
-            self._count(len(values), node)
-            return values
-        return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
+        if not self.lists:
+            return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
+        cut = self._cut(node, run=False)
+        if cut is not None:  # `[]` where a flow list was
+            return cut
+        out: list[Any] = []
+        for item in node.value:
+            cut = self._cut(item, run=True)
+            if cut is None:
+                out.append(self.value(item, _child(path, len(out))))
+            else:
+                out.extend(cut)
+        return out
+
+    def _cut(self, node: yaml.Node, run: bool) -> list[float] | None:
+        """The numbers cut from the text where ``node`` is: an empty flow list, or (``run``)
+        the first entry of a run of block entries, the others blanked."""
+        at = (node.start_mark.line, node.start_mark.column)
+        numbers = self.lists.get(at)
+        if numbers is None:
+            return None
+        if run:
+            if not (isinstance(node, yaml.ScalarNode) and not node.style
+                    and node.value == numbers.first and node.end_mark.line == at[0]):
+                return None
+        elif node.value or numbers.first is not None:
+            return None
+        self.used.add(at)
+        self._count(len(numbers.values), node)
+        return numbers.values
 
     def _mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -229,42 +248,27 @@ class _Walker:
         return sign * int(digits.lstrip("+-").lstrip("0") or "0")
 
 
-def parse_yaml(text: str, file: str) -> Document:
-    """Text → :class:`Document`. Raises :class:`ConfigError` for anything that is not YAML."""
-    fast, flows = _flow_lists(text)
-    if flows:
-        try:
-            doc, used = _parse_yaml(fast, file, flows)
-            if used == set(flows):  # else some were not lists (inside a text block …)
-                return doc
-        except ConfigError:
-            pass  # the error as the plain reading words it
+def parse_yaml(text: str, file: str, careful: bool = False) -> Document:
+    """Text → :class:`Document`. Raises :class:`ConfigError` for anything that is not YAML.
+
+    Long lists of decimals are read by number_lists unless ``careful``; the document is then
+    ``fast``: it has no line for each of their numbers (read it again with ``careful`` to word
+    an error about one of them)."""
+    if not careful:
+        cut, lists = cut_number_lists(text)
+        if lists:
+            try:
+                doc, used = _parse_yaml(cut, file, lists)
+                if used == lists.keys():  # else some were not lists (inside a text block …)
+                    doc.fast = True
+                    return doc
+            except ConfigError:
+                pass  # the error as the careful reading words it
     return _parse_yaml(text, file, {})[0]
 
 
-def _flow_lists(text: str) -> tuple[str, dict[int, list[float]]]:
-    """``text`` with every long one-line list of decimals emptied to ``[]``, and those lists'
-    values by 0-based line."""
-    flows: dict[int, list[float]] = {}
-    pieces: list[str] = []
-    done = line = 0
-    for match in _FLOW_LINE.finditer(text):
-        body = match.group(2)
-        if not _DECIMALS.fullmatch(body):
-            continue
-        line += text.count("\n", done, match.start())
-        pieces.append(text[done:match.start(2)])
-        done = match.end(2)
-        flows[line] = list(map(float, body.split(",")))
-        line += text.count("\n", match.start(), done)
-    if not flows:
-        return text, flows
-    pieces.append(text[done:])
-    return "".join(pieces), flows
-
-
-def _parse_yaml(text: str, file: str,
-                flows: dict[int, list[float]]) -> tuple[Document, set[int]]:
+def _parse_yaml(text: str, file: str, lists: dict[tuple[int, int], NumberList]
+                ) -> tuple[Document, set[tuple[int, int]]]:
     loader = _Loader(text)
     try:
         try:
@@ -282,7 +286,7 @@ def _parse_yaml(text: str, file: str,
         if node is None:
             raise ConfigError("the file is empty; expected a network (see the README)",
                               file=file)
-        walker = _Walker(loader, file, flows)
+        walker = _Walker(loader, file, lists)
         try:
             data = walker.value(node, "")
         except yaml.MarkedYAMLError as exc:
@@ -360,12 +364,18 @@ def read_text(path: Path | str) -> str:
 
 def load_network(path: Path | str) -> Network:
     """Read and check a network file."""
-    text = read_text(path)
-    return network_from_document(parse_yaml(text, str(path)))
+    return loads_network(read_text(path), str(path))
 
 
 def loads_network(text: str, file: str = "<string>") -> Network:
-    return network_from_document(parse_yaml(text, file))
+    doc = parse_yaml(text, file)
+    try:
+        return network_from_document(doc)
+    except ConfigError:
+        if not doc.fast:
+            raise
+    # A fast reading has no line for each number of a long list: the careful one words it.
+    return network_from_document(parse_yaml(text, file, careful=True))
 
 
 # --- typed field access -----------------------------------------------------------------
@@ -624,7 +634,7 @@ def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) 
                 rpath)
         try:
             # Fast path: every entry an int or float (but not a bool).
-            if all(type(v) is float or type(v) is int for v in row):
+            if {*map(type, row)} <= _PLAIN_NUMBERS:
                 out[j] = row
                 if np.isfinite(out[j]).all():
                     continue
@@ -887,7 +897,7 @@ def _preprocessing(doc: Document, raw: Any, input_size: int, output_size: int,
 
 def _block(value: Any, indent: int) -> list[str]:
     """A mapping as block YAML: nested mappings, lists of mappings and matrices (one row a
-    line, which _flow_lists reads fast) each on their own lines."""
+    line, which number_lists reads fast) each on their own lines."""
     pad = "  " * indent
     lines: list[str] = []
     for key, v in value.items():
