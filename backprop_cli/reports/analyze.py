@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any, TypeVar
 
 import numpy as np
@@ -166,16 +166,26 @@ class AnalyzeReport:
             grads = [(p, self.trace.param_gradient(p.layer, p.kind, p.j, p.k)[1])
                      for p in self.chosen]
             return sorted(grads, key=lambda item: -abs(item[1]))[: self.top]
-        return self._top
+        *_, gradient = self._top_columns
+        return list(zip(self._top_params(np.arange(gradient.shape[0])), gradient.tolist(),
+                        strict=True))
 
-    @cached_property
-    def _top(self) -> list[tuple[Param, float]]:
-        """Sorted once per report (params() asks for it per table); Param objects for the top
-        K only."""
-        layer, kind, j, k, gradient = self._top_columns
-        return [(Param(n, "w" if w else "b", jj, None if kk < 0 else kk), g)
-                for n, w, jj, kk, g in zip(layer.tolist(), kind.tolist(), j.tolist(),
-                                           k.tolist(), gradient.tolist(), strict=True)]
+    def _top_params(self, index: NDArray[np.intp]) -> list[Param]:
+        """The Param objects of rows ``index`` of the top K columns (only those asked for)."""
+        layer, is_w, j, k, _ = self._top_columns
+        return [Param(n, "w" if w else "b", jj, None if kk < 0 else kk)
+                for n, w, jj, kk in zip(layer[index].tolist(), is_w[index].tolist(),
+                                        j[index].tolist(), k[index].tolist(), strict=True)]
+
+    def _top_mask(self, l: int | None, kind: str | None) -> NDArray[np.bool_]:  # noqa: E741
+        """Which of the top K columns' rows are of layer l and ``kind`` (None: any)."""
+        layer, is_w, *_ = self._top_columns
+        mask = np.ones(layer.shape[0], dtype=bool)
+        if l is not None:
+            mask &= layer == l
+        if kind is not None:
+            mask &= is_w == (kind == "w")
+        return mask
 
     @cached_property
     def _top_columns(self) -> tuple[NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp],
@@ -198,14 +208,42 @@ class AnalyzeReport:
         k = np.where(is_w, local % n_prev, -1)
         return layer, is_w, j, k, flat[order]
 
-    def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
+    def params(self, l: int | None = None, kind: str | None = None,  # noqa: E741
+               limit: int | None = None) -> list[Param]:
         """The parameters to show, in order: the top K if asked (of the chosen ones, with
-        --param), the chosen ones (--param), else every w then b per layer."""
-        if self.top is not None:
-            return [p for p, _ in self.top_params() if l is None or p.layer == l]
-        if self.chosen is not None:
-            return [p for p in self.chosen if l is None or p.layer == l]
-        return all_params(self.network, self.layers if l is None else (l,))
+        --param), the chosen ones (--param), else every w then b per layer; only those of
+        layer l and ``kind`` ("w", "b"; None: any), the first ``limit`` of them (None: all).
+        The work is that of the ``limit`` returned (and one ranking for --top), never one
+        object per parameter of the network."""
+        if self.top is not None and self.chosen is None:
+            index = np.flatnonzero(self._top_mask(l, kind))[:limit]
+            return self._top_params(index)
+        if self.top is not None or self.chosen is not None:
+            chosen = [p for p, _ in self.top_params()] if self.top is not None else self.chosen
+            assert chosen is not None
+            found = (p for p in chosen
+                     if (l is None or p.layer == l) and (kind is None or p.kind == kind))
+            return list(islice(found, limit))
+        layers = self.layers if l is None else (l,)
+        return list(islice(every_param(self.network, layers, kind), limit))
+
+    def param_count(self, l: int | None = None, kind: str | None = None) -> int:  # noqa: E741
+        """How many parameters :meth:`params` has in all (without building them)."""
+        if self.top is not None and self.chosen is None:
+            return int(np.count_nonzero(self._top_mask(l, kind)))
+        if self.top is not None or self.chosen is not None:
+            return len(self.params(l, kind))
+        return sum(param_count(self.network, layer, kind)
+                   for layer in (self.layers if l is None else (l,)))
+
+    def param_layers(self, kind: str | None = None) -> list[int]:
+        """The layers that :meth:`params` of ``kind`` has parameters of, ascending."""
+        if self.top is not None and self.chosen is None:
+            layer, *_ = self._top_columns
+            return sorted(set(np.unique(layer[self._top_mask(None, kind)]).tolist()))
+        if self.top is not None or self.chosen is not None:
+            return sorted({p.layer for p in self.params(kind=kind)})
+        return sorted(self.layers)
 
     def row(self, example: int, p: Param) -> ParamRow:
         t = self.trace.layers[p.layer - 1]
@@ -328,13 +366,11 @@ class AnalyzeReport:
         terms.sort(key=lambda p: -abs(p.term))
         return PathSum(self.example_key(e), l, k, tuple(terms), float(t.dC_da_prev[e, k]))
 
-    def path_sums(self, example: int) -> list[PathSum]:
-        """Every ∂C0/∂a(l−1)k of the selected layers, output layer first."""
-        return [
-            self.path_sum(example, l, k)
-            for l in sorted(self.layers, reverse=True)  # noqa: E741
-            for k in range(self.network.sizes[l - 1])
-        ]
+    def path_sums(self, example: int) -> Iterator[PathSum]:
+        """Every ∂C0/∂a(l−1)k of the selected layers, output layer first, one at a time."""
+        for l in sorted(self.layers, reverse=True):  # noqa: E741
+            for k in range(self.network.sizes[l - 1]):
+                yield self.path_sum(example, l, k)
 
     def rows(self) -> Iterator[ParamRow]:
         """Every selected (example, parameter) pair."""
@@ -410,12 +446,24 @@ class AnalyzeReport:
 def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:
     """Every parameter of ``layers`` (default: all) in file order: per layer every w(l)jk row
     by row, then every b(l)j."""
-    out: list[Param] = []
+    return list(every_param(net, layers))
+
+
+def every_param(net: Network, layers: Iterable[int] | None = None,
+                kind: str | None = None) -> Iterator[Param]:
+    """:func:`all_params` one at a time (only those of ``kind``, "w" or "b", if given)."""
     for l in range(1, net.depth + 1) if layers is None else layers:  # noqa: E741
         n, n_prev = net.layers[l - 1].weights.shape
-        out.extend(Param(l, "w", j, k) for j in range(n) for k in range(n_prev))
-        out.extend(Param(l, "b", j, None) for j in range(n))
-    return out
+        if kind in (None, "w"):
+            yield from (Param(l, "w", j, k) for j in range(n) for k in range(n_prev))
+        if kind in (None, "b"):
+            yield from (Param(l, "b", j, None) for j in range(n))
+
+
+def param_count(net: Network, l: int, kind: str | None = None) -> int:  # noqa: E741
+    """How many parameters of ``kind`` (None: both) layer l has."""
+    n, n_prev = net.layers[l - 1].weights.shape
+    return (n * n_prev if kind in (None, "w") else 0) + (n if kind in (None, "b") else 0)
 
 
 def check_example(example: int | None, m: int) -> None:
