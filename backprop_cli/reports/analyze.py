@@ -381,32 +381,40 @@ class AnalyzeReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (a contract: keys are kept, new ones only added)."""
+        plain: dict[str, Any] = as_plain(self.document())
+        return plain
+
+    def document(self) -> dict[str, Any]:
+        """:meth:`to_dict` before it is made of lists: its matrices and vectors are numpy
+        arrays or :class:`Outer` products and its long lists iterators, made as they are
+        read, so that a writer of the document (present/json.py) needs the memory of one
+        piece at a time, not of the whole document."""
         net = self.network
         doc: dict[str, Any] = {
             "version": SCHEMA_VERSION,
-            "network": network_dict(net),
+            "network": network_document(net),
             "cost": self.trace.cost,
-            "examples": [self._example_dict(e) for e in self.examples],
+            "examples": (self._example_dict(e) for e in self.examples),
             "gradient": {
                 "layers": [
                     {
                         "layer": l,
-                        "dC_dw": _list(self.trace.grad_w[l - 1]),
-                        "dC_db": _list(self.trace.grad_b[l - 1]),
+                        "dC_dw": self.trace.grad_w[l - 1],
+                        "dC_db": self.trace.grad_b[l - 1],
                     }
                     for l in self.layers  # noqa: E741
                 ]
             },
         }
         if self.top is not None:
-            doc["top"] = [
+            doc["top"] = (
                 {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k, "gradient": g}
                 for p, g in self.top_params()
-            ]
+            )
         if self.paths:
-            doc["paths"] = [ps.as_dict() for e in self.examples for ps in self.path_sums(e)]
+            doc["paths"] = (ps.as_dict() for e in self.examples for ps in self.path_sums(e))
         if self.chosen is not None:
-            doc["params"] = [r.as_dict() for r in self.rows()]
+            doc["params"] = (r.as_dict() for r in self.rows())
         if self.over is not None:
             doc["data"] = self.over.data
         return doc
@@ -415,32 +423,66 @@ class AnalyzeReport:
         layers = []
         for l in self.layers:  # noqa: E741
             t = self.trace.layers[l - 1]
+            dC_dw: Array | Outer = (self.trace.grad_w[l - 1] if self.over is not None
+                                    else Outer(t.dC_dz[e], t.dz_dw[e]))
             layers.append(
                 {
                     "layer": l,
                     "activation": self.network.layers[l - 1].activation,
-                    "z": _list(t.z[e]),
-                    "a": _list(t.a[e]),
-                    "dC_da": _list(t.dC_da[e]),
-                    "da_dz": _list(t.da_dz[e]),
-                    "dC_dz": _list(t.dC_dz[e]),
-                    "dz_dw": _list(t.dz_dw[e]),
-                    "dC_dw": _list(self.dC_dw_at(e, l)),
-                    "dC_db": _list(t.dC_db[e]),
-                    "dC_da_prev": _list(t.dC_da_prev[e]),
+                    "z": t.z[e],
+                    "a": t.a[e],
+                    "dC_da": t.dC_da[e],
+                    "da_dz": t.da_dz[e],
+                    "dC_dz": t.dC_dz[e],
+                    "dz_dw": t.dz_dw[e],
+                    "dC_dw": dC_dw,
+                    "dC_db": t.dC_db[e],
+                    "dC_da_prev": t.dC_da_prev[e],
                 }
             )
         doc: dict[str, Any] = {
             "index": self.example_key(e),
-            "input": _list(self.inputs[e]),
-            "target": _list(self.targets[e]),
-            "output": _list(self.trace.layers[-1].a[e]),
+            "input": self.inputs[e],
+            "target": self.targets[e],
+            "output": self.trace.layers[-1].a[e],
             "cost": float(self.trace.cost_per_example[e]),
             "layers": layers,
         }
         if self.over is not None:
             doc["rows"] = self.over.rows
         return doc
+
+
+@dataclass(frozen=True, eq=False)
+class Outer:
+    """The (n, n′) matrix ``left[j] · right[k]`` (∂C0/∂w(l)jk = δ(l)j · a(l−1)k of one
+    example), made a slice of rows at a time: ``outer[start:stop]`` is the ndarray of those
+    rows, the same float products as :meth:`engine.LayerTrace.dC_dw_at`."""
+
+    left: Array
+    right: Array
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.left.shape[0]), int(self.right.shape[0])
+
+    def __getitem__(self, rows: slice) -> Array:
+        product: Array = self.left[rows, None] * self.right[None, :]
+        return product
+
+
+def as_plain(value: Any) -> Any:
+    """A :meth:`AnalyzeReport.document` (or a piece of one) as plain lists and dicts: arrays
+    as nested lists (:func:`_list`), iterators as lists."""
+    if isinstance(value, np.ndarray):
+        return _list(value)
+    if isinstance(value, Outer):
+        return _list(value[:])
+    if isinstance(value, dict):
+        return {key: as_plain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple | Iterator):
+        return [as_plain(v) for v in value]
+    return value
 
 
 def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:
@@ -473,7 +515,9 @@ def check_example(example: int | None, m: int) -> None:
             f"--example {example}: the network has {plural(m, 'example')}, numbered 0 to {m - 1}")
 
 
-def network_dict(net: Network) -> dict[str, Any]:
+def network_document(net: Network) -> dict[str, Any]:
+    """The network as the JSON document writes it (key "network"), its matrices as numpy
+    arrays (:meth:`AnalyzeReport.document`)."""
     return {
         "name": net.name,
         "input_size": net.input_size,
@@ -484,8 +528,8 @@ def network_dict(net: Network) -> dict[str, Any]:
                 "layer": i + 1,
                 "size": layer.size,
                 "activation": layer.activation,
-                "weights": _list(layer.weights),
-                "biases": _list(layer.biases),
+                "weights": layer.weights,
+                "biases": layer.biases,
             }
             for i, layer in enumerate(net.layers)
         ],
