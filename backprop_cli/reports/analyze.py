@@ -166,9 +166,17 @@ class AnalyzeReport:
             grads = [(p, self.trace.param_gradient(p.layer, p.kind, p.j, p.k)[1])
                      for p in self.chosen]
             return sorted(grads, key=lambda item: -abs(item[1]))[: self.top]
+        return list(self._top_items())
+
+    def _top_items(self, size: int = 1 << 14) -> Iterator[tuple[Param, float]]:
+        """:meth:`top_params` made ``size`` at a time (--top K may be large)."""
+        if self.chosen is not None:
+            yield from self.top_params()
+            return
         *_, gradient = self._top_columns
-        return list(zip(self._top_params(np.arange(gradient.shape[0])), gradient.tolist(),
-                        strict=True))
+        for start in range(0, gradient.shape[0], size):
+            index = np.arange(start, min(start + size, gradient.shape[0]))
+            yield from zip(self._top_params(index), gradient[index].tolist(), strict=True)
 
     def _top_params(self, index: NDArray[np.intp]) -> list[Param]:
         """The Param objects of rows ``index`` of the top K columns (only those asked for)."""
@@ -409,7 +417,7 @@ class AnalyzeReport:
         if self.top is not None:
             doc["top"] = (
                 {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k, "gradient": g}
-                for p, g in self.top_params()
+                for p, g in self._top_items()
             )
         if self.paths:
             doc["paths"] = (ps.as_dict() for e in self.examples for ps in self.path_sums(e))
