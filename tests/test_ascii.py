@@ -179,11 +179,20 @@ def test_param_gradient_is_the_trace_gradient() -> None:
     assert mean == trace.grad_b[0][1]
 
 
-def test_top_is_sorted_once() -> None:
+def test_top_is_sorted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranking is made once per report; params() and top_params() read it (the Param
+    objects are made for the rows asked for, issue 16.3)."""
+    import backprop_cli.reports.analyze as analyze_module
+
+    calls = []
+    ranked = analyze_module.top_order
+    monkeypatch.setattr(analyze_module, "top_order",
+                        lambda *args: calls.append(1) or ranked(*args))
     net = load_network(CONFIGS / "two-layer.yaml")
     report = analyze(net, top=3)
-    assert report.top_params() is report.top_params()
-    assert len(report.params()) == 3
+    assert report.top_params() == report.top_params()
+    assert len(report.params()) == 3 and report.params(limit=2) == report.params()[:2]
+    assert calls == [1]
 
 
 def test_evaluation_counts_in_the_core() -> None:

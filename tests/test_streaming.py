@@ -1,5 +1,6 @@
-"""The block writers of ndjson/csv against the row-by-row writers, the orjson path of the JSON
-document, and the fast reading of long one-line number lists in network files (issue 5)."""
+"""The block writers of ndjson/csv against the row-by-row writers, the streamed JSON document
+against json.dumps of the whole one, and the fast reading of long one-line number lists in
+network files (issue 5)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ from backprop_cli.io.number_lists import cut_number_lists
 from backprop_cli.network import Network, Param
 from backprop_cli.present import Options
 from backprop_cli.present.json import (
-    _orjson,
+    _DocumentWriter,
     dumps,
-    dumps_fast,
     render_csv,
+    render_json,
     render_ndjson,
     round_floats,
 )
-from backprop_cli.reports.analyze import AnalyzeReport, analyze
+from backprop_cli.reports.analyze import AnalyzeReport, analyze, as_plain
 from backprop_cli.reports.dataset import analyze_data
 from backprop_cli.reports.rows import ROW_FIELDS
 
@@ -118,16 +119,52 @@ def test_softmax_rows_have_no_da_dz_and_biases_no_k() -> None:
     assert biases and all(r["k"] is None and r["dz_dw"] == 1.0 for r in biases)
 
 
-def test_json_document_fast_path_has_the_same_values() -> None:
-    doc = analyze(load_network(CONFIGS / "softmax.yaml"), paths=True).to_dict()
-    doc["tiny"] = [1e-05, 1e16, -0.0, 0.1]
-    fast = dumps_fast(doc)
-    assert json.loads(fast) == json.loads(dumps(doc))
-    assert json.loads(dumps_fast(doc, 2)) == json.loads(dumps(doc, 2))
-    if _orjson is None:
-        assert fast == dumps(doc)
-    else:
-        assert fast.startswith('{\n  "version": 1,\n')
+@pytest.mark.parametrize("name", ["softmax.yaml", "chain.yaml", "mnist-784-16-16-10.yaml"])
+def test_json_document_is_written_as_json_dumps_writes_it(name: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The streamed document is byte for byte json.dumps(to_dict(), indent=2), whatever the
+    block size (a block ending inside a row, at a row's end, one float), with --precision,
+    and with -0.0, 1e-05, 1e16 and 5e-324 in its arrays."""
+    net = load_network(CONFIGS / name)
+    layer = net.layers[0]
+    weights = layer.weights.copy()
+    weights.flat[:5] = [-0.0, 1e-05, 1e16, 5e-324, 0.5]
+    net = replace(net, layers=(replace(layer, weights=weights), *net.layers[1:]))
+    report = analyze(net, paths=name == "softmax.yaml", top=3 if name == "chain.yaml" else None)
+    doc = report.to_dict()
+    assert str(doc["network"]["layers"][0]["weights"][0][0]) == "-0.0"
+    for block in (1 << 15, 1, 3, 7):
+        monkeypatch.setattr("backprop_cli.present.json.BLOCK_FLOATS", block)
+        for precision in (None, 3):
+            out = io.StringIO()
+            render_json(report, out, Options(precision=precision))
+            assert out.getvalue() == dumps(doc, precision) + "\n"
+
+
+def test_json_document_writes_non_finite_numbers_as_null() -> None:
+    values = np.array([[np.nan, 1.5], [np.inf, -np.inf]])
+
+    def doc() -> dict[str, Any]:
+        return {"a": values, "b": values[1], "c": [values[:, :0], np.float64(np.nan), 2.0],
+                "d": iter([{"e": values[0]}]), "empty": {}, "none": iter([])}
+
+    for precision in (None, 2):
+        out = io.StringIO()
+        _DocumentWriter(out, precision).value(doc(), 0)
+        assert out.getvalue() == dumps(as_plain(doc()), precision)
+    assert json.loads(out.getvalue())["a"] == [[None, 1.5], [None, None]]
+
+
+def test_json_document_of_chosen_params_and_data_rows() -> None:
+    net = load_network(CONFIGS / "xor.yaml")
+    rows = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=float)
+    over = analyze_data(net, [(rows[:, :2], rows[:, 2:])], {"file": "xor.csv"}, top=2)
+    chosen = replace(analyze(net), chosen=(Param(1, "w", 0, 1), Param(2, "b", 0, None)))
+    for report in (over, chosen):
+        out = io.StringIO()
+        render_json(report, out, Options())
+        assert out.getvalue() == dumps(report.to_dict()) + "\n"
+    assert json.loads(out.getvalue())["params"][1]["kind"] == "b"
 
 
 def test_long_number_lines_are_read_without_yaml_and_give_the_same_document() -> None:

@@ -180,6 +180,9 @@ def analyze(
         report = analyze_data(net, chunks, info, layer=layer, top=top, paths=paths)
     if param:
         report = _choose(report, param)
+    from backprop_cli.present.budget import check_size
+
+    check_size(report, fmt.value, None if limit == 0 else limit)
     present("analyze", fmt.value, report, limit=limit, precision=precision, ascii_=ascii_,
              fragment=fragment)
 

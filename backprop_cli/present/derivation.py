@@ -125,7 +125,6 @@ class Derivation:
         self.net = report.network
         self.num = Numbers(digits or DEFAULT_PRECISION)
         self.limit = limit
-        self.params = report.params()
         self.chosen = getattr(report, "chosen", None) is not None
 
     def words(self) -> dict[str, tuple[str, str]]:
@@ -308,14 +307,13 @@ class Derivation:
     def neurons(self, l: int) -> list[int]:  # noqa: E741
         """The neurons j of layer l whose ∂C0/∂a(l)j the chosen parameters need."""
         if self.chosen:
-            return sorted({p.j for p in self.params if p.layer == l})
+            return sorted({p.j for p in self.report.params(l)})
         return list(range(self.net.sizes[l]))
 
     def backward(self, e: int, l: int) -> Iterator[Block]:  # noqa: E741
         r, L = self.report, self.net.depth
-        params = [p for p in self.params if p.layer == l]
         neurons = self.neurons(l)
-        if not params and not neurons:
+        if not neurons and not r.param_count(l):
             return
         yield Heading(4, (Text(f"Layer {l}"),))
         shown = self.cap(len(neurons))
@@ -330,11 +328,10 @@ class Derivation:
             yield self.da_dz(e, l, j) if r.is_elementwise(l) else self.softmax_delta(e, j)
         yield from self.more(shown, len(neurons))
         for kind in ("w", "b"):
-            chosen = [p for p in params if p.kind == kind]
-            shown = self.cap(len(chosen))
-            for p in chosen[:shown]:
+            chosen = r.params(l, kind, self.limit)
+            for p in chosen:
                 yield self.chain(e, p)
-            yield from self.more(shown, len(chosen))
+            yield from self.more(len(chosen), r.param_count(l, kind))
 
     def fused_note(self) -> Paragraph:
         """:attr:`AnalyzeReport.fused_note` with its symbols as math (LaTeX text takes no ∂)."""
@@ -490,12 +487,12 @@ class Derivation:
         m = r.example_count
         yield Heading(2, (Text("Gradient of the full cost "),
                           Text(f"C = \\frac{{1}}{{{m}}} \\sum_i C_{{0,i}}", math=True)))
-        shown = self.cap(len(self.params))
-        for p in self.params[:shown]:
+        params = r.params(limit=self.limit)
+        for p in params:
             rows = [r.row(e, p) for e in range(m)]
             w = param_sym(p)
             yield self.mean(w, [row.gradient for row in rows], rows[0].mean_gradient)
-        yield from self.more(shown, len(self.params))
+        yield from self.more(len(params), r.param_count())
 
     def mean(self, w: str, gradients: list[float], value: float) -> Equation:
         """∂C/∂w = the mean of the examples' ∂C0/∂w."""

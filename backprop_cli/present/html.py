@@ -286,7 +286,7 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                           ["neuron", "z⁽ˡ⁾ⱼ", "a⁽ˡ⁾ⱼ", "target yⱼ"], rows, len(rows), limit,
                           "forward", (None, "z", "a", "y")))
         for kind, name in (("w", "Weights"), ("b", "Biases")):
-            params = [p for p in report.params() if p.kind == kind]
+            params = report.params(kind=kind, limit=limit)
             what = "w⁽ˡ⁾ⱼₖ" if kind == "w" else "b⁽ˡ⁾ⱼ"
 
             def rows_of(params: list[Param] = params, e: int = e, ex: str = ex) -> Iterable[Row]:
@@ -302,7 +302,8 @@ def _tables(report: AnalyzeReport, limit: int | None) -> str:
                 ["param", "value", "∂C₀/∂a⁽ˡ⁾ⱼ", "∂a⁽ˡ⁾ⱼ/∂z⁽ˡ⁾ⱼ", "∂C₀/∂z⁽ˡ⁾ⱼ",
                  f"∂z⁽ˡ⁾ⱼ/∂{what} = {'a⁽ˡ⁻¹⁾ₖ' if kind == 'w' else '1'}",
                  f"∂C₀/∂{what} (this example)", f"∂C/∂{what} (mean over {report.scope})"],
-                rows_of(), len(params), limit, "weights" if kind == "w" else "biases",
+                rows_of(), report.param_count(kind=kind), limit,
+                "weights" if kind == "w" else "biases",
                 (None, "value", "dC_da", "da_dz", "dC_dz", "dz_dw", "gradient",
                  "mean_gradient")))
         rows = [(f' data-neuron="a{l - 1}.{k}" data-layer="{l}"{ex}',

@@ -5,32 +5,27 @@ block of columns at a time: each distinct number is formatted once (a neuron's f
 shared by all its weights, a(l−1)k by all weights from k, per example and layer), the per-row
 floats by :mod:`floatrepr` in numpy, and the lines are assembled as one byte matrix (see
 :class:`_Writer`). The text is exactly what ``json.dumps`` of each row and ``csv.writer``
-write: floats as their shortest round-trip ``repr``. With orjson
-installed (``pip install '.[fast]'`` in the checkout) the JSON document is serialised by orjson.
+write: floats as their shortest round-trip ``repr``.
+
+The JSON document is written as it is made (:meth:`AnalyzeReport.document`): the same bytes as
+``json.dumps(report.to_dict(), indent=2)``, its arrays a block of floats at a time in the same
+way (:class:`_DocumentWriter`), so that the memory used does not grow with the examples.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import numpy as np
 
 from backprop_cli.network import Array
 from backprop_cli.present import Options
-from backprop_cli.present.floatrepr import U8, U64, repr_matrix
-from backprop_cli.reports.analyze import AnalyzeReport
+from backprop_cli.present.floatrepr import U8, U64, WIDTH, repr_matrix
+from backprop_cli.reports.analyze import AnalyzeReport, Outer, as_plain
 from backprop_cli.reports.rows import ROW_FIELDS, RowBlock
-
-try:
-    import orjson
-
-    _orjson: Any = orjson
-except ImportError:  # orjson is the optional [fast] extra
-    _orjson = None
 
 
 def round_floats(value: Any, digits: int) -> Any:
@@ -63,31 +58,8 @@ def _null_non_finite(value: Any) -> Any:
     return value
 
 
-def dumps_fast(doc: Any, precision: int | None = None) -> str:
-    """:func:`dumps` with indent 2, by orjson when it is installed: the same JSON values (floats
-    with the same shortest digits; orjson writes 1e-05 as 1e-5; non-ASCII text is escaped as
-    json.dumps escapes it), about 15× faster for documents of large matrices. The reports
-    hold no NaN or inf (the engine refuses them; :func:`reports.analyze._list` writes null)."""
-    if _orjson is None:
-        return dumps(doc, precision)
-    if precision is not None:
-        doc = round_floats(doc, precision)
-    return ascii_json(str(_orjson.dumps(doc, option=_orjson.OPT_INDENT_2).decode()))
-
-
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def ascii_json(text: str) -> str:
-    """JSON text with every non-ASCII character written as json.dumps writes it (\\u00e9), so
-    that it can go to any stream (non-ASCII characters only occur inside JSON strings)."""
-    if text.isascii():
-        return text
-    return _NON_ASCII.sub(lambda m: json.dumps(m[0])[1:-1], text)
-
-
 def render_json(report: AnalyzeReport, out: TextIO, options: Options) -> None:
-    out.write(dumps_fast(report.to_dict(), options.precision))
+    _DocumentWriter(out, options.precision).value(report.document(), 0)
     out.write("\n")
 
 
@@ -265,3 +237,109 @@ def _merge(pieces: list[Piece]) -> list[Piece]:
                 continue
         out.append((dep, texts))
     return out
+
+
+# --- the document writer ------------------------------------------------------------------
+
+INDENT = 2  # json.dumps(doc, indent=2)
+# Floats formatted at a time: the element matrix (≈ 60 bytes a float) stays a few MB.
+BLOCK_FLOATS = 1 << 15
+
+
+class _DocumentWriter:
+    """Writes a :meth:`AnalyzeReport.document` as ``json.dumps(as_plain(doc), indent=2)`` does
+    (``dumps``: floats rounded to ``precision``, NaN and ±inf as null), piece by piece: the
+    arrays a block of floats at a time, each float's text by :func:`floatrepr.repr_matrix`
+    between its indentation and its comma in one byte matrix, as the rows of ndjson."""
+
+    def __init__(self, out: TextIO, precision: int | None) -> None:
+        self.out, self.precision = out, precision
+
+    def value(self, value: Any, depth: int) -> None:
+        write = self.out.write
+        if isinstance(value, np.ndarray | Outer) and _streamable(value):
+            self.array(value, depth)
+        elif isinstance(value, dict):
+            inner = "\n" + " " * (INDENT * (depth + 1))
+            sep = "{"
+            for key, item in value.items():
+                write(f"{sep}{inner}{json.dumps(key)}: ")
+                self.value(item, depth + 1)
+                sep = ","
+            write("{}" if sep == "{" else "\n" + " " * (INDENT * depth) + "}")
+        elif isinstance(value, list | tuple | Iterator):
+            inner = "\n" + " " * (INDENT * (depth + 1))
+            sep = "["
+            for item in value:
+                write(sep + inner)
+                self.value(item, depth + 1)
+                sep = ","
+            write("[]" if sep == "[" else "\n" + " " * (INDENT * depth) + "]")
+        elif isinstance(value, np.ndarray | Outer):
+            self.value(as_plain(value), depth)
+        else:
+            write(dumps(value, self.precision, None))
+
+    def array(self, values: Array | Outer, depth: int) -> None:
+        """A vector or a matrix (no empty axis): the numbers one per line, as json.dumps."""
+        write = self.out.write
+        outer = " " * (INDENT * depth)
+        write("[\n")
+        if len(values.shape) == 1:
+            vector = values[:]
+            for start in range(0, vector.shape[0], BLOCK_FLOATS):
+                write(self.lines(vector[None, start:start + BLOCK_FLOATS], depth + 1,
+                                 last=start + BLOCK_FLOATS >= vector.shape[0]))
+            write(outer + "]")
+            return
+        n, columns = values.shape
+        rows = max(1, BLOCK_FLOATS // columns)
+        for start in range(0, n, rows):
+            block = values[start:start + rows]
+            if columns <= BLOCK_FLOATS:
+                write(self.lines(block, depth + 2, last=True, row_depth=depth + 1,
+                                 last_row=start + rows >= n))
+                continue
+            for i, row in enumerate(block):  # one long row: in blocks of its numbers
+                write(" " * (INDENT * (depth + 1)) + "[\n")
+                for first in range(0, columns, BLOCK_FLOATS):
+                    write(self.lines(row[None, first:first + BLOCK_FLOATS], depth + 2,
+                                     last=first + BLOCK_FLOATS >= columns))
+                write(" " * (INDENT * (depth + 1)) + "]"
+                      + ("\n" if start + i + 1 == n else ",\n"))
+        write(outer + "]")
+
+    def lines(self, block: Array, depth: int, last: bool, row_depth: int | None = None,
+              last_row: bool = False) -> str:
+        """The floats of ``block`` (r, c), one per line at ``depth`` with a comma after each but
+        the last of a row (``last``: of the block's last row too); with ``row_depth``, each
+        row is a list of its own: "[" before, "]" and a comma after (none after the block's
+        last row if ``last_row``)."""
+        r, c = block.shape
+        values = _rounded(np.ascontiguousarray(block, dtype=float).ravel(), self.precision)
+        pad = INDENT * depth
+        cells = np.empty((r, c, pad + WIDTH + 2), dtype=np.uint8)
+        cells[:, :, :pad] = ord(" ")
+        cells[:, :, pad:pad + WIDTH] = repr_matrix(values, "null").reshape(r, c, WIDTH)
+        cells[:, :, pad + WIDTH] = ord(",")
+        cells[:, :, -1] = ord("\n")
+        if row_depth is None:
+            if last:
+                cells[-1, -1, pad + WIDTH] = 0
+            return cells.tobytes().translate(None, b"\0").decode("ascii")
+        cells[:, -1, pad + WIDTH] = 0
+        space = INDENT * row_depth
+        head = np.full((r, space + 2), ord(" "), dtype=np.uint8)
+        head[:, -2:] = np.frombuffer(b"[\n", dtype=np.uint8)
+        tail = np.full((r, space + 3), ord(" "), dtype=np.uint8)
+        tail[:, -3:] = np.frombuffer(b"],\n", dtype=np.uint8)
+        if last_row:
+            tail[-1, -2] = 0
+        lines = np.concatenate([head, cells.reshape(r, -1), tail], axis=1)
+        return lines.tobytes().translate(None, b"\0").decode("ascii")
+
+
+def _streamable(values: Array | Outer) -> bool:
+    """Whether the array writer takes ``values``: a vector or a matrix with no empty axis
+    (anything else goes through lists, as small as it then is)."""
+    return len(values.shape) in (1, 2) and all(n > 0 for n in values.shape)

@@ -104,9 +104,11 @@ def _forward(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: in
 
 def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: str,
                 limit: int | None) -> None:
-    params = [p for p in report.params() if p.kind == kind]
-    if not params:
+    total = report.param_count(kind=kind)
+    if not total:
         return
+    params = report.params(kind=kind, limit=limit)
+    layers = report.param_layers(kind)
     is_w = kind == "w"
     what = f.sym("w", "l", "j", "k") if is_w else f.sym("b", "l", "j")
     a, z = f.sym("a", "l", "j"), f.sym("z", "l", "j")
@@ -119,7 +121,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
         Col(f.d(f.c0, z), "δ", f"δ = {f.d(f.c0, z)}"), dz,
         Col(f.d(f.c0, what), f.d(f.c0, kind), ""),
     ]
-    softmax_layers = sorted({p.layer for p in params if not report.is_elementwise(p.layer)})
+    softmax_layers = [l for l in layers if not report.is_elementwise(l)]  # noqa: E741
     notes = [f"{f.d(f.c0, what)} = {f.d(f.c0, a)} · {f.d(a, z)} · {f.d(z, what)}"]
     if softmax_layers:
         notes.append(
@@ -129,7 +131,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
         )
     if report.factor_note:
         notes.append(report.factor_note)
-    if report.fused_note and any(p.layer == report.network.depth for p in params):
+    if report.fused_note and report.network.depth in layers:
         notes.append(report.fused_note)
     title = f"{'Weights' if is_w else 'Biases'} — {report.example_title(e)}"
     if report.top is not None:
@@ -142,7 +144,7 @@ def _parameters(console: Console, report: AnalyzeReport, f: _Fmt, e: int, kind: 
 
     grid = Grid(title, columns, "\n".join(notes),
                 short_note="the layer and indices are those of the row's parameter")
-    grid.add_rows(rows(), len(params), limit)
+    grid.add_rows(rows(), total, limit)
     show(console, f, grid)
 
 
@@ -184,7 +186,7 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
         caption += (f"; example e: {f.d(f.c0, 'param')} of that example alone; mean over "
                     f"{m}: {f.d('C', 'param')}, their mean")
     grid = Grid("Gradient of the full cost", columns, caption=caption)
-    params = report.params()
+    params = report.params(limit=limit)
 
     def rows() -> Iterable[list[Cell]]:
         for p in params:
@@ -195,7 +197,7 @@ def _full_gradient(console: Console, report: AnalyzeReport, f: _Fmt, limit: int 
             cells.append(mean)
             yield cells
 
-    grid.add_rows(rows(), len(params), limit)
+    grid.add_rows(rows(), report.param_count(), limit)
     show(console, f, grid)
 
 
@@ -219,12 +221,16 @@ def _paths(console: Console, report: AnalyzeReport, f: _Fmt, e: int, limit: int 
          Col(f.d(f.c0, a), f.d(f.c0, "a")), "term"],
         caption=caption,
     )
-    rows: list[list[Cell]] = []
-    for ps in report.path_sums(e):
-        for t in ps.terms:
-            rows.append([f.sym("a", ps.layer - 1, ps.k), f.sym("a", ps.layer, t.j), t.w,
-                         t.da_dz, t.dC_da, t.term])
-        rows.append([f.sym("a", ps.layer - 1, ps.k), "sum" if f.ascii else "Σ", "", "", "",
-                     ps.sum])
-    grid.add_rows(rows, len(rows), limit)
+
+    def rows() -> Iterable[list[Cell]]:
+        for ps in report.path_sums(e):  # one neuron's paths at a time, as the rows are shown
+            for t in ps.terms:
+                yield [f.sym("a", ps.layer - 1, ps.k), f.sym("a", ps.layer, t.j), t.w,
+                       t.da_dz, t.dC_da, t.term]
+            yield [f.sym("a", ps.layer - 1, ps.k), "sum" if f.ascii else "Σ", "", "", "",
+                   ps.sum]
+
+    sizes = report.network.sizes
+    total = sum((sizes[n] + 1) * sizes[n - 1] for n in report.layers)  # rows: terms and Σ
+    grid.add_rows(rows(), total, limit)
     show(console, f, grid)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any, TypeVar
 
 import numpy as np
@@ -166,16 +166,34 @@ class AnalyzeReport:
             grads = [(p, self.trace.param_gradient(p.layer, p.kind, p.j, p.k)[1])
                      for p in self.chosen]
             return sorted(grads, key=lambda item: -abs(item[1]))[: self.top]
-        return self._top
+        return list(self._top_items())
 
-    @cached_property
-    def _top(self) -> list[tuple[Param, float]]:
-        """Sorted once per report (params() asks for it per table); Param objects for the top
-        K only."""
-        layer, kind, j, k, gradient = self._top_columns
-        return [(Param(n, "w" if w else "b", jj, None if kk < 0 else kk), g)
-                for n, w, jj, kk, g in zip(layer.tolist(), kind.tolist(), j.tolist(),
-                                           k.tolist(), gradient.tolist(), strict=True)]
+    def _top_items(self, size: int = 1 << 14) -> Iterator[tuple[Param, float]]:
+        """:meth:`top_params` made ``size`` at a time (--top K may be large)."""
+        if self.chosen is not None:
+            yield from self.top_params()
+            return
+        *_, gradient = self._top_columns
+        for start in range(0, gradient.shape[0], size):
+            index = np.arange(start, min(start + size, gradient.shape[0]))
+            yield from zip(self._top_params(index), gradient[index].tolist(), strict=True)
+
+    def _top_params(self, index: NDArray[np.intp]) -> list[Param]:
+        """The Param objects of rows ``index`` of the top K columns (only those asked for)."""
+        layer, is_w, j, k, _ = self._top_columns
+        return [Param(n, "w" if w else "b", jj, None if kk < 0 else kk)
+                for n, w, jj, kk in zip(layer[index].tolist(), is_w[index].tolist(),
+                                        j[index].tolist(), k[index].tolist(), strict=True)]
+
+    def _top_mask(self, l: int | None, kind: str | None) -> NDArray[np.bool_]:  # noqa: E741
+        """Which of the top K columns' rows are of layer l and ``kind`` (None: any)."""
+        layer, is_w, *_ = self._top_columns
+        mask = np.ones(layer.shape[0], dtype=bool)
+        if l is not None:
+            mask &= layer == l
+        if kind is not None:
+            mask &= is_w == (kind == "w")
+        return mask
 
     @cached_property
     def _top_columns(self) -> tuple[NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp],
@@ -198,14 +216,42 @@ class AnalyzeReport:
         k = np.where(is_w, local % n_prev, -1)
         return layer, is_w, j, k, flat[order]
 
-    def params(self, l: int | None = None) -> list[Param]:  # noqa: E741
+    def params(self, l: int | None = None, kind: str | None = None,  # noqa: E741
+               limit: int | None = None) -> list[Param]:
         """The parameters to show, in order: the top K if asked (of the chosen ones, with
-        --param), the chosen ones (--param), else every w then b per layer."""
-        if self.top is not None:
-            return [p for p, _ in self.top_params() if l is None or p.layer == l]
-        if self.chosen is not None:
-            return [p for p in self.chosen if l is None or p.layer == l]
-        return all_params(self.network, self.layers if l is None else (l,))
+        --param), the chosen ones (--param), else every w then b per layer; only those of
+        layer l and ``kind`` ("w", "b"; None: any), the first ``limit`` of them (None: all).
+        The work is that of the ``limit`` returned (and one ranking for --top), never one
+        object per parameter of the network."""
+        if self.top is not None and self.chosen is None:
+            index = np.flatnonzero(self._top_mask(l, kind))[:limit]
+            return self._top_params(index)
+        if self.top is not None or self.chosen is not None:
+            chosen = [p for p, _ in self.top_params()] if self.top is not None else self.chosen
+            assert chosen is not None
+            found = (p for p in chosen
+                     if (l is None or p.layer == l) and (kind is None or p.kind == kind))
+            return list(islice(found, limit))
+        layers = self.layers if l is None else (l,)
+        return list(islice(every_param(self.network, layers, kind), limit))
+
+    def param_count(self, l: int | None = None, kind: str | None = None) -> int:  # noqa: E741
+        """How many parameters :meth:`params` has in all (without building them)."""
+        if self.top is not None and self.chosen is None:
+            return int(np.count_nonzero(self._top_mask(l, kind)))
+        if self.top is not None or self.chosen is not None:
+            return len(self.params(l, kind))
+        return sum(param_count(self.network, layer, kind)
+                   for layer in (self.layers if l is None else (l,)))
+
+    def param_layers(self, kind: str | None = None) -> list[int]:
+        """The layers that :meth:`params` of ``kind`` has parameters of, ascending."""
+        if self.top is not None and self.chosen is None:
+            layer, *_ = self._top_columns
+            return sorted(set(np.unique(layer[self._top_mask(None, kind)]).tolist()))
+        if self.top is not None or self.chosen is not None:
+            return sorted({p.layer for p in self.params(kind=kind)})
+        return sorted(self.layers)
 
     def row(self, example: int, p: Param) -> ParamRow:
         t = self.trace.layers[p.layer - 1]
@@ -328,13 +374,11 @@ class AnalyzeReport:
         terms.sort(key=lambda p: -abs(p.term))
         return PathSum(self.example_key(e), l, k, tuple(terms), float(t.dC_da_prev[e, k]))
 
-    def path_sums(self, example: int) -> list[PathSum]:
-        """Every ∂C0/∂a(l−1)k of the selected layers, output layer first."""
-        return [
-            self.path_sum(example, l, k)
-            for l in sorted(self.layers, reverse=True)  # noqa: E741
-            for k in range(self.network.sizes[l - 1])
-        ]
+    def path_sums(self, example: int) -> Iterator[PathSum]:
+        """Every ∂C0/∂a(l−1)k of the selected layers, output layer first, one at a time."""
+        for l in sorted(self.layers, reverse=True):  # noqa: E741
+            for k in range(self.network.sizes[l - 1]):
+                yield self.path_sum(example, l, k)
 
     def rows(self) -> Iterator[ParamRow]:
         """Every selected (example, parameter) pair."""
@@ -345,32 +389,40 @@ class AnalyzeReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (a contract: keys are kept, new ones only added)."""
+        plain: dict[str, Any] = as_plain(self.document())
+        return plain
+
+    def document(self) -> dict[str, Any]:
+        """:meth:`to_dict` before it is made of lists: its matrices and vectors are numpy
+        arrays or :class:`Outer` products and its long lists iterators, made as they are
+        read, so that a writer of the document (present/json.py) needs the memory of one
+        piece at a time, not of the whole document."""
         net = self.network
         doc: dict[str, Any] = {
             "version": SCHEMA_VERSION,
-            "network": network_dict(net),
+            "network": network_document(net),
             "cost": self.trace.cost,
-            "examples": [self._example_dict(e) for e in self.examples],
+            "examples": (self._example_dict(e) for e in self.examples),
             "gradient": {
                 "layers": [
                     {
                         "layer": l,
-                        "dC_dw": _list(self.trace.grad_w[l - 1]),
-                        "dC_db": _list(self.trace.grad_b[l - 1]),
+                        "dC_dw": self.trace.grad_w[l - 1],
+                        "dC_db": self.trace.grad_b[l - 1],
                     }
                     for l in self.layers  # noqa: E741
                 ]
             },
         }
         if self.top is not None:
-            doc["top"] = [
+            doc["top"] = (
                 {"layer": p.layer, "kind": p.kind, "j": p.j, "k": p.k, "gradient": g}
-                for p, g in self.top_params()
-            ]
+                for p, g in self._top_items()
+            )
         if self.paths:
-            doc["paths"] = [ps.as_dict() for e in self.examples for ps in self.path_sums(e)]
+            doc["paths"] = (ps.as_dict() for e in self.examples for ps in self.path_sums(e))
         if self.chosen is not None:
-            doc["params"] = [r.as_dict() for r in self.rows()]
+            doc["params"] = (r.as_dict() for r in self.rows())
         if self.over is not None:
             doc["data"] = self.over.data
         return doc
@@ -379,26 +431,28 @@ class AnalyzeReport:
         layers = []
         for l in self.layers:  # noqa: E741
             t = self.trace.layers[l - 1]
+            dC_dw: Array | Outer = (self.trace.grad_w[l - 1] if self.over is not None
+                                    else Outer(t.dC_dz[e], t.dz_dw[e]))
             layers.append(
                 {
                     "layer": l,
                     "activation": self.network.layers[l - 1].activation,
-                    "z": _list(t.z[e]),
-                    "a": _list(t.a[e]),
-                    "dC_da": _list(t.dC_da[e]),
-                    "da_dz": _list(t.da_dz[e]),
-                    "dC_dz": _list(t.dC_dz[e]),
-                    "dz_dw": _list(t.dz_dw[e]),
-                    "dC_dw": _list(self.dC_dw_at(e, l)),
-                    "dC_db": _list(t.dC_db[e]),
-                    "dC_da_prev": _list(t.dC_da_prev[e]),
+                    "z": t.z[e],
+                    "a": t.a[e],
+                    "dC_da": t.dC_da[e],
+                    "da_dz": t.da_dz[e],
+                    "dC_dz": t.dC_dz[e],
+                    "dz_dw": t.dz_dw[e],
+                    "dC_dw": dC_dw,
+                    "dC_db": t.dC_db[e],
+                    "dC_da_prev": t.dC_da_prev[e],
                 }
             )
         doc: dict[str, Any] = {
             "index": self.example_key(e),
-            "input": _list(self.inputs[e]),
-            "target": _list(self.targets[e]),
-            "output": _list(self.trace.layers[-1].a[e]),
+            "input": self.inputs[e],
+            "target": self.targets[e],
+            "output": self.trace.layers[-1].a[e],
             "cost": float(self.trace.cost_per_example[e]),
             "layers": layers,
         }
@@ -407,15 +461,59 @@ class AnalyzeReport:
         return doc
 
 
+@dataclass(frozen=True, eq=False)
+class Outer:
+    """The (n, n′) matrix ``left[j] · right[k]`` (∂C0/∂w(l)jk = δ(l)j · a(l−1)k of one
+    example), made a slice of rows at a time: ``outer[start:stop]`` is the ndarray of those
+    rows, the same float products as :meth:`engine.LayerTrace.dC_dw_at`."""
+
+    left: Array
+    right: Array
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.left.shape[0]), int(self.right.shape[0])
+
+    def __getitem__(self, rows: slice) -> Array:
+        product: Array = self.left[rows, None] * self.right[None, :]
+        return product
+
+
+def as_plain(value: Any) -> Any:
+    """A :meth:`AnalyzeReport.document` (or a piece of one) as plain lists and dicts: arrays
+    as nested lists (:func:`_list`), iterators as lists."""
+    if isinstance(value, np.ndarray):
+        return _list(value)
+    if isinstance(value, Outer):
+        return _list(value[:])
+    if isinstance(value, dict):
+        return {key: as_plain(v) for key, v in value.items()}
+    if isinstance(value, list | tuple | Iterator):
+        return [as_plain(v) for v in value]
+    return value
+
+
 def all_params(net: Network, layers: Iterable[int] | None = None) -> list[Param]:
     """Every parameter of ``layers`` (default: all) in file order: per layer every w(l)jk row
     by row, then every b(l)j."""
-    out: list[Param] = []
+    return list(every_param(net, layers))
+
+
+def every_param(net: Network, layers: Iterable[int] | None = None,
+                kind: str | None = None) -> Iterator[Param]:
+    """:func:`all_params` one at a time (only those of ``kind``, "w" or "b", if given)."""
     for l in range(1, net.depth + 1) if layers is None else layers:  # noqa: E741
         n, n_prev = net.layers[l - 1].weights.shape
-        out.extend(Param(l, "w", j, k) for j in range(n) for k in range(n_prev))
-        out.extend(Param(l, "b", j, None) for j in range(n))
-    return out
+        if kind in (None, "w"):
+            yield from (Param(l, "w", j, k) for j in range(n) for k in range(n_prev))
+        if kind in (None, "b"):
+            yield from (Param(l, "b", j, None) for j in range(n))
+
+
+def param_count(net: Network, l: int, kind: str | None = None) -> int:  # noqa: E741
+    """How many parameters of ``kind`` (None: both) layer l has."""
+    n, n_prev = net.layers[l - 1].weights.shape
+    return (n * n_prev if kind in (None, "w") else 0) + (n if kind in (None, "b") else 0)
 
 
 def check_example(example: int | None, m: int) -> None:
@@ -425,7 +523,9 @@ def check_example(example: int | None, m: int) -> None:
             f"--example {example}: the network has {plural(m, 'example')}, numbered 0 to {m - 1}")
 
 
-def network_dict(net: Network) -> dict[str, Any]:
+def network_document(net: Network) -> dict[str, Any]:
+    """The network as the JSON document writes it (key "network"), its matrices as numpy
+    arrays (:meth:`AnalyzeReport.document`)."""
     return {
         "name": net.name,
         "input_size": net.input_size,
@@ -436,8 +536,8 @@ def network_dict(net: Network) -> dict[str, Any]:
                 "layer": i + 1,
                 "size": layer.size,
                 "activation": layer.activation,
-                "weights": _list(layer.weights),
-                "biases": _list(layer.biases),
+                "weights": layer.weights,
+                "biases": layer.biases,
             }
             for i, layer in enumerate(net.layers)
         ],

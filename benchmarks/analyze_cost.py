@@ -1,0 +1,219 @@
+"""analyze: cost that follows what is shown (issue 16.3). Whole processes, peak RSS of each
+child (ru_maxrss from os.wait4).
+
+1. The default table of 784-128-64-10 (109k parameters) against `-f json` of 784-16-16-10,
+   interleaved, median: the ratio (goal ≤ 2).
+2. `-f json` of a 10⁶-parameter network (784-1024-200-10) with 1, 5 and 20 examples: MB/s of
+   output and peak RSS (goal: ≥ 100 MB/s, peak not growing with the examples).
+3. With --big: a 10⁷-parameter network (784-4096-1600-10, 9.8 million; 208 MB of YAML, which
+   is over the 32 MiB limit of network files, so these children run with that limit lifted):
+   the default table's time and peak, and each format (completes: time and peak; or refuses:
+   the message). The reading of the file is timed apart (`--top 1 -f ndjson`).
+
+Networks are written with the tool's own dump (one-line lists, the fast path of the reader),
+random inputs in [0, 1) and one-hot targets.
+
+    python benchmarks/analyze_cost.py --runs 5
+    python benchmarks/analyze_cost.py --runs 1 --big      # + the 10⁷ network (minutes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+BIN = Path(sys.executable).parent / "backprop"
+# A child that reads network files of any size (the 10⁷ network's is 208 MB).
+UNLIMITED = ("import sys, backprop_cli.io.config as c; c.MAX_FILE_BYTES = 1 << 40; "
+             "from backprop_cli.cli import app; sys.argv[0] = 'backprop'; app()")
+
+
+def make(path: Path, sizes: list[int], examples: int) -> Path:
+    """A network file of ``sizes`` with ``examples`` random examples (written once)."""
+    if path.exists():
+        return path
+    from backprop_cli.io.config import dump_network
+    from backprop_cli.network import Examples, Layer, Network
+
+    rng = np.random.default_rng(0)
+    layers = tuple(
+        Layer(activation="softmax" if i == len(sizes) - 2 else "sigmoid",
+              weights=rng.normal(0, (2 / (n + m)) ** 0.5, (n, m)), biases=np.zeros(n))
+        for i, (m, n) in enumerate(pairwise(sizes)))
+    targets = np.eye(sizes[-1])[rng.integers(0, sizes[-1], examples)]
+    net = Network(input_size=sizes[0], layers=layers, cost="categorical_cross_entropy",
+                  examples=Examples(rng.random((examples, sizes[0])), targets))
+    path.write_text(dump_network(net))
+    return path
+
+
+def run(cmd: list[str]) -> tuple[float, int, int, int, str]:
+    """(seconds, bytes on stdout, peak RSS in kB, exit code, last line of stderr)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    written = 0
+    while chunk := proc.stdout.read(1 << 20):
+        written += len(chunk)
+    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    return seconds, written, usage.ru_maxrss, os.waitstatus_to_exitcode(status), \
+        (err[-1] if err else "")
+
+
+def analyze(net: Path, *args: str, unlimited: bool = False) -> list[str]:
+    head = [sys.executable, "-c", UNLIMITED] if unlimited else [str(BIN)]
+    return [*head, "analyze", str(net), *args]
+
+
+def interleaved(commands: dict[str, list[str]], runs: int) -> dict[str, list[tuple]]:
+    results: dict[str, list[tuple]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            results[name].append(run(cmd))
+            if results[name][-1][3]:
+                raise SystemExit(f"{name}: exit {results[name][-1][3]}: {results[name][-1][4]}")
+    return results
+
+
+def show(results: dict[str, list[tuple]]) -> None:
+    print(f"{'command':<52} {'median s':>9} {'min s':>7} {'out MB':>8} {'MB/s':>7} "
+          f"{'peak MB':>8}")
+    for name, rows in results.items():
+        med = statistics.median(r[0] for r in rows)
+        mb = rows[0][1] / 1e6
+        print(f"{name:<52} {med:>9.3f} {min(r[0] for r in rows):>7.3f} {mb:>8.1f} "
+              f"{mb / med:>7.1f} {max(r[2] for r in rows) / 1024:>8.0f}")
+
+
+BIG_WHOLE = ("10^7 --top 1 -f ndjson (reading the file)", "10^7 default table")
+
+
+def big_forked(big: Path, commands: dict[str, list[str]]) -> None:
+    """Each command in a child forked after reading the file once (the file takes minutes on a
+    busy machine): the child's time is the engine pass and the output, its peak RSS includes
+    the network read by the parent."""
+    import backprop_cli.io.config as config
+    from backprop_cli.cli import app
+
+    config.MAX_FILE_BYTES = 1 << 40
+    net = config.load_network(big)
+    config.load_network = lambda *_: net  # type: ignore[assignment]
+    for name, extra in commands.items():
+        started = time.perf_counter()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(write, 2)
+            code = 0
+            try:
+                app(["analyze", str(big), *extra])
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        os.close(write)
+        with os.fdopen(read) as stream:
+            err = stream.read().strip().splitlines()
+        _, status, usage = os.wait4(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        print(f"{name + ' *':<44} {code:>4} {time.perf_counter() - started:>7.2f} {'':>8} "
+              f"{usage.ru_maxrss / 1024:>8.0f}  {' '.join(err)[:300] if code else ''}",
+              flush=True)
+    print("* forked after reading the file once: time without the reading; stdout to "
+          "/dev/null")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp"))
+    parser.add_argument("--big", action="store_true", help="also the 10^7-parameter network")
+    parser.add_argument("--big-fork", action="store_true",
+                        help="with --big, read the 10^7 file once and fork a child per format "
+                             "(whole processes only for the reading and the default table)")
+    parser.add_argument("--big-streams", action="store_true",
+                        help="with --big, also ndjson and csv of the 10^7 network")
+    parser.add_argument("--no-json", action="store_true", help="skip part 2")
+    parser.add_argument("--no-small", action="store_true", help="skip parts 1 and 2")
+    args = parser.parse_args()
+    d = args.dir
+    small = make(d / "cost-784-16-16-10.yaml", [784, 16, 16, 10], 1)
+    mid = make(d / "cost-784-128-64-10.yaml", [784, 128, 64, 10], 1)
+    print(f"load average {time.strftime('%H:%M:%S')}: {_load()}")
+
+    if args.no_small:
+        args.no_json = True
+    results = {} if args.no_small else interleaved({
+        "analyze 784-16-16-10 -f json": analyze(small, "-f", "json"),
+        "analyze 784-128-64-10 (default table)": analyze(mid),
+    }, args.runs)
+    if results:
+        show(results)
+        base, table = (statistics.median(r[0] for r in rows) for rows in results.values())
+        print(f"default table 784-128-64-10 / -f json 784-16-16-10: {table / base:.2f} "
+              f"(goal ≤ 2)\n")
+
+    if not args.no_json:
+        nets = {m: make(d / f"cost-1M-{m}x.yaml", [784, 1024, 200, 10], m) for m in (1, 5, 20)}
+        commands = {f"analyze 10^6 params, {m} example(s) --top 1 -f ndjson":
+                    analyze(nets[m], "--top", "1", "-f", "ndjson") for m in (1, 20)}
+        commands |= {f"analyze 10^6 params, {m} example(s) -f json": analyze(nets[m], "-f", "json")
+                     for m in (1, 5, 20)}
+        results = interleaved(commands, args.runs)
+        show(results)
+        load = statistics.median(r[0] for r in next(iter(results.values())))
+        for m in (1, 5, 20):
+            rows = results[f"analyze 10^6 params, {m} example(s) -f json"]
+            spent = statistics.median(r[0] for r in rows) - load
+            print(f"{m:>2} example(s): JSON written at {rows[0][1] / 1e6 / spent:.0f} MB/s "
+                  f"(median minus --top 1), peak {max(r[2] for r in rows) / 1024:.0f} MB")
+        print()
+
+    if args.big:
+        big = make(d / "cost-1e7.yaml", [784, 4096, 1600, 10], 1)
+        commands = {
+            "10^7 --top 1 -f ndjson (reading the file)": ["--top", "1", "-f", "ndjson"],
+            "10^7 default table": [],
+            "10^7 --top 10 (table)": ["--top", "10"],
+            "10^7 -f text": ["-f", "text"],
+            "10^7 -f markdown": ["-f", "markdown"],
+            "10^7 -f latex": ["-f", "latex"],
+            "10^7 --paths (table)": ["--paths"],
+            "10^7 -f json": ["-f", "json"],
+            "10^7 --limit 0 (table)": ["--limit", "0"],
+            "10^7 -f text --limit 0": ["-f", "text", "--limit", "0"],
+        }
+        if args.big_streams:  # 2.5 GB of output each
+            commands |= {"10^7 -f ndjson": ["-f", "ndjson"], "10^7 -f csv": ["-f", "csv"]}
+        print(f"{'10^7 parameters (9,786,570)':<44} {'exit':>4} {'s':>7} {'out MB':>8} "
+              f"{'peak MB':>8}  message")
+        if args.big_fork:
+            big_forked(big, commands)
+            commands = {name: cmd for name, cmd in commands.items() if name in BIG_WHOLE}
+        for name, extra in commands.items():
+            s, out, peak, code, err = run(analyze(big, *extra, unlimited=True))
+            print(f"{name:<44} {code:>4} {s:>7.2f} {out / 1e6:>8.1f} {peak / 1024:>8.0f}  "
+                  f"{err if code else ''}", flush=True)
+    print(f"load average {time.strftime('%H:%M:%S')}: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
