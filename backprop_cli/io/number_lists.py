@@ -78,6 +78,8 @@ def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]
         # `[]`, the list's line breaks, then spaces up to where its `]` was
         breaks = body.count("\n")
         pad = len(body) - body.rfind("\n") if breaks else len(body)
+        if text[match.end():match.end() + 1] in ("\n", "\r", ""):
+            pad = 0  # nothing follows the list on its line: no column to keep
         found.append((match.start(), match.end(), "[]" + "\n" * breaks + " " * pad,
                       NumberList(None, values)))
     for match in _RUN.finditer(text) if "- " in text else ():
