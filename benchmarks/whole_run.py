@@ -76,16 +76,42 @@ def write_network(path: Path, seed: int = 0) -> None:
     tmp.replace(path)
 
 
-def timed_run(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> float:
-    """Seconds from spawn to exit of ``cmd``, which must exit 0 having written ``out``."""
+def timed_run(cmd: list[str], out: Path, env: dict[str, str] | None = None
+              ) -> tuple[float, float]:
+    """(seconds from spawn to exit, CPU seconds user + system) of ``cmd``, which must exit 0
+    having written ``out``. The CPU time hardly depends on what else runs on the machine (a
+    loaded machine stretches the wall time); with one BLAS/OpenMP thread it is the wall time
+    of a quiet machine, and our parse's second thread only adds to ours."""
     out.unlink(missing_ok=True)
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, env=env,
-                          check=False)
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, err = child.communicate()
     seconds = time.perf_counter() - started
-    if done.returncode != 0 or not out.exists():
-        sys.exit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()}")
-    return seconds
+    if child.returncode != 0 or not out.exists():
+        sys.exit(f"failed ({child.returncode}): {' '.join(cmd)}\n{err.decode()}")
+    return seconds, _CPU.take()
+
+
+class _Children:
+    """CPU seconds of the children reaped since the last call."""
+
+    def __init__(self) -> None:
+        import resource
+
+        self._resource = resource
+        self._seen = self._now()
+
+    def _now(self) -> float:
+        usage = self._resource.getrusage(self._resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def take(self) -> float:
+        now = self._now()
+        spent, self._seen = now - self._seen, now
+        return spent
+
+
+_CPU = _Children()
 
 
 # --- the phases, measured inside our command -------------------------------------------------
@@ -103,12 +129,12 @@ def child(report: str, argv: list[str]) -> None:
         inner = getattr(owner, name)
 
         def timed(*args: object, **kwargs: object) -> object:
-            started = time.time()
+            started, cpu = time.time(), time.process_time()
             try:
                 return inner(*args, **kwargs)
             finally:
                 marks.setdefault(phase, []).append(time.time() - started)
-                marks.setdefault(phase + "@end", []).append(time.time())
+                marks.setdefault(phase + "@cpu", []).append(time.process_time() - cpu)
 
         setattr(owner, name, timed)
 
@@ -119,10 +145,12 @@ def child(report: str, argv: list[str]) -> None:
 
     def entered(**kwargs: object) -> None:
         marks["entered"] = [time.time()]
+        marks["entered@cpu"] = [time.process_time()]
         try:
             run_train(**kwargs)
         finally:
             marks["left"] = [time.time()]
+            marks["left@cpu"] = [time.process_time()]
             with open(report, "w", encoding="utf-8") as f:
                 json.dump(marks, f)
 
@@ -135,9 +163,10 @@ def child(report: str, argv: list[str]) -> None:
     original_run = Trainer.run
 
     def run(self: Trainer, *args: object, **kwargs: object) -> object:
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         yield from original_run(self, *args, **kwargs)
         marks.setdefault("epochs", []).append(time.time() - started)
+        marks.setdefault("epochs@cpu", []).append(time.process_time() - cpu)
 
     Trainer.run = run  # type: ignore[assignment,method-assign]
     sys.argv = ["backprop", *argv]
@@ -146,7 +175,9 @@ def child(report: str, argv: list[str]) -> None:
     main()
 
 
-def phases(ours: list[str], argv: list[str], out: Path, cache: Path) -> dict[str, float]:
+def phases(ours: list[str], argv: list[str], out: Path, cache: Path
+           ) -> tuple[dict[str, float], dict[str, float]]:
+    """(wall seconds, CPU seconds) of each phase of one run of our command."""
     report = cache / "phases.json"
     report.unlink(missing_ok=True)
     out.unlink(missing_ok=True)
@@ -154,9 +185,10 @@ def phases(ours: list[str], argv: list[str], out: Path, cache: Path) -> dict[str
         else sys.executable
     env = {**os.environ, "WHOLE_RUN_SPAWN": repr(time.time())}
     spawn = time.time()
+    _CPU.take()
     done = subprocess.run([python, __file__, "--child", str(report), "--", *argv],
                           capture_output=True, env=env, check=False)
-    end = time.time()
+    end, total_cpu = time.time(), _CPU.take()
     if done.returncode != 0 or not out.exists():
         sys.exit(f"phases run failed: {done.stderr.decode()}")
     marks = json.loads(report.read_text(encoding="utf-8"))
@@ -167,7 +199,14 @@ def phases(ours: list[str], argv: list[str], out: Path, cache: Path) -> dict[str
                                   "summary", "write"))
     got["checks"] = marks["left"][0] - marks["entered"][0] - inside  # and the summary's print
     got["total"] = end - spawn
-    return got
+    cpu = {phase: sum(marks.get(phase + "@cpu", [0.0])) for phase in PHASES}
+    cpu["start + imports"] = marks["entered@cpu"][0]
+    cpu["exit"] = total_cpu - marks["left@cpu"][0]
+    cpu["checks"] = marks["left@cpu"][0] - marks["entered@cpu"][0] - sum(
+        cpu[p] for p in ("network file", "CSV + scaling", "model setup", "epochs", "summary",
+                         "write"))
+    cpu["total"] = total_cpu
+    return got, cpu
 
 
 def main() -> None:
@@ -216,31 +255,38 @@ def main() -> None:
     if not args.no_torch:
         print("torch: " + " ".join(reference))
     times: dict[str, list[float]] = {"ours": [], "torch": []}
+    cpu: dict[str, list[float]] = {"ours": [], "torch": []}
+    _CPU.take()
     for _ in range(args.runs):
-        times["ours"].append(timed_run(ours, ours_out))
-        if not args.no_torch:
-            times["torch"].append(timed_run(reference, torch_out))
-        print("round: " + "  ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items() if v),
-              flush=True)
-    for name, t in times.items():
-        if t:
-            print(f"{name:<6} median {statistics.median(t):.2f} s  (min {min(t):.2f}, "
-                  f"max {max(t):.2f})")
-    if times["torch"]:
-        rounds = [a / b for a, b in zip(times["torch"], times["ours"], strict=True)]
-        ratio = statistics.median(times["torch"]) / statistics.median(times["ours"])
-        print(f"torch/ours: {ratio:.2f} (medians); per round median "
-              f"{statistics.median(rounds):.2f}, range {min(rounds):.2f}–{max(rounds):.2f}")
+        for name, cmd, out in (("ours", ours, ours_out), ("torch", reference, torch_out)):
+            if name == "torch" and args.no_torch:
+                continue
+            wall, spent = timed_run(cmd, out)
+            times[name].append(wall)
+            cpu[name].append(spent)
+        print("round: " + "  ".join(f"{k} {v[-1]:.2f} s (CPU {cpu[k][-1]:.2f} s)"
+                                    for k, v in times.items() if v), flush=True)
+    for what, figures in (("wall", times), ("CPU", cpu)):
+        for name, t in figures.items():
+            if t:
+                print(f"{name:<6} {what:<4} median {statistics.median(t):.2f} s  (min "
+                      f"{min(t):.2f}, max {max(t):.2f})")
+        if figures["torch"]:
+            rounds = [a / b for a, b in zip(figures["torch"], figures["ours"], strict=True)]
+            ratio = statistics.median(figures["torch"]) / statistics.median(figures["ours"])
+            print(f"torch/ours ({what}): {ratio:.2f} (medians); per round median "
+                  f"{statistics.median(rounds):.2f}, range {min(rounds):.2f}–{max(rounds):.2f}")
     if args.phases:
-        got = [phases(ours, argv, ours_out, args.cache) for _ in range(args.phases)]
-        print(f"\nour phases, median of {args.phases} runs (s):")
-        for phase in (*PHASES, "total"):
-            values = [g[phase] for g in got]
-            print(f"  {phase:<16} {statistics.median(values):6.3f}   "
-                  f"({' '.join(f'{v:.3f}' for v in values)})")
-        rest = [g["total"] - g["epochs"] for g in got]
-        print(f"  {'all but epochs':<16} {statistics.median(rest):6.3f}   "
-              f"({' '.join(f'{v:.3f}' for v in rest)})")
+        runs = [phases(ours, argv, ours_out, args.cache) for _ in range(args.phases)]
+        for kind, got in (("wall", [r[0] for r in runs]), ("CPU", [r[1] for r in runs])):
+            print(f"\nour phases, {kind} seconds, median of {args.phases} runs (each run):")
+            for phase in (*PHASES, "total"):
+                values = [g[phase] for g in got]
+                print(f"  {phase:<16} {statistics.median(values):6.3f}   "
+                      f"({' '.join(f'{v:.3f}' for v in values)})")
+            rest = [g["total"] - g["epochs"] for g in got]
+            print(f"  {'all but epochs':<16} {statistics.median(rest):6.3f}   "
+                  f"({' '.join(f'{v:.3f}' for v in rest)})")
     print(os.popen("uptime").read().strip())
 
 
