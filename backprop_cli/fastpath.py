@@ -73,6 +73,20 @@ def output_delta(cost: Cost, sigma: Activation) -> OutputDelta:
 _Buffers = tuple[list[Array], list[Array], list[Array], list[Scratch], Array]
 
 
+def with_ones(x: Array) -> Array | None:
+    """[x 1] (m, n + 1) when ``x`` (m, n) is a view of it whose last column is all ones, as
+    :func:`~backprop_cli.io.csv_fast.read_plain` reads a file: the rows :meth:`Model.gradients`
+    takes ``with_ones``, without a copy; None for any other ``x``."""
+    base = x.base
+    if (not isinstance(base, np.ndarray) or x.ndim != 2 or base.ndim != 2
+            or base.dtype != x.dtype or not base.flags.c_contiguous
+            or base.shape[1] != x.shape[1] + 1 or base.shape[0] < x.shape[0]
+            or x.strides != base.strides or x.ctypes.data != base.ctypes.data):
+        return None
+    full = base[:x.shape[0]]
+    return full if bool((full[:, -1] == 1).all()) else None
+
+
 class Model:
     """A network's parameters in one dtype, with the gradient buffers preallocated.
 

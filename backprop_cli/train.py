@@ -24,7 +24,7 @@ from backprop_cli.engine import cost0, mean_cost
 from backprop_cli.engine import costs as engine_costs
 from backprop_cli.engine import forward as engine_forward
 from backprop_cli.errors import NumericalError, UsageError
-from backprop_cli.fastpath import Model
+from backprop_cli.fastpath import Model, with_ones
 from backprop_cli.network import Array, Label, Network, OptimizerState, Preprocessing, TrainingInfo
 from backprop_cli.reports import finite_or_none
 from backprop_cli.reports.metrics import ClassMetrics, Metrics, RegressionMetrics
@@ -300,8 +300,12 @@ class Trainer:
             self.model = Model(net, dtype, weight_decay=options.weight_decay)
             x = np.asarray(inputs, dtype=dtype)
             # [x 1] (m, n_0 + 1), the rows as Model.gradients(..., with_ones=True) takes them
-            self._inputs1 = np.ones((x.shape[0], x.shape[1] + 1), dtype)
-            self._inputs1[:, :-1] = x
+            # (read straight into that layout from a plain CSV file: not copied)
+            inputs1 = with_ones(x)
+            if inputs1 is None:
+                inputs1 = np.ones((x.shape[0], x.shape[1] + 1), dtype)
+                inputs1[:, :-1] = x
+            self._inputs1 = inputs1
             self.inputs = self._inputs1[:, :-1]
             self.targets = np.ascontiguousarray(targets, dtype=dtype)
             self.val = None if val is None else (
@@ -313,17 +317,20 @@ class Trainer:
         # the class labels, and the target scaling the metrics undo (targets as trained on)
         self.classes, self.preprocessing = classes, preprocessing
         held = [] if self.val is None else [self.val[0], self.val[1]]
-        for what, values in (("network's weights and biases", self.model.params()),
-                             ("inputs and targets", [self.inputs, self.targets, *held])):
-            if not all(np.isfinite(v).all() for v in values):
+        # max|v| of each (two reductions each: every pass over the rows counts)
+        x_max, y_max = _largest([self.inputs, *held[:1]]), _largest([self.targets, *held[1:]])
+        for what, largest in (("network's weights and biases",
+                               [_largest([p]) for p in self.model.params()]),
+                              ("inputs and targets", [x_max, y_max])):
+            if not all(math.isfinite(v) for v in largest):  # NaN or inf in some array
                 raise UsageError(
                     f"--dtype {options.dtype}: the {what} do not fit in "
                     f"{options.dtype} (largest {np.finfo(dtype).max:.3g}); use --dtype float64 "
                     "or scale them down")
         # max(1, max|x|) and max|y| over the training and validation rows, and the largest
         # |z| that :meth:`_bounded` lets through (room for rounding in the sums).
-        self._x_bound = _largest([self.inputs, *held[:1]]) + 1.0
-        self._y_bound = _largest([self.targets, *held[1:]])
+        self._x_bound = x_max + 1.0
+        self._y_bound = y_max
         self._limit = float(np.finfo(dtype).max) / 1024
         self.status = "running"
         self.epochs_run = 0
@@ -423,10 +430,10 @@ class Trainer:
         optimizer, rng = self.optimizer, self.rng
         m, size = len(self.inputs), o.batch_size
         order: NDArray[np.intp] | None = None  # the epoch's rows, shuffled
-        if o.shuffle:  # the shuffled epoch, rewritten in place every epoch
-            x_all, y_all = np.empty_like(self._inputs1), np.empty_like(self.targets)
-        else:
-            x_all, y_all = self._inputs1, self.targets
+        x_all, y_all = self._inputs1, self.targets
+        if o.shuffle:  # each batch's rows gathered into these, where they stay in the cache
+            x_rows = np.empty((size, x_all.shape[1]), x_all.dtype)
+            y_rows = np.empty((size, y_all.shape[1]), y_all.dtype)
         best_cost = math.inf
         waited = 0
         for epoch in range(1, o.epochs + 1):
@@ -439,14 +446,17 @@ class Trainer:
             scale = optimizer.grad_scale
             if o.shuffle:
                 order = rng.permutation(m)
-                np.take(self._inputs1, order, axis=0, out=x_all)
-                np.take(self.targets, order, axis=0, out=y_all)
             total = 0.0
             batches = 0
             # Overflow is detected below as a non-finite cost, not reported by numpy.
             with np.errstate(over="ignore", invalid="ignore"):
                 for start in range(0, m, size):
-                    x, y = x_all[start:start + size], y_all[start:start + size]
+                    if order is None:
+                        x, y = x_all[start:start + size], y_all[start:start + size]
+                    else:
+                        rows = order[start:start + size]
+                        x = np.take(x_all, rows, axis=0, out=x_rows[:len(rows)], mode="clip")
+                        y = np.take(y_all, rows, axis=0, out=y_rows[:len(rows)], mode="clip")
                     cost = model.gradients(x, y, scale, with_ones=True)
                     if not math.isfinite(cost):
                         # Finite weights whose cost overflows are no better than inf ones.
@@ -593,8 +603,11 @@ _CHUNK = 4096  # rows per forward pass of Trainer._forward_overflow
 
 
 def _largest(arrays: list[Array]) -> float:
-    """max|v| over the values of ``arrays`` (0 if there are none)."""
-    return max((max(float(v.max()), -float(v.min())) for v in arrays if v.size), default=0.0)
+    """max|v| over the values of ``arrays`` (0 if there are none; NaN or inf if a value is
+    not finite: numpy's max and min return NaN when one is NaN). Two reductions, which
+    allocate nothing (np.abs would copy the data set)."""
+    found = [max(float(v.max()), -float(v.min())) for v in arrays if v.size]
+    return math.nan if any(map(math.isnan, found)) else max(found, default=0.0)
 
 
 def _timed(record: EpochRecord, started: float) -> EpochRecord:

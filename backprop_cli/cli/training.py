@@ -36,7 +36,7 @@ from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network, OptimizerState
 from backprop_cli.present.notation import unicode_ok
 from backprop_cli.reports.train import TrainSummary
-from backprop_cli.train import Trainer, TrainOptions, training_info
+from backprop_cli.train import DTYPES, Trainer, TrainOptions, training_info
 
 if TYPE_CHECKING:
     from backprop_cli.cli.options import Choice
@@ -111,7 +111,7 @@ def stored_examples(net: Network, data: TrainingData, examples: int | None,
         return Examples(inputs, targets)
     first = 2 if examples is None else examples
     assert data.train.targets is not None
-    return Examples(data.train.inputs[:first], data.train.targets[:first]) if first else None
+    return Examples(data.first_inputs(first), data.train.targets[:first]) if first else None
 
 
 # The options --resume takes from the stored run unless given again.
@@ -244,7 +244,8 @@ def run_train(*, net_file: Path, data_file: Path, out: Path, target: str | None,
         val_split=val_split, seed=options.seed, shuffle=options.shuffle,
         normalize=None if normalize is None else normalize.value,
         normalize_target=None if normalize_target is None else normalize_target.value,
-        net_file=str(net_file))
+        net_file=str(net_file), dtype=DTYPES[options.dtype],
+        head=2 if examples is None else examples)
     if data.replaced is not None:
         say(f"backprop: note: --normalize {data.preprocessing.normalize}: replaced the "
             f"stored scaling of {net_file} ({data.replaced.normalize}) with one fitted on "

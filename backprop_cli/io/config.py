@@ -691,6 +691,13 @@ def format_float(x: float) -> str:
 
 
 def _flow(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f" and bool(
+            np.isfinite(value).all()):  # a row of weights: format_float of each, at once
+        texts = list(map(repr, value.tolist()))
+        if "e" in (text := ", ".join(texts)):
+            text = ", ".join(t if "e" not in t or "." in t else format_float(float(t))
+                             for t in texts)
+        return f"[{text}]"
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list | tuple):
@@ -708,8 +715,13 @@ def _flow(value: Any) -> str:
         if math.isinf(f):
             return ".inf" if f > 0 else "-.inf"
         return format_float(f)
+    if _PLAIN_NAME.fullmatch(str(value)):  # a column name such as px0: quoted as it is
+        return f'"{value}"'
     return yaml.safe_dump(str(value), default_style='"', width=10**9).strip().removesuffix(
         "\n...").strip()
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # what a double-quoted YAML string holds verbatim
 
 
 

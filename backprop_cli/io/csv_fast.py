@@ -3,12 +3,16 @@ converted exactly, or the file handed back to the careful reader with :class:`_N
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
+from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import IO
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO, Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 from backprop_cli.choices import CHUNK_ROWS
 from backprop_cli.io.csv_reader import _delimiter
@@ -41,11 +45,7 @@ def _plain_blocks(path: FileName, header: Sequence[str], delimiter: str,
     sep = _delimiter(delimiter)
     width = len(header)
     with open(path, "rb") as stream:
-        first = stream.readline(MAX_LINE_BYTES + 1).removeprefix(b"\xef\xbb\xbf")
-        if len(first) > MAX_LINE_BYTES or tuple(
-                name.strip() for name in first.decode("utf-8").rstrip("\r\n").split(sep)
-        ) != tuple(header):
-            raise _NotPlain
+        _header_line(stream, header, sep)
         for body in _line_blocks(stream, chunk_rows, LineLimit(str(path), line=2)):
             if not body.endswith(b"\n"):
                 body += b"\n"  # now one \n per line
@@ -65,6 +65,16 @@ def _plain_blocks(path: FileName, header: Sequence[str], delimiter: str,
             if block.shape != (body.count(b"\n"), width) or not np.isfinite(block).all():
                 raise _NotPlain
             yield block
+
+
+def _header_line(stream: IO[bytes], header: Sequence[str], sep: str) -> None:
+    """Reads line 1 of ``stream``; :class:`_NotPlain` unless it is ``header`` (a UTF-8
+    byte-order mark and spaces around the names aside)."""
+    first = stream.readline(MAX_LINE_BYTES + 1).removeprefix(b"\xef\xbb\xbf")
+    if len(first) > MAX_LINE_BYTES or tuple(
+            name.strip() for name in first.decode("utf-8").rstrip("\r\n").split(sep)
+    ) != tuple(header):
+        raise _NotPlain
 
 
 def _line_blocks(stream: IO[bytes], rows: int | None, limit: LineLimit) -> Iterator[bytes]:
@@ -95,74 +105,125 @@ def _line_blocks(stream: IO[bytes], rows: int | None, limit: LineLimit) -> Itera
 _EXACT = 2**53  # integers up to this are exact in float64, and so are 10^0 … 10^22
 _POW10 = 10.0 ** np.arange(23)
 _CHARS = 19  # digits and dot: below 10^19, the digits fit uint64
+_PAD = _CHARS + 2  # bytes before a piece, for body[ends − 1 − k]
+
+
+class _Scratch:
+    """One thread's work arrays, kept from piece to piece: a new array of megabytes for every
+    step would be fresh memory each time, whose page faults cost more than the arithmetic."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, NDArray[Any]] = {}
+
+    def __call__(self, name: str, n: int, dtype: DTypeLike) -> NDArray[Any]:
+        array = self._arrays.get(name)
+        if array is None or array.size < n or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(n + n // 8, dtype)
+        return array[:n]
 
 
 def _parse_decimals(body: bytes, width: int, sep: int, chunk: int = 1 << 22) -> Array | None:
-    """Lines of ``width`` decimal numbers (``body``: only the bytes 0–9, ``.``, ``-``, ``sep``
-    and \\n, ending with \\n) → (lines, width) float64, equal to ``float()`` of every field;
-    None if a line has another number of fields, a field is empty or not a plain decimal
-    ([-]digits[.digits]), or not certainly exact this way.
-
-    Vectorized over the fields of ~4 MB at a time: with ``ends`` the index of the separator
-    after each field, the character k places left of it is ``body[ends − 1 − k]``, read for
-    k = 0, 1, … while any field goes on. A field is the integer M of its digits and f digits
-    after the dot; M / 10^f is one correctly rounded division of two exact numbers (M ≤ 2^53,
-    f ≤ 22), which is what ``float()`` returns.
-    """
+    """Lines of ``width`` decimal numbers (``body`` ending with \\n) → (lines, width)
+    float64, equal to ``float()`` of every field; None if a line has another number of
+    fields, a field is empty or not a plain decimal ([-]digits[.digits]), or not certainly
+    exact this way. Parsed by :func:`_piece` on ~4 MB at a time."""
     rows = body.count(b"\n")
     out = np.empty((rows, width), np.float64)
     flat = out.reshape(-1)
-    pad = _CHARS + 2  # bytes before the piece, for body[ends − 1 − k]
+    work = _Scratch()
     done = start = 0
     while start < len(body):
         stop = body.rfind(b"\n", start, start + chunk) + 1 or body.index(b"\n", start) + 1
-        if start >= pad:  # after a \n: what precedes the first field ends it
-            padded = np.frombuffer(body, np.uint8, stop - start + pad, start - pad)
+        if start >= _PAD:  # after a \n: what precedes the first field ends it
+            padded = np.frombuffer(body, np.uint8, stop - start + _PAD, start - _PAD)
         else:
-            padded = np.frombuffer(bytes((sep,)) * pad + body[start:stop], np.uint8)
-        part = padded[pad:]
-        is_end = (part < 45) if sep < 45 else (part == sep) | (part == 10)
-        ends = np.flatnonzero(is_end)
-        m = len(ends) // width
-        if len(ends) != m * width or not (part[ends[width - 1::width]] == 10).all():
-            return None  # some line has another number of fields (a \n elsewhere: see below)
-        if is_end[0] or (is_end[1:] & is_end[:-1]).any():
-            return None  # an empty field or line: two separators in a row
-        value = _decimals(padded, pad, ends, body.find(b".", start, stop) >= 0,
-                          body.find(b"-", start, stop) >= 0)
+            padded = np.frombuffer(bytes((sep,)) * _PAD + body[start:stop], np.uint8)
+        value = _piece(padded, width, sep, work, body.find(b".", start, stop) >= 0,
+                       body.find(b"-", start, stop) >= 0)
         if value is None:
             return None
-        flat[done * width:(done + m) * width] = value
-        done += m
+        flat[done:done + len(value)] = value
+        done += len(value)
         start = stop
-    return out if done == rows else None  # else some \n was not at a line's last field
+    return out if done == rows * width else None  # else some \n was not at a line's end
 
 
-def _decimals(padded: NDArray[np.uint8], pad: int, ends: NDArray[np.intp], dots: bool,
-              signs: bool) -> Array | None:
-    """The fields before ``padded[pad + ends]`` as float64 (see :func:`_parse_decimals`); every
-    field's first character follows a separator or \\n. ``dots``/``signs``: whether the piece
-    has a ``.``/``-`` at all (without them, a cheaper loop suffices)."""
+def _piece(padded: NDArray[np.uint8], width: int, sep: int, work: _Scratch, dots: bool,
+           signs: bool) -> NDArray[Any] | None:
+    """The fields of ``padded[_PAD:]`` (whole lines of ``width`` fields, each ending with \\n;
+    the _PAD bytes before it are ``sep``) as one flat array, row after row: whole numbers
+    as unsigned integers, anything with a dot or a sign as float64, each equal to ``float()``
+    of its text. None if the piece is not plain decimals (another byte, another number of
+    fields on a line, an empty field …). The array is ``work``'s, overwritten by its next
+    piece. ``dots``/``signs``: whether the piece has a ``.``/``-`` at all.
+
+    With ``ends`` the index of the separator after each field, the character k places left
+    of it is ``part[ends − 1 − k]``, read for k = 0, 1, … while any field goes on (see
+    :func:`_decimals`)."""
+    part = padded[_PAD:]
+    length = len(part)
+    is_end = work("is_end", length, np.bool_)
+    is_sep = work("is_sep", length, np.bool_)
+    np.equal(part, sep, out=is_sep)
+    seps = int(np.count_nonzero(is_sep))
+    if sep < 45:  # "," or a tab: one comparison finds the separators and \n (and less)
+        np.less(part, 45, out=is_end)
+    else:
+        np.equal(part, 10, out=is_end)
+        is_end |= is_sep
+    ends = np.flatnonzero(is_end)
+    rows = len(ends) // width
+    if len(ends) != rows * width or len(ends) - rows != seps or not (
+            part[ends[width - 1::width]] == 10).all():
+        return None  # a line of another width, or a byte below "-" taken for a separator
+    return _decimals(padded, ends, length, dots, signs, work)
+
+
+def _decimals(padded: NDArray[np.uint8], ends: NDArray[np.intp], length: int, dots: bool,
+              signs: bool, work: _Scratch) -> NDArray[Any] | None:
+    """The fields before ``padded[_PAD + ends]`` (see :func:`_piece`; ``length`` bytes in
+    all); every field's first character follows a separator or \\n. Without ``dots`` and
+    ``signs`` (see :func:`_piece`) a cheaper loop suffices.
+
+    A field is the integer M of its digits and f digits after the dot; M / 10^f is one
+    correctly rounded division of two exact numbers (M ≤ 2^53, f ≤ 22), which is what
+    ``float()`` returns. Every byte must be taken by some field, or be its separator: a byte
+    that is neither (a letter, a space, "+", "e") ends its field early and so is counted out.
+    """
     n = len(ends)
-    value = np.zeros(n, np.uint16)  # the digits, a dot counted as a 0 digit: 10·I·10^f + F
-    after_dot = np.zeros(n, np.uint16) if dots else value  # F: the f digits after the dot
-    frac = np.zeros(n if dots else 0, np.uint8)  # f
-    dot = np.zeros(n if dots else 0, np.bool_)
-    before_dot = np.ones(n if dots else 0, np.bool_)
-    at = np.empty(n if dots else 0, np.uint8)
-    neg = np.zeros(n if signs else 0, np.bool_)
-    sign = np.zeros(n if signs else 0, np.bool_)  # the field's "-" was the previous character
-    has_digit = np.zeros(n if dots or signs else 0, np.bool_)
-    live = np.ones(n, np.bool_)  # still reading the field, right to left
-    is_digit = np.empty(n, np.bool_)
-    c = np.empty(n, np.uint8)
-    term = np.empty(n, np.uint16)
+    value = work("value", n, np.uint16)  # the digits, a dot counted as a 0 digit: 10·I·10^f + F
+    value[...] = 0
+    if dots:
+        after_dot = work("after_dot", n, np.uint16)  # F: the f digits after the dot
+        after_dot[...] = 0
+        frac = work("frac", n, np.uint8)  # f
+        frac[...] = 0
+        dot = work("dot", n, np.bool_)
+        dot[...] = False
+        before_dot = work("before_dot", n, np.bool_)
+        at = work("at", n, np.uint8)
+    else:
+        after_dot = value
+    if signs:
+        neg = work("neg", n, np.bool_)
+        neg[...] = False
+        sign = work("sign", n, np.bool_)  # the field's "-" was the previous character
+        sign[...] = False
+    if dots or signs:
+        has_digit = work("has_digit", n, np.bool_)
+        has_digit[...] = False
+    live = work("live", n, np.bool_)  # still reading the field, right to left
+    live[...] = True
+    is_digit = work("is_digit", n, np.bool_)
+    step = work("step", n, np.bool_)
+    c = work("c", n, np.uint8)
+    term = work("term", n, np.uint16)
+    taken = n  # bytes accounted for: the separators, then each field's characters
     for k in range(_CHARS + 2):
-        np.take(padded[pad - 1 - k:], ends, out=c)  # the k-th character from the right
+        np.take(padded[_PAD - 1 - k:], ends, out=c, mode="clip")  # k-th character from the right
         c -= 48  # digits → 0–9, "-" → 253, "." → 254; separators and \n → other values > 9
         np.less_equal(c, 9, out=is_digit)
         is_digit &= live
-        step = is_digit
         if signs:
             if (sign & ((c <= 9) | (c >= 253))).any():
                 return None  # a "-" that is not the field's first character
@@ -176,12 +237,18 @@ def _decimals(padded: NDArray[np.uint8], pad: int, ends: NDArray[np.intp], dots:
             frac += at
             dot |= is_dot
             np.logical_not(dot, out=before_dot)
-            step = is_digit | is_dot
+            np.logical_or(is_digit, is_dot, out=step)
+        else:
+            np.copyto(step, is_digit)
         if dots or signs:
             has_digit |= is_digit
-        if step.any():
+        count = int(np.count_nonzero(step))
+        if k == 0 and count != n and not (dots or signs):
+            return None  # an empty field
+        if count:
             if k >= _CHARS:
                 return None  # too many digits to be certainly exact
+            taken += count
             if k in (4, 9):  # 10^(k+1) − 1 would not fit
                 kind = np.uint32 if k == 4 else np.uint64
                 value = value.astype(kind)
@@ -195,7 +262,11 @@ def _decimals(padded: NDArray[np.uint8], pad: int, ends: NDArray[np.intp], dots:
                 after_dot += term
         elif not (signs and sign.any()):
             break
-        live, is_digit = step, live  # (live's array is free for the next is_digit)
+        live, step = step, live  # (live's array is free for the next step)
+    if signs:
+        taken += int(np.count_nonzero(neg))
+    if taken != length:
+        return None  # some byte is not part of a plain decimal
     if (dots or signs) and not has_digit.all():
         return None  # "-" or "." without digits
     if dots:
@@ -204,6 +275,8 @@ def _decimals(padded: NDArray[np.uint8], pad: int, ends: NDArray[np.intp], dots:
         value += after_dot  # M = I·10^f + F
     if int(value.max(initial=0)) > _EXACT:
         return None
+    if not (dots or signs):
+        return value
     out = value.astype(np.float64)
     if dots:
         out /= np.take(_POW10, frac)  # 10^0 = 1 without a dot
@@ -239,3 +312,145 @@ def _plain_labels(values: Array, classes: Sequence[Label]) -> NDArray[np.intp]:
     if not np.array_equal(ordered[at], values):
         raise _NotPlain
     return order[at].astype(np.intp)
+
+
+PIECE = 1 << 22  # bytes of text per piece of read_plain
+
+
+class _Order:
+    """The first row of each piece of :func:`read_plain`, known once every piece before it
+    has counted its lines; a piece that fails stops the others waiting."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.first = [0]
+        self._failed = False
+
+    def first_row(self, index: int) -> int:
+        with self._cond:
+            self._cond.wait_for(lambda: self._failed or len(self.first) > index)
+            if self._failed:
+                raise _NotPlain
+            return self.first[index]
+
+    def counted(self, index: int, rows: int) -> None:
+        with self._cond:
+            self.first.append(self.first[index] + rows)
+            self._cond.notify_all()
+
+    def fail(self) -> None:
+        with self._cond:
+            self._failed = True
+            self._cond.notify_all()
+
+
+def workers() -> int:
+    """Threads for :func:`read_plain`: the cores this process may use (at most 4)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def read_plain(path: FileName, header: Sequence[str], delimiter: str,
+               features: Sequence[int], targets: Sequence[int], dtype: type[np.floating],
+               *, threads: int | None = None, piece: int = PIECE) -> tuple[Array, Array]:
+    """Every data row of a plain numeric CSV file (as :func:`_plain_blocks` takes it) straight
+    into the arrays train uses: ``inputs`` (m, len(features)) of ``dtype``, a view of
+    [x 1] (m, len(features) + 1) whose last column is 1 (what :class:`fastpath.Model` takes
+    without copying), and the ``targets`` columns' values (m, len(targets)) in float64.
+
+    The file is read in pieces of ``piece`` bytes (whole lines), parsed by :func:`_piece` on
+    ``threads`` threads (default :func:`workers`; numpy releases the GIL) and written to
+    their rows as soon as the pieces before have counted theirs; nothing holds the whole text
+    or a float64 copy of the table. :class:`_NotPlain` as :func:`_plain_blocks` (the caller
+    reads the file the careful way), and also when a feature value is not exact in
+    ``dtype`` (for float32: whole numbers beyond 2^24, most decimals), or a line is longer
+    than a piece.
+    """
+    sep = _delimiter(delimiter)
+    if sep in "0123456789.-" or not sep.isascii():
+        raise _NotPlain
+    code, width, n = ord(sep), len(header), len(features)
+    with open(path, "rb") as stream:
+        _header_line(stream, header, sep)
+        size = os.fstat(stream.fileno()).st_size - stream.tell()
+        capacity = size // (2 * width) + 1  # every field takes ≥ 2 bytes: untouched pages are free
+        try:
+            table = np.empty((capacity, n + 1), dtype)
+            values = np.empty((capacity, len(targets)), np.float64)
+        except MemoryError:
+            raise _NotPlain from None
+        order = _Order()
+        local = threading.local()
+        exact = float(2 ** (np.finfo(dtype).nmant + 1))  # whole numbers up to this are exact
+
+        def parse(index: int, text: bytearray, stop: int) -> None:
+            try:
+                work = getattr(local, "work", None) or _Scratch()
+                local.work = work
+                padded = np.frombuffer(text, np.uint8, stop)
+                value = _piece(padded, width, code, work, text.find(b".", _PAD, stop) >= 0,
+                               text.find(b"-", _PAD, stop) >= 0)
+                if value is None:
+                    raise _NotPlain
+                rows = len(value) // width
+                first = order.first_row(index)
+                order.counted(index, rows)
+                block = value.reshape(rows, width)
+                chosen = _take(block, features)
+                out = table[first:first + rows]
+                out[:, :n] = chosen
+                out[:, n] = 1
+                values[first:first + rows] = _take(block, targets)
+                if value.dtype.kind == "u":
+                    if chosen.size and float(chosen.max()) > exact:
+                        raise _NotPlain
+                elif not np.array_equal(out[:, :n], chosen):
+                    raise _NotPlain  # a decimal that dtype rounds
+            except BaseException:
+                order.fail()
+                raise
+
+        free: list[bytearray] = []
+        pending: deque[tuple[Future[None], bytearray]] = deque()
+        count = threads or workers()
+        carry = b""
+        index = 0
+        with ThreadPoolExecutor(count) as pool:
+            try:
+                while True:
+                    text = free.pop() if free else bytearray(sep.encode() * _PAD
+                                                             + bytes(2 * piece + 1))
+                    start = _PAD + len(carry)
+                    text[_PAD:start] = carry
+                    got = stream.readinto(memoryview(text)[start:start + piece])
+                    end = start + got
+                    if not got:
+                        if not carry:
+                            break
+                        text[end] = 10  # the last line without its \n
+                        stop = end = end + 1
+                    else:
+                        stop = text.rfind(b"\n", _PAD, end) + 1
+                        if not stop:
+                            raise _NotPlain  # a line longer than a piece
+                    carry = bytes(text[stop:end])
+                    pending.append((pool.submit(parse, index, text, stop), text))
+                    index += 1
+                    if len(pending) > count:
+                        done, buffer = pending.popleft()
+                        done.result()
+                        free.append(buffer)
+                    if not got:
+                        break
+                for done, _ in pending:
+                    done.result()
+            except BaseException:
+                order.fail()
+                raise
+    m = order.first[-1]
+    if not m:
+        raise _NotPlain  # no data rows: the careful reader says so
+    return table[:m, :n], values[:m]

@@ -32,6 +32,7 @@ from backprop_cli.io.csv_fast import (
     _plain_blocks,
     _plain_labels,
     _take,
+    read_plain,
 )
 from backprop_cli.io.csv_reader import (
     Columns,
@@ -269,21 +270,28 @@ def _block_rows(block: Array, line: int, net: Network, columns: Columns,
     """A block of :func:`_plain_blocks` (its first row on ``line``) as :class:`_Rows`;
     :class:`_NotPlain` if a label is not one of ``classes`` (None: if the labels are not n_L
     numbers), for the careful reader to name."""
-    inputs = _take(block, columns.features).astype(dtype, copy=False)
+    return _plain_rows(_take(block, columns.features).astype(dtype, copy=False),
+                       _take(block, columns.targets), line, net, columns, classes, file, dtype)
+
+
+def _plain_rows(inputs: Array, values: Array, line: int, net: Network, columns: Columns,
+                classes: Sequence[Label] | None, file: str, dtype: type[np.floating]
+                ) -> _Rows:
+    """:func:`_block_rows` of rows whose ``inputs`` are read and whose target columns hold
+    ``values`` (r, len(columns.targets)) in float64; targets in ``dtype``."""
     targets: Array | None = None
     labels: NDArray[np.intp] | None = None
     found: tuple[Label, ...] | None = None
     if _is_classifier(net, columns, classes):
-        values = block[:, columns.targets[0]]
-        found = _numeric_classes(values) if classes is None else tuple(classes)
+        found = _numeric_classes(values[:, 0]) if classes is None else tuple(classes)
         if len(found) != net.class_count and classes is None:
             raise _NotPlain
-        labels = _plain_labels(values, found)
+        labels = _plain_labels(values[:, 0], found)
         targets = _class_targets(net, labels, len(found), dtype)
     elif columns.targets:
-        targets = _take(block, columns.targets).astype(dtype, copy=False)
-        _check_probabilities(net, targets, range(line, line + len(block)), columns, file)
-    return _Rows(inputs, targets, labels, found, np.arange(line, line + len(block)))
+        targets = values.astype(dtype, copy=False)
+        _check_probabilities(net, targets, range(line, line + len(inputs)), columns, file)
+    return _Rows(inputs, targets, labels, found, np.arange(line, line + len(inputs)))
 
 
 def _text_rows(chunk: Sequence[tuple[list[str], int]], net: Network, columns: Columns,
@@ -318,6 +326,7 @@ def load_dataset(
     preprocessing: Preprocessing | None = None,
     need_target: bool = True,
     net_file: str | None = None,
+    dtype: type[np.floating] = np.float64,
 ) -> Dataset:
     """Read a whole CSV file for ``net``. With ``need_target`` False (predict) the target
     columns are left out and not read; if the header has exactly n_0 columns and no column
@@ -326,6 +335,9 @@ def load_dataset(
     Class labels are one-hot encoded against ``preprocessing.classes`` if given, else against
     the labels found in the file, which must then be exactly n_L of them. Feature names in
     ``preprocessing`` (stored in ``net_file``) pick the feature columns by name.
+
+    ``inputs`` are float64, or ``dtype`` where every feature value is exact in it (a plain
+    numeric file, read by :func:`csv_fast.read_plain` straight into the rows train uses).
     """
     if isinstance(path, Files):
         return _load_files(path, net, target=target, features=features, delimiter=delimiter,
@@ -353,7 +365,12 @@ def load_dataset(
         known = preprocessing.classes if preprocessing and preprocessing.classes else None
         if need_target:
             known = _binary_classes(net, path, columns, delimiter, known)
-        [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
+        try:
+            inputs, values = read_plain(path, columns.header, delimiter, columns.features,
+                                        columns.targets, dtype)
+            rows = _plain_rows(inputs, values, 2, net, columns, known, file, np.float64)
+        except (_NotPlain, UnicodeDecodeError):
+            [rows] = _read_rows(reader, path, net, columns, delimiter, known, None, np.float64)
     return Dataset(file, columns, rows.inputs, rows.targets, rows.labels, rows.classes,
                    rows.lines)
 

@@ -20,13 +20,38 @@ from backprop_cli.io.inputs import (
 )
 from backprop_cli.network import Array, Label, Network, Preprocessing
 
+_ROWS = 1024  # rows per step of the column sums and of the scaling in place
+
+
+def _column_sum(x: Array, center: Array | None = None) -> Array:
+    """Σ over the rows of x (m, n) — of (x − center)² with ``center`` — in float64, a few rows
+    at a time, adding row after row as numpy's ``x.sum(axis=0)`` does for a float64 array: bit
+    for bit the sums of ``np.asarray(x, np.float64)``, without that copy or the (m, n)
+    temporary of x − center."""
+    m, n = x.shape
+    rows = np.empty((min(m, _ROWS) + 1, n), np.float64)  # row 0: the sum so far
+    total = np.zeros(n, np.float64)
+    for start in range(0, m, _ROWS):
+        block = rows[:min(m - start, _ROWS) + 1]
+        block[0] = total
+        if center is None:
+            block[1:] = x[start:start + _ROWS]
+        else:
+            np.subtract(x[start:start + _ROWS], center, out=block[1:])
+            np.multiply(block[1:], block[1:], out=block[1:])
+        total = np.add.reduce(block, axis=0)
+    return total
+
 
 def _mean_std(x: Array) -> tuple[Array, Array]:
-    """Column means and standard deviations (n_0,) of x (m, n_0). A column whose sum or
-    squares overflow float64 (values near 1e308) is first divided by a power of two, which is
-    exact, so that its statistics, which do fit, are still found."""
+    """Column means and standard deviations (n_0,) of x (m, n_0), as numpy's x.mean(axis=0)
+    and x.std(axis=0) of x in float64. A column whose sum or squares overflow float64 (values
+    near 1e308) is first divided by a power of two, which is exact, so that its statistics,
+    which do fit, are still found."""
     with np.errstate(over="ignore", invalid="ignore"):
-        mean, std = x.mean(axis=0), x.std(axis=0)
+        m = max(len(x), 1)
+        mean = _column_sum(x) / m
+        std = np.sqrt(_column_sum(x, mean) / m)
     big = ~(np.isfinite(mean) & np.isfinite(std))
     if big.any():
         s = np.exp2(np.floor(np.log2(np.abs(x[:, big]).max(axis=0))))
@@ -46,14 +71,18 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
     """(shift, scale) per column of ``values`` (m, n) for ``method``; ``names`` and
     ``index`` (0-based) the columns' names and places in ``file``, for the message when a
     range max − min is beyond float64."""
-    x = np.asarray(values, dtype=np.float64)
+    x = values  # float64, or float32 holding exact values (not copied: the sums are float64)
     shift: Array | None = None
     scale: Array | None = None
+    low = high = np.zeros(x.shape[1])
+    if method != "none":
+        low, high = (x.min(axis=0).astype(np.float64) if len(x) else low,
+                     x.max(axis=0).astype(np.float64) if len(x) else high)
     if method == "standard":
         shift, scale = _mean_std(x)
     elif method == "minmax":
         with np.errstate(over="ignore"):
-            shift, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+            shift, scale = low, high - low
         if not np.isfinite(scale).all():
             k = int(np.flatnonzero(~np.isfinite(scale))[0])
             raise DataError(
@@ -62,7 +91,8 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
                 f"{option} minmax cannot scale it; use {option} standard, or scale the "
                 "column down", file=file, row=1, column=index[k] + 1)
     if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
-        scale = np.where(scale > _ROUNDING * np.abs(x).max(axis=0, initial=0.0), scale, 1.0)
+        largest = np.maximum(np.maximum(high, -low), 0.0)  # max|x| (0 for no rows)
+        scale = np.where(scale > _ROUNDING * largest, scale, 1.0)
     return shift, scale
 
 
@@ -113,14 +143,42 @@ class TrainingData:
     info: dict[str, Any]
     replaced: Preprocessing | None = None
     replaced_target: Preprocessing | None = None
+    head: Array | None = None  # the first training rows' scaled features in float64, if
+    # ``train.inputs`` are in another dtype: see :meth:`first_inputs`
+
+    def first_inputs(self, count: int) -> Array:
+        """The first ``count`` training rows' features as the network sees them, scaled in
+        float64 (what the trained file's examples hold, whatever dtype training used)."""
+        if self.head is not None and len(self.head) >= min(count, len(self.train)):
+            return self.head[:count]
+        return np.asarray(self.train.inputs[:count], np.float64)
+
+
+def _scaled(x: Array, pre: Preprocessing, file: str, lines: NDArray[np.intp] | None) -> Array:
+    """``pre.apply(x)`` written over ``x``: (x − shift) / scale in float64 a few rows at a
+    time, then in x's dtype — bit for bit the float64 result rounded to that dtype, without a
+    float64 copy of the data set. A row that overflows is named as ``pre.apply`` names it."""
+    if pre.shift is None or pre.scale is None:
+        return x
+    rows = np.empty((min(len(x), _ROWS), x.shape[1]), np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(x), _ROWS):
+            raw = x[start:start + _ROWS]
+            block = rows[:len(raw)]
+            np.subtract(raw, pre.shift, out=block)
+            np.divide(block, pre.scale, out=block)
+            if not np.isfinite(block).all():
+                pre.apply(np.asarray(raw, np.float64), file=file,
+                          lines=None if lines is None else lines[start:start + _ROWS])
+            raw[...] = block  # inf where the dtype cannot hold it: train refuses that
+    return x
 
 
 def _normalized(ds: Dataset, pre: Preprocessing, targets: bool = True) -> Dataset:
-    """``ds`` with its features scaled, and with ``targets`` its targets too where ``pre``
-    scales them."""
+    """``ds`` with its features scaled (in place: ``ds`` is read for this and nothing else),
+    and with ``targets`` its targets too where ``pre`` scales them."""
     scaled = ds.targets if ds.targets is None or not targets else pre.scale_targets(ds.targets)
-    return replace(ds, inputs=pre.apply(ds.inputs, file=ds.file, lines=ds.lines),
-                   targets=scaled)
+    return replace(ds, inputs=_scaled(ds.inputs, pre, ds.file, ds.lines), targets=scaled)
 
 
 def target_method(net: Network, normalize_target: str | None, classes: object) -> str:
@@ -156,8 +214,13 @@ def load_training_data(
     normalize: str | None = None,
     normalize_target: str | None = None,
     net_file: str | None = None,
+    dtype: type[np.floating] = np.float64,
+    head: int = 2,
 ) -> TrainingData:
     """Read ``data`` (and ``val``), hold out ``val_split`` of the rows, scale the features.
+    The features are read in ``dtype`` where that holds them exactly (see
+    :func:`~backprop_cli.io.datasets.load_dataset`), else in float64; the first ``head``
+    training rows are also kept scaled in float64 (:meth:`TrainingData.first_inputs`).
 
     A network trained before (a ``preprocessing:`` block in ``net_file``) is trained again on
     the columns it was trained on, matched by name, and on its stored class list. Its weights
@@ -174,7 +237,7 @@ def load_training_data(
     stored = net.preprocessing
     data = as_input(data)
     full = load_dataset(data, net, target=target, features=features, delimiter=delimiter,
-                        preprocessing=stored, net_file=net_file)
+                        preprocessing=stored, net_file=net_file, dtype=dtype)
     info: dict[str, Any] = {"data": str(data), "rows": len(full)}
     if full.targets is None:  # pragma: no cover - load_dataset reads targets by default
         raise DataError("no target column", file=str(data))
@@ -216,8 +279,10 @@ def load_training_data(
             replaced_target = stored
     info["train_rows"] = len(train)
     info["val_rows"] = 0 if held is None else len(held)
+    first = None if train.inputs.dtype == np.float64 else pre.apply(
+        np.asarray(train.inputs[:head], np.float64), file=train.file, lines=train.lines)
     return TrainingData(_normalized(train, pre), None if held is None else _normalized(held, pre),
-                        pre, info, replaced, replaced_target)
+                        pre, info, replaced, replaced_target, first)
 
 
 def load_for_network(
