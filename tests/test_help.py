@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -79,3 +80,29 @@ def test_the_param_syntax_survives_the_markdown_help(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
     assert "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j" in result.stdout
+
+
+WHOLE_APP = ("import sys, typer.main; from backprop_cli.cli import app; "
+             "typer.main.get_command(app)(args=sys.argv[1:], prog_name='backprop')")
+
+
+@pytest.mark.parametrize("argv", [*([*path, "--help"] for path in COMMANDS),
+                                  ["analyze"], ["train", "--epochs", "x"]], ids=" ".join)
+def test_a_command_run_alone_parses_and_helps_as_in_the_whole_app(argv: list[str]) -> None:
+    """The process builds only the command it is asked for (runtime.App): its help and its
+    usage errors are the whole app's, byte for byte."""
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    alone, whole = (subprocess.run([sys.executable, *how, *argv], capture_output=True,
+                                   text=True, env=env, check=False)
+                    for how in (["-m", "backprop_cli"], ["-c", WHOLE_APP]))
+    assert alone.returncode == whole.returncode == (0 if "--help" in argv else 2)
+    assert (alone.stdout, alone.stderr) == (whole.stdout, whole.stderr)
+    assert "Usage: backprop " + argv[0] in alone.stdout + alone.stderr
+
+
+def test_the_whole_app_is_kept_after_a_command_ran_alone() -> None:
+    before = list(app.registered_commands)
+    with pytest.raises(SystemExit) as done:
+        app(["schema", "--help"], prog_name="backprop")
+    assert done.value.code == 0
+    assert app.registered_commands == before and len(before) >= 15
