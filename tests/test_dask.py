@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -117,6 +118,28 @@ def test_every_pass_gives_the_single_process_numbers(command: tuple[str, ...],
                    "--scheduler", scheduler, "--partition-rows", "7")
     _same(one, dasked)
     assert one["data"]["rows"] == dasked["data"]["rows"] == ROWS
+
+
+def _page_data(page: Path) -> list[Any]:
+    """The JSON documents a report page carries (the analysis, the sensitivity …)."""
+    found = re.findall(r'<script type="application/json" id="[^"]*">(.*?)</script>',
+                       page.read_text(encoding="utf-8"), flags=re.S)
+    return [json.loads(text) for text in found]
+
+
+def test_report_sums_on_dask_as_in_one_process(tmp_path: Path, data: dict[str, Any],
+                                               scheduler: str) -> None:
+    net, files = CONFIGS / "two-layer.yaml", data["regression"]
+    one, dasked = tmp_path / "one.html", tmp_path / "dask.html"
+    made = invoke("report", net, "--target", "y1,y2", "--data", files[1], "-o", one)
+    assert made.exit_code == 0, made.output
+    made = invoke("report", net, "--target", "y1,y2", "--data", files[17], "-o", dasked,
+                  "--engine", "dask", "--scheduler", scheduler, "--partition-rows", "7")
+    assert made.exit_code == 0, made.output
+    local, remote = _page_data(one), _page_data(dasked)
+    assert len(local) == len(remote) >= 2
+    _same(local, remote)
+    assert local[0]["data"]["rows"] == remote[0]["data"]["rows"] == ROWS
 
 
 def test_labels_are_found_over_every_file(data: dict[str, Any], scheduler: str) -> None:

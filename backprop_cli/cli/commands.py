@@ -954,6 +954,7 @@ def _tree(net: Network, net_file: str, name: str, example: int | None,
     "xor.log && backprop report xor-trained.yaml --log xor.log -o report.html",
 )
 def report(
+    ctx: typer.Context,
     net_file: NetFile,
     output: OutputOption = None,
     force: ForceOption = False,
@@ -966,6 +967,9 @@ def report(
     features: FeaturesOption = None,
     delimiter: DelimiterOption = DELIMITER,
     chunk_rows: ChunkRowsOption = CHUNK_ROWS,
+    engine: EngineOption = Engine("local"),
+    scheduler: SchedulerOption = None,
+    partition_rows: PartitionRowsOption = PARTITION_ROWS,
     limit: LimitOption = 200,
     max_neurons: Annotated[int, typer.Option(
         min=3, help="Neurons drawn per layer in the diagram.")] = 12,
@@ -993,7 +997,8 @@ def report(
 
     full_width = parse_scale(scale)
     refuse_data_options(data, target=target, features=features, delimiter=delimiter,
-                         chunk_rows=chunk_rows)
+                        chunk_rows=chunk_rows, engine=engine.value, scheduler=scheduler,
+                        partition_rows=partition_rows)
     readable(net_file, *_data_files(data))
     check_output(output, [net_file, *([log] if log else []), *_data_files(data)],
                  force=force)
@@ -1014,7 +1019,7 @@ def report(
         from backprop_cli.reports.dataset import analyze_data
 
         chunks, info = _data_chunks(net, net_file, data, target, features, delimiter,
-                                    chunk_rows)
+                                    chunk_rows, engine.value, scheduler, partition_rows, ctx)
         if example is not None:
             raise UsageError("--example picks one of the network's examples; with --data "
                              "the diagram shows the mean over every row (leave --example "
