@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from backprop_cli.present.floatrepr import WIDTH, _shortest, repr_matrix, repr_texts
+from backprop_cli.present.floatrepr import CHUNK, WIDTH, _shortest, repr_matrix, repr_texts
 
 
 def assert_repr(values: np.ndarray) -> None:
@@ -29,6 +29,20 @@ def test_special_values() -> None:
     assert_repr(values)
     assert repr_texts(np.array([1.5, np.inf, -np.inf, np.nan]), "null") == [
         "1.5", "null", "null", "null"]
+
+
+def test_zeros_and_non_finite_among_many() -> None:
+    """±0.0 (from a table) and NaN/±inf (by repr, or ``nonfinite``) in long arrays, over
+    several of repr_matrix's chunks."""
+    values = np.random.default_rng(7).standard_normal(3 * CHUNK + 5)
+    values[::3] = 0.0
+    values[1::7] = -0.0
+    values[2::11] = np.nan
+    values[5::13] = -np.inf
+    assert_repr(values)
+    texts = repr_texts(values, "null")
+    assert texts[:6] == ["0.0", "-0.0", "null", "0.0", repr(float(values[4])), "null"]
+    assert texts.count("null") == np.count_nonzero(~np.isfinite(values))
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.05, 1e-6, 1e12, 1e-200, 1e200])

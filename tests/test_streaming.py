@@ -9,11 +9,13 @@ import io
 import json
 from dataclasses import replace
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from conftest import CONFIGS, networks
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_cli.errors import ConfigError
 from backprop_cli.io.config import (
@@ -139,6 +141,23 @@ def test_json_document_is_written_as_json_dumps_writes_it(name: str,
             out = io.StringIO()
             render_json(report, out, Options(precision=precision))
             assert out.getvalue() == dumps(doc, precision) + "\n"
+
+
+@settings(max_examples=40, deadline=None)
+@given(net=networks(max_size=6), block=st.sampled_from([1, 2, 5, 7, 1 << 15]),
+       precision=st.sampled_from([None, 2, 17]), top=st.sampled_from([None, 3]),
+       paths=st.booleans())
+def test_json_document_of_generated_networks_is_json_dumps(
+        net: Network, block: int, precision: int | None, top: int | None, paths: bool) -> None:
+    """Byte for byte json.dumps(to_dict(), indent=2) on generated networks (their weights and
+    inputs include 0.0, -0.0, whole numbers and other short decimals that floatrepr leaves to
+    repr), with blocks that end inside a row, at a row's end, or hold every number."""
+    report = analyze(net, top=top, paths=paths)
+    expected = dumps(report.to_dict(), precision) + "\n"
+    with patch("backprop_cli.present.json.BLOCK_FLOATS", block):
+        out = io.StringIO()
+        render_json(report, out, Options(precision=precision))
+    assert out.getvalue() == expected
 
 
 def test_json_document_writes_non_finite_numbers_as_null() -> None:

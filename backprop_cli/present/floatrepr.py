@@ -1,14 +1,15 @@
-"""``repr`` of many float64 at once, in numpy: the text of NDJSON and CSV rows.
+"""``repr`` of many float64 at once, in numpy: the text of NDJSON and CSV rows and of the
+JSON document's arrays.
 
 Python writes a float as the shortest decimal that reads back as the same float (the nearest one
 if several are as short), positional from 1e-4 to 1e16 and scientific outside (``1e-05``,
 ``1.5e+16``). Python's own routine (dtoa) costs ≈ 0.4 µs per 17-digit float, most of the time of
 writing large analyses; here the digits come from Ryu (Ulf Adams, "Ryu: fast float-to-string
 conversion", PLDI 2018) computed on whole arrays, for the floats its common case covers (≈ 99%
-of random floats: below 2⁵⁴ and not a short binary fraction such as 0.0, 0.5 or 3.0); ≈ 0.1 µs
+of random floats: below 2⁵⁴ and not a short binary fraction such as 0.0, 0.5 or 3.0); ≈ 0.07 µs
 a float. The rest (those, inf, NaN, and the rare float whose rounding the 64 bits kept here
-cannot decide) are written by ``repr`` itself. tests/test_floatrepr.py compares the two on
-random bit patterns, every binary exponent and short decimals.
+cannot decide) are written by ``repr`` itself, ±0.0 from a table. tests/test_floatrepr.py
+compares the two on random bit patterns, every binary exponent and short decimals.
 
 The result is a (n, WIDTH) uint8 matrix: row i is the ASCII text of ``repr(values[i])`` with NUL
 bytes between and around its parts, so that deleting every NUL byte
@@ -28,15 +29,22 @@ from backprop_cli.network import Array
 U8 = NDArray[np.uint8]
 U64 = NDArray[np.uint64]
 
-WIDTH = 48
-# The fields of a row: the sign, "0." and up to three zeros (positional, |x| < 1), the digits
-# before the point, the point, the digits after it, the "0" of "123.0", the exponent "e-05".
-# The digit columns hold the digit's value (0–9) until the frame adds "0" (0x30) to them.
-_SIGN, _ZERO_DOT, _INT, _DOT, _FRAC, _TRAIL, _EXP = 0, 1, 6, 23, 24, 41, 42
+WIDTH = 32
+# The columns of a row: the sign (0), "0." and up to three zeros (1–5: positional, |x| < 1),
+# the digits with the point among them or "ddd.0" (from _FIRST: 17 digits and a point at
+# most), the exponent "e-05" (from _EXP). The 17 digits d0 … d16 (a float's shortest digits
+# and zeros after them) are laid twice, d_i in column _FIRST + i and in _FIRST + 1 + i: those
+# before the point are taken from the first copy, those after it from the second.
+_FIRST, _EXP = 7, 25
 _DIGITS = 17
 _M32 = np.uint64(0xFFFFFFFF)
 _POW10 = np.array([10**i for i in range(20)], dtype=np.uint64)
 _DECPT_MIN, _DECPT_MAX = -330, 320  # the decimal point positions the frame table covers
+# Floats formatted at a time, for the ≈ 40 temporary arrays of 8 bytes a float: in blocks of
+# 2¹⁵ or more the allocator may map fresh pages for each of them (a process that made no
+# larger array before pays as much in page faults as in arithmetic); below 2¹³ numpy's cost
+# per call shows.
+CHUNK = 1 << 14
 
 
 class _Exponents:
@@ -127,9 +135,15 @@ def _shortest(bits: U64) -> tuple[NDArray[np.bool_], U64, NDArray[np.int64]]:
     down_frac = np.take(t.down_frac, down)
     vm = vr - np.take(t.down, down) - (frac < down_frac)
     ok &= (frac != up_frac) & (frac != down_frac)
-    removed = np.zeros(bits.shape[0], dtype=np.int64)
-    up = np.zeros(bits.shape[0], dtype=bool)
-    _remove_digits(vr, vp, vm, up, removed, len(vr) // 8)
+    # Two digits at once first, as Ryu does: ≈ 86% of floats have two or more to drop.
+    hundred = np.uint64(100)
+    vp100, vm100 = vp // hundred, vm // hundred
+    two = vp100 > vm100
+    vr100 = vr // hundred
+    up = two & (vr - vr100 * hundred >= np.uint64(50))
+    vr, vp, vm = np.where(two, vr100, vr), np.where(two, vp100, vp), np.where(two, vm100, vm)
+    removed = two * np.int64(2)
+    _remove_digits(vr, vp, vm, up, removed, len(vr) // 2)
     digits = vr + ((vr == vm) | up)
     return ok, digits, np.take(t.e10, ex) + removed
 
@@ -161,49 +175,60 @@ def _remove_digits(vr: U64, vp: U64, vm: U64, up: NDArray[np.bool_],
         removed += go
 
 
+def _digit_groups() -> NDArray[np.uint32]:
+    """The ASCII text of 0000 … 9999, four bytes each (the first digit first), as uint32."""
+    n = np.arange(10_000)
+    digits = np.stack([n // 1000, n // 100 % 10, n // 10 % 10, n % 10], axis=1) + ord("0")
+    return np.ascontiguousarray(digits, dtype=np.uint8).view(np.uint32).ravel()
+
+
+_GROUPS = _digit_groups()
+_SCALE = _POW10.astype(np.int64)[_DIGITS - np.arange(_DIGITS + 1)]  # by digit count: 10^(17−n)
+
+
 @cache
-def _frame_rows() -> tuple[U64, U64, NDArray[np.bool_]]:
-    """The frame table, as (rows, WIDTH / 8) uint64: row 2 · ((decpt − _DECPT_MIN) · 17 + n −
-    1) + sign holds the characters of a float of n digits whose decimal point is after digit
-    ``decpt`` (value ±0.d₁d₂… · 10^decpt), with 0x30 in its digit columns, and the mask that
-    keeps those columns' digit values (0x0F) and clears the others. Rows are filled on first
-    use (:func:`_frames`)."""
+def _frame_rows() -> tuple[U64, NDArray[np.bool_]]:
+    """The frame table, (3, rows, WIDTH / 8) uint64: row 2 · ((decpt − _DECPT_MIN) · 17 + n −
+    1) + sign is for a float of n digits whose decimal point is after digit ``decpt`` (value
+    ±0.d₁d₂… · 10^decpt): [0] keeps the columns of the first copy of the digits that are
+    shown, [1] those of the second copy, [2] holds the other characters (sign, "0.", point,
+    exponent). Rows are filled on first use (:func:`_frames`)."""
     rows = (_DECPT_MAX - _DECPT_MIN + 1) * _DIGITS * 2
-    return (np.zeros((rows, WIDTH // 8), dtype=np.uint64),
-            np.zeros((rows, WIDTH // 8), dtype=np.uint64), np.zeros(rows, dtype=bool))
+    return np.zeros((3, rows, WIDTH // 8), dtype=np.uint64), np.zeros(rows, dtype=bool)
 
 
-def _frames(keys: NDArray[np.intp]) -> tuple[U64, U64]:
-    chars64, masks64, built = _frame_rows()
-    chars, masks = chars64.view(np.uint8), masks64.view(np.uint8)
+def _frames(keys: NDArray[np.intp]) -> U64:
+    table, built = _frame_rows()
+    if np.take(built, keys).all():
+        return table
+    rows = table.view(np.uint8)
     missing = np.flatnonzero(~built & (np.bincount(keys, minlength=built.size) > 0))
     for key in missing.tolist():
         rest, negative = divmod(key, 2)
         decpt, n = divmod(rest, _DIGITS)
         decpt, n = decpt + _DECPT_MIN, n + 1
-        row, mask = chars[key], masks[key]
-        scientific = decpt <= -4 or decpt > 16
-        before = 1 if scientific else max(decpt, 0)  # digits before the point
-        first = _DIGITS - n  # the digits are right-aligned in their 17 columns
-        for digits in (slice(_INT + first, _INT + first + before),
-                       slice(_FRAC + first + before, _FRAC + _DIGITS)):
-            row[digits], mask[digits] = 0x30, 0x0F
+        first, second, chars = rows[:, key]
         if negative:
-            row[_SIGN] = ord("-")
-        if scientific:
+            chars[0] = ord("-")
+        if decpt <= -4 or decpt > 16:  # d.ddde±XX
+            first[_FIRST] = 0xFF
             if n > 1:
-                row[_DOT] = ord(".")
+                chars[_FIRST + 1] = ord(".")
+                second[_FIRST + 2:_FIRST + 1 + n] = 0xFF
             exp = f"e{decpt - 1:+03d}".encode()
-            row[_EXP:_EXP + len(exp)] = np.frombuffer(exp, dtype=np.uint8)
-        elif decpt <= 0:
-            row[_ZERO_DOT:_ZERO_DOT + 2 - decpt] = np.frombuffer(b"0." + b"0" * -decpt,
-                                                                dtype=np.uint8)
-        else:
-            row[_DOT] = ord(".")
+            chars[_EXP:_EXP + len(exp)] = np.frombuffer(exp, dtype=np.uint8)
+        elif decpt <= 0:  # 0.00ddd
+            chars[1:3 - decpt] = np.frombuffer(b"0." + b"0" * -decpt, dtype=np.uint8)
+            first[_FIRST:_FIRST + n] = 0xFF
+        else:  # dd.ddd or ddd.0
+            first[_FIRST:_FIRST + decpt] = 0xFF
+            chars[_FIRST + decpt] = ord(".")
             if decpt == n:
-                row[_TRAIL] = ord("0")
+                chars[_FIRST + n + 1] = ord("0")
+            else:
+                second[_FIRST + 1 + decpt:_FIRST + 1 + n] = 0xFF
         built[key] = True
-    return chars64, masks64
+    return table
 
 
 def repr_matrix(values: Array, nonfinite: str | None = None) -> U8:
@@ -211,28 +236,19 @@ def repr_matrix(values: Array, nonfinite: str | None = None) -> U8:
     instead for NaN and ±inf, if given) with NUL bytes in between."""
     values = np.ascontiguousarray(values, dtype=np.float64)
     n = values.shape[0]
-    bits = values.view(np.uint64)
-    ok, digits, e10 = _shortest(bits & np.uint64((1 << 63) - 1))
-    size = np.searchsorted(_POW10, digits, side="right")  # number of digits
-    decpt = size + e10
-    ok &= (size <= _DIGITS) & ((decpt <= size) | (decpt > 16)) & (decpt >= _DECPT_MIN) \
-        & (decpt <= _DECPT_MAX)
-    keys = np.where(ok, ((decpt - _DECPT_MIN) * _DIGITS + size - 1) * 2
-                    + (bits >> np.uint64(63)).astype(np.intp), 0)
-    chars, masks = _frames(keys)
-    out = np.empty((n, WIDTH), dtype=np.uint8)
-    # The digits, right-aligned, twice: before the point and after it (the frame keeps one).
-    rest = np.where(ok, digits, np.uint64(0))
-    for col in range(_DIGITS - 1, -1, -1):
-        tens = rest // np.uint64(10)
-        out[:, _INT + col] = rest - tens * np.uint64(10)
-        rest = tens
-    out[:, _FRAC:_FRAC + _DIGITS] = out[:, _INT:_INT + _DIGITS]
-    words = out.view(np.uint64)
-    words &= np.take(masks, keys, axis=0)
-    words |= np.take(chars, keys, axis=0)
+    words = np.empty((n, WIDTH // 8), dtype=np.uint64)
+    ok = np.empty(n, dtype=bool)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        _repr_words(values[start:stop], words[start:stop], ok[start:stop])
+    out: U8 = words.view(np.uint8)
     others = np.flatnonzero(~ok)
     if others.size:
+        # ±0.0 (most of a matrix of products with a(l−1)k = 0) from a table, the rest by repr
+        signs = values[others].view(np.uint64) >> np.uint64(63)
+        zero = values[others] == 0
+        out[others[zero]] = _ZEROS[signs[zero]]
+        others = others[~zero]
         items: list[float] = values[others].tolist()
         texts = [repr(v) for v in items]
         if nonfinite is not None:
@@ -241,6 +257,49 @@ def repr_matrix(values: Array, nonfinite: str | None = None) -> U8:
         fixed = np.array([t.encode("ascii") for t in texts], dtype=f"S{WIDTH}")
         out[others] = fixed.view(np.uint8).reshape(-1, WIDTH)
     return out
+
+
+_ZEROS = np.array([b"0.0", b"-0.0"], dtype=f"S{WIDTH}").view(np.uint8).reshape(2, WIDTH)
+
+
+def _repr_words(values: Array, words: U64, ok: NDArray[np.bool_]) -> None:
+    """The rows of :func:`repr_matrix` as (n, WIDTH / 8) uint64 ``words``, where ``ok`` is set
+    (the others are left to repr)."""
+    bits = values.view(np.uint64)
+    fast, digits, e10 = _shortest(bits & np.uint64((1 << 63) - 1))
+    size = np.searchsorted(_POW10, digits, side="right")  # number of digits
+    decpt = size + e10
+    fast &= (size <= _DIGITS) & ((decpt <= size) | (decpt > 16)) & (decpt >= _DECPT_MIN) \
+        & (decpt <= _DECPT_MAX)
+    ok[:] = fast
+    keys = np.where(fast, ((decpt - _DECPT_MIN) * _DIGITS + size - 1) * 2
+                    + (bits >> np.uint64(63)).astype(np.intp), 0)
+    table = _frames(keys)
+    # The 17 digits (the shortest ones, then zeros): the first, then four groups of four, as
+    # text in columns _FIRST … _FIRST + 16 of ``first``.
+    d = np.where(fast, digits, np.uint64(0)).view(np.int64) * np.take(_SCALE, size, mode="clip")
+    lead = d // 10**16
+    d -= lead * 10**16
+    high = d // 10**8
+    low = d - high * 10**8
+    first = np.empty_like(words)  # the columns left out are masked below
+    text = first.view(np.uint32)
+    text[:, 1] = np.take(_GROUPS, lead)  # "000" and d0 in column _FIRST
+    group = high // 10**4
+    text[:, 2] = np.take(_GROUPS, group)
+    text[:, 3] = np.take(_GROUPS, high - group * 10**4)
+    group = low // 10**4
+    text[:, 4] = np.take(_GROUPS, group)
+    text[:, 5] = np.take(_GROUPS, low - group * 10**4)
+    # The second copy: one column to the right (bytes are little-endian in a word).
+    flat = first.reshape(-1)
+    second = flat << np.uint64(8)
+    second[1:] |= flat[:-1] >> np.uint64(56)
+    np.take(table[0], keys, axis=0, out=words)
+    words &= first
+    second &= np.take(table[1], keys, axis=0).reshape(-1)
+    words |= second.reshape(words.shape)
+    words |= np.take(table[2], keys, axis=0)
 
 
 def repr_texts(values: Array, nonfinite: str | None = None) -> list[str]:

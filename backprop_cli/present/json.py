@@ -254,6 +254,8 @@ class _DocumentWriter:
 
     def __init__(self, out: TextIO, precision: int | None) -> None:
         self.out, self.precision = out, precision
+        self._frame_key: tuple[int, int, int, int | None] | None = None
+        self._frame_value: tuple[U8, U8]
 
     def value(self, value: Any, depth: int) -> None:
         write = self.out.write
@@ -317,26 +319,36 @@ class _DocumentWriter:
         last row if ``last_row``)."""
         r, c = block.shape
         values = _rounded(np.ascontiguousarray(block, dtype=float).ravel(), self.precision)
-        pad = INDENT * depth
-        cells = np.empty((r, c, pad + WIDTH + 2), dtype=np.uint8)
-        cells[:, :, :pad] = ord(" ")
-        cells[:, :, pad:pad + WIDTH] = repr_matrix(values, "null").reshape(r, c, WIDTH)
-        cells[:, :, pad + WIDTH] = ord(",")
-        cells[:, :, -1] = ord("\n")
-        if row_depth is None:
-            if last:
-                cells[-1, -1, pad + WIDTH] = 0
-            return cells.tobytes().translate(None, b"\0").decode("ascii")
-        cells[:, -1, pad + WIDTH] = 0
-        space = INDENT * row_depth
-        head = np.full((r, space + 2), ord(" "), dtype=np.uint8)
-        head[:, -2:] = np.frombuffer(b"[\n", dtype=np.uint8)
-        tail = np.full((r, space + 3), ord(" "), dtype=np.uint8)
-        tail[:, -3:] = np.frombuffer(b"],\n", dtype=np.uint8)
-        if last_row:
-            tail[-1, -2] = 0
-        lines = np.concatenate([head, cells.reshape(r, -1), tail], axis=1)
-        return lines.tobytes().translate(None, b"\0").decode("ascii")
+        text, floats = self._frame(r, c, INDENT * depth, row_depth)
+        floats[...] = repr_matrix(values, "null").reshape(floats.shape)
+        lines = text.tobytes().translate(None, b"\0")
+        if last if row_depth is None else last_row:
+            lines = lines[:-2] + b"\n"  # it ends with the comma of its last number or row
+        return lines.decode("ascii")
+
+    def _frame(self, r: int, c: int, pad: int, row_depth: int | None) -> tuple[U8, U8]:
+        """The text around a block of (r, c) floats, NUL-padded, with a comma after each line,
+        and the floats' columns in it (r, c, WIDTH); kept for the next blocks of the same
+        shape (the blocks of one matrix), whose floats are written over the last ones."""
+        key = (r, c, pad, row_depth)
+        if key != self._frame_key:
+            cell = np.zeros(pad + WIDTH + 2, dtype=np.uint8)
+            cell[:pad] = ord(" ")
+            cell[-2:] = np.frombuffer(b",\n", dtype=np.uint8)
+            cells = np.tile(cell, (r, c, 1))
+            head, tail = b"", b""
+            if row_depth is not None:
+                cells[:, -1, -2] = 0  # the last number of a row
+                head = b" " * (INDENT * row_depth) + b"[\n"
+                tail = b" " * (INDENT * row_depth) + b"],\n"
+            text = np.concatenate([np.tile(np.frombuffer(head, dtype=np.uint8), (r, 1)),
+                                   cells.reshape(r, -1),
+                                   np.tile(np.frombuffer(tail, dtype=np.uint8), (r, 1))],
+                                  axis=1)
+            floats = np.reshape(text[:, len(head):text.shape[1] - len(tail)],
+                                cells.shape, copy=False)[:, :, pad:pad + WIDTH]
+            self._frame_key, self._frame_value = key, (text, floats)
+        return self._frame_value
 
 
 def _streamable(values: Array | Outer) -> bool:
