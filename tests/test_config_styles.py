@@ -35,6 +35,7 @@ FILE = "n.yaml"
 Writer = Callable[[Network, dict[str, Any]], str]
 STYLES: dict[str, Writer] = {
     "own": lambda net, data: dump_network(net),
+    "own-crlf": lambda net, data: dump_network(net).replace("\n", "\r\n"),
     "block": lambda net, data: yaml.safe_dump(data),
     "flow": lambda net, data: yaml.safe_dump(data, default_flow_style=None),
     "json": lambda net, data: json.dumps(data),
@@ -277,3 +278,35 @@ def test_an_edited_file_gets_the_careful_reading_s_network_or_message(
         cut = data.draw(st.integers(0, 2))
         text = text[:at] + data.draw(st.text(EDITS, max_size=2)) + text[at + cut:]
     assert outcome(fast, text) == outcome(careful, text)
+
+
+def test_the_fast_reading_keeps_the_rows_as_arrays_and_other_lists_as_lists() -> None:
+    """Weight rows, biases and examples are float64 arrays; a list elsewhere (here an alias of
+    an example's input) is a list of floats, as the careful reading gives."""
+    row = ", ".join(f"{0.125 * k - 0.5}" for k in range(9))
+    run = "\n".join(f"  - {0.25 * k - 1}" for k in range(9))
+    text = (f"input_size: 9\nname: x\nlayers:\n- size: 1\n  weights:\n  - [{row}]\n"
+            f"  biases: [0.5]\nexamples:\n- input: &x\n{run}\n  target: [1.0]\n"
+            "training: {data: d.csv, history: [{loss: *x}]}\n")
+    doc = parse_yaml(text, FILE)
+    assert doc.fast
+    assert isinstance(doc.data["layers"][0]["weights"][0], np.ndarray)
+    assert isinstance(doc.data["examples"][0]["input"], np.ndarray)
+    assert type(doc.data["training"]["history"][0]["loss"]) is list
+    assert exact(doc.data) == exact(parse_yaml(text, FILE, careful=True).data)
+    assert outcome(fast, text) == outcome(careful, text)
+
+
+@pytest.mark.parametrize("style", ["own", "json", "block", "flow"])
+def test_lists_on_one_line_with_others_keep_their_place(style: str) -> None:
+    """JSON on one line: each list's `[]` takes the place of its numbers (no padding), and the
+    lists after it are found where YAML finds them."""
+    net = new_network([40, 30, 20, 3], seed=4)
+    text = STYLES[style](net, plain(net))
+    cut, lists = cut_number_lists(text)
+    assert len(lists) >= 50 and len(cut) < len(text) / 4
+    doc = parse_yaml(text, FILE)
+    assert doc.fast
+    got = loads_network(text, FILE)
+    for mine, theirs in zip(got.layers, net.layers, strict=True):
+        assert mine.weights.tobytes() == theirs.weights.tobytes()

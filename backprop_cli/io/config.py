@@ -157,6 +157,8 @@ class _Walker:
         if key in self.done:
             value, n = self.done[key]
             self._count(n, node)
+            if isinstance(value, np.ndarray) and not _ARRAY_FIELD.fullmatch(path):
+                return value.tolist()  # an alias of an array field's list, used elsewhere
             return value
         if key in self.open:
             raise ConfigError("an alias refers to a node that contains it (a recursive "
@@ -184,15 +186,24 @@ class _Walker:
         cut = self._cut(node, run=False)
         if cut is not None:  # `[]` where a flow list was
             return cut if _ARRAY_FIELD.fullmatch(path) else cut.tolist()
-        out: list[Any] = []
+        parts: list[Any] = []  # the items, and the numbers of each run as one array
+        runs: list[bool] = []
+        count = 0
         for item in node.value:
             cut = self._cut(item, run=True)
-            if cut is None:
-                out.append(self.value(item, _child(path, len(out))))
-            elif len(node.value) == 1 and _ARRAY_FIELD.fullmatch(path):
-                return cut  # the whole list is the run
-            else:
-                out.extend(cut.tolist())
+            parts.append(self.value(item, _child(path, count)) if cut is None else cut)
+            runs.append(cut is not None)
+            count += 1 if cut is None else len(cut)
+        if not any(runs):
+            return parts
+        if _ARRAY_FIELD.fullmatch(path) and all(
+                run or type(part) is float for run, part in zip(runs, parts, strict=True)):
+            # (yaml.safe_dump's block rows: the first number, then a run of the others)
+            return parts[0] if len(parts) == 1 else np.concatenate(
+                [part if run else np.array([part]) for run, part in zip(runs, parts, strict=True)])
+        out: list[Any] = []
+        for run, part in zip(runs, parts, strict=True):
+            out.extend(part.tolist() if run else (part,))
         return out
 
     def _cut(self, node: yaml.Node, run: bool) -> Array | None:
@@ -373,6 +384,7 @@ def read_text(path: Path | str) -> str:
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}") from None
     raw = b"".join(blocks)
+    blocks.clear()  # the text once as bytes while it is decoded, not twice
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

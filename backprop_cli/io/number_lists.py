@@ -19,9 +19,10 @@ A flow list that ends its line (the tool's own files: one weight row a line) is 
 looking at the lines that end with ``]``; the regular expressions, which cost about 15 ns a
 character, only scan the text between those lines.
 
-The text keeps its lines, and what follows a list its column: a flow list becomes ``[]``, its
-line breaks and spaces; a run keeps its first entry and its other lines become empty. Each list
-is known by the 0-based (line, column) where YAML will find what is left of it: the ``[`` of a
+The text keeps its lines: a flow list becomes ``[]`` (over several lines: ``[]``, its line
+breaks, and spaces up to where its ``]`` was, so that what follows keeps its indentation); a
+run keeps its first entry and its other lines become empty. Each list is known by the 0-based
+(line, column) where YAML will find what is left of it in the text returned: the ``[`` of a
 flow list, the first number of a run. The caller must check that YAML found every one of them
 there (a list inside a quoted text or a ``|`` block is not a list), and read the original text
 otherwise.
@@ -100,8 +101,8 @@ def _line_ends(text: str) -> list[tuple[int, int]]:
 
 
 def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]:
-    """``text`` with its long lists of decimals blanked out (same length, same lines), and those
-    lists by the 0-based (line, column) where YAML will find what is left of each."""
+    """``text`` with its long lists of decimals blanked out (the same lines), and those lists
+    by the 0-based (line, column) where YAML will find what is left of each."""
     found: list[tuple[int, int, str, NumberList]] = []  # (start, end, replacement, list)
     lines = _line_ends(text)
     for start, end in lines:
@@ -124,9 +125,10 @@ def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]
             values = _decimals(body.replace("\r", " ").replace("\n", " "))
             if values is None:
                 continue
-            # `[]`, the list's line breaks, then spaces up to where its `]` was
+            # `[]`, the list's line breaks, then (a list over several lines) spaces up to
+            # where its `]` was
             breaks = body.count("\n")
-            pad = len(body) - body.rfind("\n") if breaks else len(body)
+            pad = len(body) - body.rfind("\n") if breaks else 0
             if text[match.end():match.end() + 1] in ("\n", "\r", ""):
                 pad = 0  # nothing follows the list on its line: no column to keep
             found.append((match.start(), match.end(), "[]" + "\n" * breaks + " " * pad,
@@ -146,16 +148,21 @@ def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]
     found.sort(key=lambda item: item[0])
     lists: dict[tuple[int, int], NumberList] = {}
     pieces: list[str] = []
-    done = line = 0
+    # Positions in the text returned: ``length`` of what is written, the line and where it
+    # starts carried along (a search back to the line's start from each list would read JSON
+    # on one line again for every list).
+    done = length = line = line_start = 0
     for start, end, replacement, numbers in found:
         if start < done:  # overlapping matches cannot happen; skip rather than trust that
             continue
-        line += text.count("\n", done, start)
-        column = start - (text.rfind("\n", 0, start) + 1)
-        pieces.append(text[done:start])
-        pieces.append(replacement)
-        lists[(line, column)] = numbers
-        line += text.count("\n", start, end)
+        for piece, found_here in ((text[done:start], True), (replacement, False)):
+            if breaks := piece.count("\n"):
+                line += breaks
+                line_start = length + piece.rfind("\n") + 1
+            length += len(piece)
+            pieces.append(piece)
+            if found_here:
+                lists[(line, length - line_start)] = numbers
         done = end
     pieces.append(text[done:])
     return "".join(pieces), lists
