@@ -310,3 +310,15 @@ def test_lists_on_one_line_with_others_keep_their_place(style: str) -> None:
     got = loads_network(text, FILE)
     for mine, theirs in zip(got.layers, net.layers, strict=True):
         assert mine.weights.tobytes() == theirs.weights.tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [1e-05, -5e-07, 1e16, 1e-4, 9.999999999999999e-05, 5e-324, -0.0, 3e21]), min_size=1,
+    max_size=30))
+def test_a_row_is_written_as_format_float_writes_each_number(values: list[float]) -> None:
+    row = np.array(values)
+    assert config._flow(row) == "[" + ", ".join(map(config.format_float, values)) + "]"
+    single = row[np.abs(row) < 1e38].astype(np.float32)
+    assert config._flow(single) == "[" + ", ".join(
+        map(config.format_float, single.tolist())) + "]"

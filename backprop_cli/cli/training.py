@@ -93,7 +93,7 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
 
 def _values(net: Network, state: OptimizerState) -> int:
     """The numbers of ``net``'s file with ``state``, as io.config counts them (MAX_NODES): the
-    parameters, the state's arrays and the examples (the other fields are a few hundred)."""
+    parameters, the state's arrays, the examples, and 10,000 for the other fields."""
     examples = 0 if net.examples is None else net.examples.inputs.size + net.examples.targets.size
     slots = sum(array.size for pairs in state.slots.values() for pair in pairs for array in pair)
     return net.parameter_count + slots + examples + 10_000

@@ -68,7 +68,6 @@ MAX_FILE_BYTES = BYTES_PER_PARAMETER * MAX_PARAMETERS  # 457 MiB
 MAX_NODES = 4 * MAX_PARAMETERS
 
 
-
 def file_limit() -> str:
     """MAX_FILE_BYTES as messages say it."""
     return (f"{MAX_FILE_BYTES // 2**20} MiB ({MAX_PARAMETERS:,} parameters written out in any "
@@ -730,10 +729,13 @@ def _flow(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f" and bool(
             np.isfinite(value).all()):  # a row of weights: format_float of each, at once
         texts = list(map(repr, value.tolist()))
-        if "e" in (text := ", ".join(texts)):
-            text = ", ".join(t if "e" not in t or "." in t else format_float(float(t))
-                             for t in texts)
-        return f"[{text}]"
+        # repr is scientific below 1e-4 and from 1e16 on, where "1e-05" needs format_float's
+        # ".0" (the margin only costs a look at a few more)
+        magnitude = np.abs(value)
+        for i in np.flatnonzero((magnitude < 2e-4) | (magnitude >= 5e15)).tolist():
+            if "." not in texts[i]:
+                texts[i] = format_float(float(value[i]))
+        return f"[{', '.join(texts)}]"
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list | tuple):
