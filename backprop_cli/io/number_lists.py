@@ -39,8 +39,8 @@ from numpy.typing import NDArray
 
 # `[` + at least 32 characters of numbers, commas and white space + `]`: a list no other list
 # is nested in. Short lists are left to YAML (nothing to gain).
-_FLOW = re.compile(r"\[([-+0-9.eE, \r\n]{32,})\]")
 _SHORTEST = 32
+_FLOW = re.compile(rf"\[([-+0-9.eE, \r\n]{{{_SHORTEST},}})\]")
 # Eight or more lines `- <number>` at one indentation (captured once: `(?=(…))\1` does not
 # backtrack into it), \n or \r\n.
 _RUN = re.compile(r"^(?=([ ]*))\1- [-+0-9.eE]+[ ]*\r?(?:\n\1- [-+0-9.eE]+[ ]*\r?){7,}$",
@@ -81,12 +81,11 @@ def _line_ends(text: str) -> list[tuple[int, int]]:
     """(start, end) of each flow list that ends its line (``]`` then a line break, or the
     end of the text) and holds at least _SHORTEST characters of _ALLOWED."""
     spans = []
+    ends = []
     at = text.find("]\n")
-    ends = [] if at < 0 else [at]
     while at >= 0:
+        ends.append(at)
         at = text.find("]\n", at + 2)
-        if at >= 0:
-            ends.append(at)
     if text.endswith("]"):
         ends.append(len(text) - 1)
     for close in ends:
