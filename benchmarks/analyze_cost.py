@@ -5,7 +5,7 @@ child (ru_maxrss from os.wait4).
    interleaved, median: the ratio (goal ≤ 2).
 2. `-f json` of a 10⁶-parameter network (784-1024-200-10) with 1, 5 and 20 examples: MB/s of
    output and peak RSS (goal: ≥ 100 MB/s, peak not growing with the examples).
-3. With --big: a 10⁷-parameter network (784-4096-1600-10, 9.8 million; 209 MB of YAML): the
+3. With --big: a 10⁷-parameter network (784-4096-1600-10, 9.8 million; 219 MB of YAML): the
    default table's time and peak over --runs runs (median, and the goal: ≤ 5 s and ≤ 2 GB),
    then each format once (completes: time and peak; or refuses: the message). The reading of
    the file is timed apart (`--top 1 -f ndjson`).
