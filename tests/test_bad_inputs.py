@@ -31,13 +31,14 @@ def _billion_laughs() -> str:
     return "\n".join(lines) + "\ninput_size: 1\nlayers: [{size: 1, weights: [[1]], biases: [0]}]\n"
 
 
-GENERATORS: dict[str, Callable[[], dict[str, bytes]]] = {
+# A file's bytes, or its first bytes and its size: a hole (a sparse file) up to that size.
+Content = bytes | tuple[bytes, int]
+GENERATORS: dict[str, Callable[[], dict[str, Content]]] = {
     "deep": lambda: {"n.yaml": ("input_size: 1\ninit: {}\nlayers:\n"
                                 + "  - {size: 1}\n" * (config.MAX_LAYERS + 1)).encode()},
     "billion_laughs": lambda: {"n.yaml": _billion_laughs().encode()},
-    # 50 MB: a valid start, then comment lines (the limit is on bytes, before any parsing).
-    "fifty_megabytes": lambda: {"n.yaml": b"input_size: 1\nlayers: []\n"
-                                + (b"#" * 99 + b"\n") * 500_000},
+    # 458 MiB: a valid start, then a hole (the limit is on bytes, before any parsing).
+    "over_the_file_limit": lambda: {"n.yaml": (b"input_size: 1\nlayers: []\n", 458 * 2**20)},
     "deep_brackets": lambda: {"n.yaml": b"a: " + b"[" * 100_000 + b"]" * 100_000 + b"\n"},
     "huge_field": lambda: {"d.csv": b"x1,x2,y\n0," + b"1" * 200_000 + b",0\n"},
     # 6 MB on line 3: refused once 4 MiB of it are read
@@ -70,7 +71,7 @@ def _network_text(case: dict[str, Any]) -> bytes | None:
 
 
 def _write_inputs(case: dict[str, Any], tmp: Path) -> dict[str, Path]:
-    files: dict[str, bytes] = {}
+    files: dict[str, Content] = {}
     net = _network_text(case)
     if net is not None:
         files["n.yaml"] = net
@@ -85,7 +86,10 @@ def _write_inputs(case: dict[str, Any], tmp: Path) -> dict[str, Path]:
     paths = {}
     for name, content in files.items():
         paths[name] = tmp / name
-        paths[name].write_bytes(content)
+        start, size = content if isinstance(content, tuple) else (content, len(content))
+        with paths[name].open("wb") as stream:
+            stream.write(start)
+            stream.truncate(size)
     return paths
 
 
@@ -139,7 +143,7 @@ def test_billion_laughs_is_refused_with_bounded_memory() -> None:
     text = _billion_laughs()
     tracemalloc.start()
     try:
-        with pytest.raises(ConfigError, match="expands to more than 10,000,000 values"):
+        with pytest.raises(ConfigError, match="expands to more than 40,000,000 values"):
             config.loads_network(text)
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -158,10 +162,11 @@ def test_aliases_within_the_limits_are_shared_not_copied() -> None:
 def test_limits_are_the_documented_ones() -> None:
     readme = (HERE.parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Safety and limits", 1)[1].split("\n## ", 1)[0]
-    assert config.MAX_FILE_BYTES == 32 * 2**20 and "32 MiB" in section
+    assert config.MAX_FILE_BYTES // 2**20 == 457 and "457 MiB" in section
+    assert config.BYTES_PER_PARAMETER == 48 and "48 bytes a parameter" in section
     assert config.MAX_LAYERS == 1000 and "1,000 layers" in section
     assert config.MAX_PARAMETERS == 10**7 and "10,000,000 weights and biases" in section
-    assert config.MAX_NODES == 10**7 and "10,000,000 values" in section
+    assert config.MAX_NODES == 4 * 10**7 and "40,000,000 values" in section
 
 
 USAGE_ERRORS = [

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.io import config
+from backprop_cli.io import config, number_lists
 from backprop_cli.io.config import (
     _parse_yaml,
     dump_network,
@@ -35,6 +35,7 @@ FILE = "n.yaml"
 Writer = Callable[[Network, dict[str, Any]], str]
 STYLES: dict[str, Writer] = {
     "own": lambda net, data: dump_network(net),
+    "own-crlf": lambda net, data: dump_network(net).replace("\n", "\r\n"),
     "block": lambda net, data: yaml.safe_dump(data),
     "flow": lambda net, data: yaml.safe_dump(data, default_flow_style=None),
     "json": lambda net, data: json.dumps(data),
@@ -58,6 +59,17 @@ def outcome(load: Callable[[str], Network], text: str) -> str:
 
 def fast(text: str) -> Network:
     return loads_network(text, FILE)
+
+
+def exact(data: Any) -> Any:
+    """A document's data with every float as its bits (float.hex) and the float64 arrays of a
+    fast reading as lists, to compare with the careful reading's."""
+    if isinstance(data, dict):
+        return {key: exact(value) for key, value in data.items()}
+    if isinstance(data, list | np.ndarray):
+        return [exact(value) for value in (data.tolist() if isinstance(data, np.ndarray)
+                                           else data)]
+    return data.hex() if isinstance(data, float) else data
 
 
 def plain(net: Network) -> dict[str, Any]:
@@ -212,7 +224,7 @@ def test_where_a_list_is_read_fast_the_document_is_the_careful_one(
     text = NET.format(name=title, row=row)
     doc = parse_yaml(text, FILE)
     assert doc.fast == is_fast
-    assert doc.data == parse_yaml(text, FILE, careful=True).data
+    assert exact(doc.data) == exact(parse_yaml(text, FILE, careful=True).data)
     assert outcome(fast, text) == outcome(careful, text)
 
 
@@ -232,7 +244,7 @@ def test_a_run_of_block_entries_is_read_as_yaml_reads_it(
            "  biases: [0.5]\n"
     doc = parse_yaml(text, FILE)
     assert doc.fast == is_fast
-    assert doc.data == parse_yaml(text, FILE, careful=True).data
+    assert exact(doc.data) == exact(parse_yaml(text, FILE, careful=True).data)
     assert outcome(fast, text) == outcome(careful, text)
 
 
@@ -266,3 +278,70 @@ def test_an_edited_file_gets_the_careful_reading_s_network_or_message(
         cut = data.draw(st.integers(0, 2))
         text = text[:at] + data.draw(st.text(EDITS, max_size=2)) + text[at + cut:]
     assert outcome(fast, text) == outcome(careful, text)
+
+
+def test_the_fast_reading_keeps_the_rows_as_arrays_and_other_lists_as_lists() -> None:
+    """Weight rows, biases and examples are float64 arrays; a list elsewhere (here an alias of
+    an example's input) is a list of floats, as the careful reading gives."""
+    row = ", ".join(f"{0.125 * k - 0.5}" for k in range(9))
+    run = "\n".join(f"  - {0.25 * k - 1}" for k in range(9))
+    text = (f"input_size: 9\nname: x\nlayers:\n- size: 1\n  weights:\n  - [{row}]\n"
+            f"  biases: [0.5]\nexamples:\n- input: &x\n{run}\n  target: [1.0]\n"
+            "training: {data: d.csv, history: [{loss: *x}]}\n")
+    doc = parse_yaml(text, FILE)
+    assert doc.fast
+    assert isinstance(doc.data["layers"][0]["weights"][0], np.ndarray)
+    assert isinstance(doc.data["examples"][0]["input"], np.ndarray)
+    assert type(doc.data["training"]["history"][0]["loss"]) is list
+    assert exact(doc.data) == exact(parse_yaml(text, FILE, careful=True).data)
+    assert outcome(fast, text) == outcome(careful, text)
+
+
+@pytest.mark.parametrize("style", ["own", "json", "block", "flow"])
+def test_lists_on_one_line_with_others_keep_their_place(style: str) -> None:
+    """JSON on one line: each list's `[]` takes the place of its numbers (no padding), and the
+    lists after it are found where YAML finds them."""
+    net = new_network([40, 30, 20, 3], seed=4)
+    text = STYLES[style](net, plain(net))
+    cut, lists = cut_number_lists(text)
+    assert len(lists) >= 50 and len(cut) < len(text) / 4
+    doc = parse_yaml(text, FILE)
+    assert doc.fast
+    got = loads_network(text, FILE)
+    for mine, theirs in zip(got.layers, net.layers, strict=True):
+        assert mine.weights.tobytes() == theirs.weights.tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [1e-05, -5e-07, 1e16, 1e-4, 9.999999999999999e-05, 5e-324, -0.0, 3e21]), min_size=1,
+    max_size=30))
+def test_a_row_is_written_as_format_float_writes_each_number(values: list[float]) -> None:
+    row = np.array(values)
+    assert config._flow(row) == "[" + ", ".join(map(config.format_float, values)) + "]"
+    single = row[np.abs(row) < 1e38].astype(np.float32)
+    assert config._flow(single) == "[" + ", ".join(
+        map(config.format_float, single.tolist())) + "]"
+
+
+@pytest.mark.parametrize("style", ["own", "json", "flow"])
+def test_two_processes_read_what_one_reads(style: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over PARALLEL_BYTES a forked copy reads half of the lists that end their lines: the
+    same arrays, bit for bit, and a list that is not decimals (in either half) is left to
+    YAML, with the careful reading's message."""
+    net = new_network([30, 40, 20, 3], seed=5)
+    text = STYLES[style](net, plain(net))
+    alone = cut_number_lists(text)
+    monkeypatch.setattr(number_lists, "PARALLEL_BYTES", 0)
+    both = cut_number_lists(text)
+    assert both[0] == alone[0] and both[1].keys() == alone[1].keys()
+    for at, numbers in alone[1].items():
+        assert both[1][at].values.tobytes() == numbers.values.tobytes()
+    lines = text.splitlines(keepends=True)
+    rows = [i for i, line in enumerate(lines) if line.rstrip().endswith("]")
+            and line.count(",") > 10]
+    for i in (rows[1], rows[-2]) if style == "own" else ():
+        bad = lines.copy()
+        bad[i] = bad[i].replace(", ", ", .nan, ", 1)
+        got = outcome(fast, "".join(bad))
+        assert got == outcome(careful, "".join(bad)) and f"{FILE}:{i + 1}:" in got, got

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import CONFIGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from backprop_cli import scaffold
 from backprop_cli.cli import app
-from backprop_cli.io.config import load_network, loads_network
-from backprop_cli.scaffold import new_network
+from backprop_cli.io import config
+from backprop_cli.io.config import dump_bytes_bound, dump_network, load_network, loads_network
+from backprop_cli.scaffold import new_network, written_by
 
 MNIST = ["--sizes", "784,16,16,10", "--activation", "sigmoid", "--init", "xavier", "--seed", "0"]
 
@@ -124,3 +129,52 @@ def test_default_file_round_trips_through_analyze(tmp_path: Path) -> None:
     assert code == 0 and "examples:" not in out and out.startswith(
         "# Written by: backprop init --sizes 2,3,1 ") and "--no-example-input" in out
     assert loads_network(out).examples is None
+
+
+def _no_draw(*_: object) -> None:
+    raise AssertionError("drew weights before refusing")
+
+
+@pytest.mark.parametrize("sizes", ["784,4096,4096,10", "100000,100000"])
+def test_too_many_parameters_are_refused_before_drawing(
+        sizes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scaffold, "draw_parameters", _no_draw)
+    out = tmp_path / "k.yaml"
+    code, _, err = run("init", "--sizes", sizes, "-o", str(out))
+    assert code == 2 and not out.exists()
+    assert "at most 1,000 layers and 10,000,000 parameters are allowed" in err
+
+
+def test_a_file_over_the_limit_is_refused_before_drawing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scaffold, "draw_parameters", _no_draw)
+    monkeypatch.setattr(config, "MAX_FILE_BYTES", 32 * 2**20)
+    out = tmp_path / "k.yaml"
+    code, _, err = run("init", "--sizes", "64,1300,1300,10", "-o", str(out))
+    assert code == 2 and not out.exists()
+    assert " ".join(err.split()).endswith(
+        "--sizes 64,1300,1300,10: the file could take 44 MiB, and network files are limited "
+        "to 32 MiB (10,000,000 parameters written out in any common style); choose smaller "
+        "layers or a shorter --name")
+
+
+def test_every_network_init_allows_fits_in_a_network_file() -> None:
+    """The shapes with the most bytes a parameter (rows of one weight), and the widest row."""
+    most = config.MAX_PARAMETERS
+    for sizes in ([1, (most - 1) // 3, 1], [most - 1, 1], [1, most // 2 - 1],
+                  [784, 4096, 1600, 10]):
+        assert sum(n * (m + 1) for m, n in itertools.pairwise(sizes)) <= most
+        assert dump_bytes_bound(sizes, "x" * 1000, True) <= config.MAX_FILE_BYTES
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=2, max_size=4),
+       st.sampled_from(["xavier", "normal", "zeros"]), st.sampled_from([None, 1e-300, 1e300]),
+       st.text(max_size=5), st.booleans())
+def test_the_bound_is_more_than_the_file(sizes: list[int], method: str, scale: float | None,
+                                         name: str, example: bool) -> None:
+    net = new_network(sizes, method=method, scale=scale, name=name or None,
+                      example_input=example)
+    text = written_by(net, activation="sigmoid", method=method, scale=scale,
+                      name=name or None, seed=0, example_input=example) + dump_network(net)
+    assert len(text.encode()) <= dump_bytes_bound(sizes, name or None, example)

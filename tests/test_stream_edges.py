@@ -79,15 +79,6 @@ def test_a_read_error_in_a_csv_input_is_one_message(tmp_path: Path) -> None:
                                "Input/output error\n"), args
 
 
-def test_init_refuses_a_network_file_no_command_could_read(tmp_path: Path) -> None:
-    out = tmp_path / "k.yaml"
-    done = _shell(_cmd("init", "--sizes", "64,1300,1300,10", "-o", str(out)), tmp_path)
-    assert done.returncode == 2
-    assert "1,788,810 parameters make a file of 38 MiB" in done.stderr
-    assert "limited to 32 MiB" in done.stderr
-    assert not out.exists()
-
-
 def test_a_long_message_line_is_cut(tmp_path: Path) -> None:
     """A CSV whose header lists 100,000 characters of names: the message names them, cut."""
     data = tmp_path / "d.csv"

@@ -428,8 +428,10 @@ def test_options_given_again_override_the_stored_run_s(files: tuple[Path, Path],
     assert "training.options.lr: expected a number, got 'fast'; give --lr" in result.stderr
 
 
+@pytest.mark.parametrize("limit", ["MAX_FILE_BYTES", "MAX_NODES"])
 def test_a_state_that_would_pass_the_file_limit_is_left_out(
-        files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        limit: str) -> None:
     import backprop_cli.cli.training as cli_training
 
     net_file, data = files
@@ -438,7 +440,9 @@ def test_a_state_that_would_pass_the_file_limit_is_left_out(
                    "--target", "y1,y2")
     assert plain.exit_code == 0 and "note" not in plain.stderr
     full = len(out.read_bytes())
-    monkeypatch.setattr(cli_training, "MAX_FILE_BYTES", full - 1)
+    network = load_network(out)
+    values = network.parameter_count * 3 + 10_000  # with adam's m and v; the examples
+    monkeypatch.setattr(cli_training, limit, full - 1 if limit == "MAX_FILE_BYTES" else values)
     result = invoke("train", net_file, data, "-o", out, "--optimizer", "adam", "-q",
                     "--target", "y1,y2", "--force")
     assert result.exit_code == 0

@@ -619,23 +619,23 @@ def init_(
     template example to analyze (--no-example-input leaves it out).
     """
     from backprop_cli.errors import UsageError
-    from backprop_cli.io.config import MAX_FILE_BYTES, dump_network
+    from backprop_cli.io import config
+    from backprop_cli.io.config import dump_bytes_bound, dump_network, file_limit
     from backprop_cli.scaffold import new_network, parse_sizes, written_by
 
     check_output(output, [], force=force)
-    net = new_network(parse_sizes(sizes), activation=activation,
+    layer_sizes = parse_sizes(sizes)  # at most MAX_LAYERS and MAX_PARAMETERS
+    bound = dump_bytes_bound(layer_sizes, name, example_input)
+    if bound > config.MAX_FILE_BYTES:  # no command would read it: say so before drawing
+        raise UsageError(
+            f"--sizes {sizes}: the file could take {bound / 2**20:.0f} MiB, and network files "
+            f"are limited to {file_limit()}; choose smaller layers or a shorter --name")
+    net = new_network(layer_sizes, activation=activation,
                       output_activation=output_activation, cost=cost, method=method,
                       seed=seed, scale=scale, name=name, example_input=example_input)
     comment = written_by(net, activation=activation, method=method, seed=seed, scale=scale,
                          name=name, example_input=example_input)
-    text = comment + dump_network(net)
-    if len(text.encode()) > MAX_FILE_BYTES:  # every command would refuse to read it
-        raise UsageError(
-            f"--sizes {sizes}: {net.parameter_count:,} parameters make a file of "
-            f"{len(text.encode()) / 2**20:.0f} MiB, and network files are limited to "
-            f"{MAX_FILE_BYTES // 2**20} MiB (about 1.3 million parameters); choose smaller "
-            "layers")
-    write_text(text, output, force=force)
+    write_text(comment + dump_network(net), output, force=force)
 
 
 
@@ -1083,7 +1083,8 @@ def import_(
     loaded: convert them with safetensors.
     """
     from backprop_cli.errors import UsageError
-    from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, loads_network
+    from backprop_cli.io import config
+    from backprop_cli.io.config import dump_network, file_limit, loads_network
     from backprop_cli.io.model_files import check_cost, refuse_pickle, with_examples
 
     if examples is None and (target is not None or features is not None
@@ -1113,10 +1114,10 @@ def import_(
         net = with_examples(net, examples, target=target, features=features,
                             delimiter=delimiter)
     text = f"# imported from {model.name} by backprop import\n" + dump_network(net)
-    if len(text.encode()) > MAX_FILE_BYTES:
+    if len(text.encode()) > config.MAX_FILE_BYTES:
         raise UsageError(f"the network file would be {len(text.encode()) / 2**20:.0f} MiB; "
-                         f"network files are limited to {MAX_FILE_BYTES // 2**20} MiB (fewer "
-                         "--examples rows, or a smaller model)")
+                         f"network files are limited to {file_limit()} (fewer --examples rows, "
+                         "or a smaller model)")
     loads_network(text, str(output or "<stdout>"))  # what every command will read
     for note in imported.notes:
         say(f"backprop: note: {note}")

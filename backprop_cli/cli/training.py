@@ -30,7 +30,7 @@ from backprop_cli.errors import (
 )
 from backprop_cli.io.atomic import check_output, own_stream
 from backprop_cli.io.blas import runtime
-from backprop_cli.io.config import MAX_FILE_BYTES, dump_network, load_network
+from backprop_cli.io.config import MAX_FILE_BYTES, MAX_NODES, dump_network, load_network
 from backprop_cli.io.datasets import named_row
 from backprop_cli.io.training_data import TrainingData, load_training_data
 from backprop_cli.network import Examples, Network, OptimizerState
@@ -80,14 +80,23 @@ def trained_document(net: Network, trainer: Trainer, summary: TrainSummary,
             run for run in (*(before.history or ()), before.run()) if run),
         options={**(info.options or {}), **({"resume": True} if trainer.resumed else {})})
     text = dump_network(replace(trained, training=info, preprocessing=data.preprocessing))
-    if info.state is not None and len(text.encode()) > MAX_FILE_BYTES:
+    if info.state is not None and (len(text.encode()) > MAX_FILE_BYTES
+                                   or _values(trained, info.state) > MAX_NODES):
         # a file every command would refuse: keep the weights, leave the state out
         say(f"backprop: note: with the optimizer state the trained file would be over the "
-            f"{MAX_FILE_BYTES // 2**20} MiB every command reads; written without it, so "
-            "--resume cannot continue it")
+            f"{MAX_FILE_BYTES // 2**20} MiB or {MAX_NODES:,} values every command reads; "
+            "written without it, so --resume cannot continue it")
         text = dump_network(replace(trained, training=replace(info, state=None),
                                     preprocessing=data.preprocessing))
     return text
+
+
+def _values(net: Network, state: OptimizerState) -> int:
+    """The numbers of ``net``'s file with ``state``, as io.config counts them (MAX_NODES): the
+    parameters, the state's arrays, the examples, and 10,000 for the other fields."""
+    examples = 0 if net.examples is None else net.examples.inputs.size + net.examples.targets.size
+    slots = sum(array.size for pairs in state.slots.values() for pair in pairs for array in pair)
+    return net.parameter_count + slots + examples + 10_000
 
 
 def stored_examples(net: Network, data: TrainingData, examples: int | None,

@@ -10,6 +10,7 @@ typed training: and preprocessing: blocks included, so that each error carries i
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -57,9 +58,21 @@ INIT_KEYS = ("method", "seed", "scale")
 DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_COST = "squared_error"
 # Limits (README, "Safety and limits"); each is checked before anything is allocated.
-MAX_FILE_BYTES = 32 * 1024 * 1024  # about 1.3 million parameters written out in full
-MAX_NODES = 10_000_000  # values in the document, aliases expanded ("billion laughs")
-# MAX_LAYERS, MAX_PARAMETERS: choices.py (scaffold checks them too)
+# MAX_LAYERS, MAX_PARAMETERS: choices.py (scaffold checks them too). A file of MAX_PARAMETERS
+# written out loads in every common style: a number takes 22–24 bytes in the tool's own style
+# and in JSON, 27–29 in yaml.safe_dump's block style, 42–44 in JSON indented by 4.
+BYTES_PER_PARAMETER = 48
+MAX_FILE_BYTES = BYTES_PER_PARAMETER * MAX_PARAMETERS  # 457 MiB
+# Values in the document, aliases expanded ("billion laughs"): the parameters, an optimizer
+# state of twice as many (adam's m and v) and the examples.
+MAX_NODES = 4 * MAX_PARAMETERS
+
+
+def file_limit() -> str:
+    """MAX_FILE_BYTES as messages say it."""
+    return (f"{MAX_FILE_BYTES // 2**20} MiB ({MAX_PARAMETERS:,} parameters written out in any "
+            "common style)")
+
 
 # YAML 1.1 (PyYAML) reads 1e-05 and 1e5 as strings; YAML 1.2, JSON and Python read them as
 # numbers. Plain scalars of this form are taken as numbers.
@@ -73,6 +86,10 @@ _NOT_DECIMAL = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+|
                           r"[0-9_]*\.?[0-9_]*_[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)")
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _PLAIN_NUMBERS = {float, int}  # not bool
+# The fields whose lists the fast reading keeps as float64 arrays (number_lists), which
+# _matrix and _vector take as they are; any other list is a list of Python floats.
+_ARRAY_FIELD = re.compile(r"(?:(?:layers|training\.state\.slots\.\w+)\[\d+\]\."
+                          r"(?:weights\[\d+\]|biases)|examples\[\d+\]\.(?:input|target))")
 
 
 @dataclass
@@ -139,6 +156,8 @@ class _Walker:
         if key in self.done:
             value, n = self.done[key]
             self._count(n, node)
+            if isinstance(value, np.ndarray) and not _ARRAY_FIELD.fullmatch(path):
+                return value.tolist()  # an alias of an array field's list, used elsewhere
             return value
         if key in self.open:
             raise ConfigError("an alias refers to a node that contains it (a recursive "
@@ -160,22 +179,33 @@ class _Walker:
         self.done[key] = (value, self.visited - start)
         return value
 
-    def _sequence(self, node: yaml.Node, path: str) -> list[Any]:
+    def _sequence(self, node: yaml.Node, path: str) -> list[Any] | Array:
         if not self.lists:
             return [self.value(item, _child(path, i)) for i, item in enumerate(node.value)]
         cut = self._cut(node, run=False)
         if cut is not None:  # `[]` where a flow list was
-            return cut
-        out: list[Any] = []
+            return cut if _ARRAY_FIELD.fullmatch(path) else cut.tolist()
+        parts: list[Any] = []  # the items, and the numbers of each run as one array
+        runs: list[bool] = []
+        count = 0
         for item in node.value:
             cut = self._cut(item, run=True)
-            if cut is None:
-                out.append(self.value(item, _child(path, len(out))))
-            else:
-                out.extend(cut)
+            parts.append(self.value(item, _child(path, count)) if cut is None else cut)
+            runs.append(cut is not None)
+            count += 1 if cut is None else len(cut)
+        if not any(runs):
+            return parts
+        if _ARRAY_FIELD.fullmatch(path) and all(
+                run or type(part) is float for run, part in zip(runs, parts, strict=True)):
+            # (yaml.safe_dump's block rows: the first number, then a run of the others)
+            return parts[0] if len(parts) == 1 else np.concatenate(
+                [part if run else np.array([part]) for run, part in zip(runs, parts, strict=True)])
+        out: list[Any] = []
+        for run, part in zip(runs, parts, strict=True):
+            out.extend(part.tolist() if run else (part,))
         return out
 
-    def _cut(self, node: yaml.Node, run: bool) -> list[float] | None:
+    def _cut(self, node: yaml.Node, run: bool) -> Array | None:
         """The numbers cut from the text where ``node`` is: an empty flow list, or (``run``)
         the first entry of a run of block entries, the others blanked."""
         at = (node.start_mark.line, node.start_mark.column)
@@ -335,11 +365,10 @@ def read_text(path: Path | str) -> str:
         return ConfigError(message, file=name)
 
     size = network_stat(path).st_size
-    too_big = error(f"the file is more than {MAX_FILE_BYTES // 2**20} MiB; network files are "
-                    f"limited to {MAX_FILE_BYTES // 2**20} MiB")
+    limit = f"network files are limited to {file_limit()}"
+    too_big = error(f"the file is more than {MAX_FILE_BYTES // 2**20} MiB; {limit}")
     if size > MAX_FILE_BYTES:
-        raise error(f"the file is {size / 2**20:.0f} MiB; network files are limited to "
-                    f"{MAX_FILE_BYTES // 2**20} MiB")
+        raise error(f"the file is {size / 2**20:.0f} MiB; {limit}")
     blocks: list[bytes] = []
     read = 0
     try:
@@ -354,6 +383,7 @@ def read_text(path: Path | str) -> str:
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}") from None
     raw = b"".join(blocks)
+    blocks.clear()  # the text once as bytes while it is decoded, not twice
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -389,7 +419,7 @@ def _type_name(value: object) -> str:
         return f"text {echo(value)}"
     if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, list):
+    if isinstance(value, list | np.ndarray):
         return "a list"
     return f"{type(value).__name__} {echo(value)}"
 
@@ -445,12 +475,15 @@ def _number(doc: Document, value: Any, path: str) -> float:
     return x
 
 
-def _vector(doc: Document, value: Any, path: str, length: int, what: str) -> list[float]:
-    if not isinstance(value, list):
+def _vector(doc: Document, value: Any, path: str, length: int,
+            what: str) -> list[float] | Array:
+    if not isinstance(value, list | np.ndarray):
         raise doc.error(f"expected a list of {plural(length, 'number')} ({what}), "
                         f"got {_type_name(value)}", path)
     if len(value) != length:
         raise doc.error(f"expected {plural(length, 'value')} ({what}), got {len(value)}", path)
+    if isinstance(value, np.ndarray) and np.isfinite(value).all():
+        return value  # read fast: float64 already
     return [_number(doc, v, _child(path, i)) for i, v in enumerate(value)]
 
 
@@ -606,7 +639,8 @@ def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) 
         raise doc.error(
             f"expected {plural(rows, 'row')} × {plural(cols, 'column')} ({shape_note}), "
             f"got {_type_name(value)}", path)
-    if len(value) != rows and value and not any(isinstance(v, list) for v in value):
+    if len(value) != rows and value and not any(isinstance(v, list | np.ndarray)
+                                                 for v in value):
         hint = ""
         if len(value) == rows * cols and rows == 1:
             hint = f": write [{_flow(value)}]"
@@ -623,7 +657,7 @@ def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) 
     out = np.empty((rows, cols), dtype=np.float64)
     for j, row in enumerate(value):
         rpath = f"{path}[{j}]"
-        if not isinstance(row, list):
+        if not isinstance(row, list | np.ndarray):
             raise doc.error(
                 f"expected a row of {plural(cols, 'number')} (weights[j][k] = w({l})jk), "
                 f"got {_type_name(row)}", rpath)
@@ -633,8 +667,9 @@ def _matrix(doc: Document, value: Any, path: str, rows: int, cols: int, l: int) 
                 f"{plural(cols, 'neuron')}), got {len(row)}",
                 rpath)
         try:
-            # Fast path: every entry an int or float (but not a bool).
-            if {*map(type, row)} <= _PLAIN_NUMBERS:
+            # Fast path: a float64 array (number_lists), or every entry an int or float (but
+            # not a bool).
+            if isinstance(row, np.ndarray) or {*map(type, row)} <= _PLAIN_NUMBERS:
                 out[j] = row
                 if np.isfinite(out[j]).all():
                     continue
@@ -694,10 +729,13 @@ def _flow(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "f" and bool(
             np.isfinite(value).all()):  # a row of weights: format_float of each, at once
         texts = list(map(repr, value.tolist()))
-        if "e" in (text := ", ".join(texts)):
-            text = ", ".join(t if "e" not in t or "." in t else format_float(float(t))
-                             for t in texts)
-        return f"[{text}]"
+        # repr is scientific below 1e-4 and from 1e16 on, where "1e-05" needs format_float's
+        # ".0" (the margin only costs a look at a few more)
+        magnitude = np.abs(value)
+        for i in np.flatnonzero((magnitude < 2e-4) | (magnitude >= 5e15)).tolist():
+            if "." not in texts[i]:
+                texts[i] = format_float(float(value[i]))
+        return f"[{', '.join(texts)}]"
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, list | tuple):
@@ -928,6 +966,23 @@ def _block(value: Any, indent: int) -> list[str]:
         else:
             lines.append(f"{pad}{key}: {_flow(v) if not isinstance(v, dict) else '{}'}")
     return lines
+
+
+_LONGEST_NUMBER = len("-2.2250738585072014e-308, ")  # a float as dump_network writes it
+_TEMPLATE_NUMBER = len("0.0, ")  # an entry of backprop init's template example
+
+
+def dump_bytes_bound(sizes: list[int], name: str | None, template_example: bool) -> int:
+    """More than the bytes of what ``backprop init`` writes for ``sizes`` (n_0 … n_L), its
+    comment and dump_network's text: every number at its longest, each weight row on its
+    line, the name twice and escaped, and the template example (all-zero input, one-hot
+    target) if any; known before any weight is drawn."""
+    total = 4096 + 24 * len(name or "")
+    for n_prev, n in itertools.pairwise(sizes):
+        total += n * (n_prev + 1) * _LONGEST_NUMBER + 16 * n + 256
+    if template_example:
+        total += (sizes[0] + sizes[-1]) * _TEMPLATE_NUMBER + 64
+    return total
 
 
 def dump_network(net: Network, extra: dict[str, Any] | None = None) -> str:

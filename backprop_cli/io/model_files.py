@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from backprop_cli.choices import MAX_PARAMETERS
 from backprop_cli.errors import ConfigError, UsageError
 from backprop_cli.network import Network
 
-# A model file is read whole; a network file holds about 1.3 million parameters at most
-# (io.config.MAX_FILE_BYTES), which float64 weights fit in 11 MB.
-MAX_MODEL_BYTES = 64 * 2**20
+# A model file is read whole; a network holds MAX_PARAMETERS at most, which float64 weights
+# fit in 80 MB (with room for the names, shapes and graph).
+MAX_MODEL_BYTES = 8 * MAX_PARAMETERS + 16 * 2**20
 
 # The extra that installs each optional package (pyproject.toml, [project.optional-dependencies])
 EXTRAS = {"onnx": "onnx", "safetensors": "safetensors"}
@@ -83,7 +84,7 @@ def read_model_bytes(path: Path) -> bytes:
     if len(data) > MAX_MODEL_BYTES:
         raise ConfigError(
             f"the file is more than {MAX_MODEL_BYTES // 2**20} MiB: larger than any network "
-            "a network file can hold (about 1.3 million parameters)", file=name)
+            f"a network file can hold ({MAX_PARAMETERS:,} parameters)", file=name)
     if not data:
         raise ConfigError("the file is empty", file=name)
     return data
