@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backprop_cli.errors import ConfigError
-from backprop_cli.io import config, number_lists
+from backprop_cli.io import config
 from backprop_cli.io.config import (
     _parse_yaml,
     dump_network,
@@ -322,26 +322,3 @@ def test_a_row_is_written_as_format_float_writes_each_number(values: list[float]
     single = row[np.abs(row) < 1e38].astype(np.float32)
     assert config._flow(single) == "[" + ", ".join(
         map(config.format_float, single.tolist())) + "]"
-
-
-@pytest.mark.parametrize("style", ["own", "json", "flow"])
-def test_two_processes_read_what_one_reads(style: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over PARALLEL_BYTES a forked copy reads half of the lists that end their lines: the
-    same arrays, bit for bit, and a list that is not decimals (in either half) is left to
-    YAML, with the careful reading's message."""
-    net = new_network([30, 40, 20, 3], seed=5)
-    text = STYLES[style](net, plain(net))
-    alone = cut_number_lists(text)
-    monkeypatch.setattr(number_lists, "PARALLEL_BYTES", 0)
-    both = cut_number_lists(text)
-    assert both[0] == alone[0] and both[1].keys() == alone[1].keys()
-    for at, numbers in alone[1].items():
-        assert both[1][at].values.tobytes() == numbers.values.tobytes()
-    lines = text.splitlines(keepends=True)
-    rows = [i for i, line in enumerate(lines) if line.rstrip().endswith("]")
-            and line.count(",") > 10]
-    for i in (rows[1], rows[-2]) if style == "own" else ():
-        bad = lines.copy()
-        bad[i] = bad[i].replace(", ", ", .nan, ", 1)
-        got = outcome(fast, "".join(bad))
-        assert got == outcome(careful, "".join(bad)) and f"{FILE}:{i + 1}:" in got, got

@@ -30,12 +30,8 @@ otherwise.
 
 from __future__ import annotations
 
-import bisect
-import mmap
-import os
 import re
 import warnings
-from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
@@ -50,7 +46,6 @@ _FLOW = re.compile(rf"\[([-+0-9.eE, \r\n]{{{_SHORTEST},}})\]")
 _RUN = re.compile(r"^(?=([ ]*))\1- [-+0-9.eE]+[ ]*\r?(?:\n\1- [-+0-9.eE]+[ ]*\r?){7,}$",
                   re.MULTILINE)
 _ALLOWED = b"0123456789.eE+-, "  # in a flow list on one line
-PARALLEL_BYTES = 16 * 2**20  # of lists ending their lines, read by two processes above this
 
 
 class NumberList(NamedTuple):
@@ -104,59 +99,13 @@ def _line_ends(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _parse_lines(text: str, spans: list[tuple[int, int]]) -> list[NDArray[np.float64] | None]:
-    """:func:`_decimals` of each flow list ``text[start:end]``. Over PARALLEL_BYTES, with a
-    second core, a forked copy of this process reads the second half of them into shared
-    memory meanwhile (numpy's reader holds the GIL: threads would take turns). Whatever the
-    copy did not write (a list that is not decimals, or the copy failed) is read here."""
-    total = sum(end - start for start, end in spans)
-    if total < PARALLEL_BYTES or len(spans) < 2 or not hasattr(os, "fork") or _cores() < 2:
-        return [_decimals(text[start + 1:end - 1]) for start, end in spans]
-    half = max(1, bisect.bisect(list(accumulate(end - start for start, end in spans)),
-                                total // 2))
-    theirs = spans[half:]
-    counts = [text.count(",", start, end) + 1 for start, end in theirs]  # if decimals
-    first = [0, *accumulate(counts)]
-    shared = mmap.mmap(-1, 8 * first[-1] + len(theirs))
-    values = np.frombuffer(shared, np.float64, first[-1])
-    written = np.frombuffer(shared, np.uint8, len(theirs), 8 * first[-1])
-    try:
-        pid = os.fork()
-    except OSError:  # no memory or processes left for it: every list here
-        pid = -1
-        written[:] = 0
-    if pid == 0:  # the copy: its half, then gone at once (no cleanup, no atexit, no flush)
-        try:
-            for i, (start, end) in enumerate(theirs):
-                got = _decimals(text[start + 1:end - 1])
-                if got is not None and len(got) == counts[i]:
-                    values[first[i]:first[i + 1]] = got
-                    written[i] = 1
-        finally:
-            os._exit(0)
-    try:
-        mine = [_decimals(text[start + 1:end - 1]) for start, end in spans[:half]]
-    finally:
-        if pid > 0:
-            os.waitpid(pid, 0)
-    return mine + [values[first[i]:first[i + 1]] if written[i]
-                   else _decimals(text[start + 1:end - 1])
-                   for i, (start, end) in enumerate(theirs)]
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
 def cut_number_lists(text: str) -> tuple[str, dict[tuple[int, int], NumberList]]:
     """``text`` with its long lists of decimals blanked out (the same lines), and those lists
     by the 0-based (line, column) where YAML will find what is left of each."""
     found: list[tuple[int, int, str, NumberList]] = []  # (start, end, replacement, list)
     lines = _line_ends(text)
-    for (start, end), values in zip(lines, _parse_lines(text, lines), strict=True):
+    for start, end in lines:
+        values = _decimals(text[start + 1:end - 1])
         if values is not None:  # `[]`: nothing follows the list on its line
             found.append((start, end, "[]", NumberList(None, values)))
     # The regular expressions scan what is between those lines (a line's start to its `[`
