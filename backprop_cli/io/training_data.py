@@ -4,14 +4,17 @@ newly fitted preprocessing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import DELIMITER, NORMALIZE, SPLITS
 from backprop_cli.errors import DataError, UsageError, plural
+from backprop_cli.io.csv_fast import workers
 from backprop_cli.io.csv_reader import Columns
 from backprop_cli.io.datasets import Dataset, load_dataset
 from backprop_cli.io.inputs import (
@@ -21,6 +24,21 @@ from backprop_cli.io.inputs import (
 from backprop_cli.network import Array, Label, Network, Preprocessing
 
 _ROWS = 1024  # rows per step of the column sums and of the scaling in place
+_PART_COLUMNS = 64  # columns a thread takes at least
+_PART_BLOCKS = 8  # steps of _ROWS rows a thread takes at least
+_T = TypeVar("_T")
+
+
+def _on_threads(work: Callable[[slice], _T], n: int, least: int) -> list[_T]:
+    """``work`` of [0, n) cut into consecutive ranges of at least ``least``, one per core
+    (:func:`csv_fast.workers`; numpy releases the GIL), the results in order. Each column's
+    (or row's) arithmetic is what one pass over them all does: the same bits."""
+    count = max(1, min(workers(), n // least))
+    parts = [slice(n * i // count, n * (i + 1) // count) for i in range(count)]
+    if count == 1:
+        return [work(parts[0])]
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(work, parts))
 
 
 def _column_sum(x: Array, center: Array | None = None) -> Array:
@@ -75,11 +93,17 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
     shift: Array | None = None
     scale: Array | None = None
     low = high = np.zeros(x.shape[1])
-    if method != "none":
-        low, high = (x.min(axis=0).astype(np.float64) if len(x) else low,
-                     x.max(axis=0).astype(np.float64) if len(x) else high)
+    if method != "none" and len(x):
+        def fit(cols: slice) -> tuple[Array, ...]:
+            part = x[:, cols]  # ≥ 64 columns: the sums still add row after row
+            found = (part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64))
+            return (*found, *_mean_std(part)) if method == "standard" else found
+
+        stats = [np.concatenate(s) for s in zip(*_on_threads(fit, x.shape[1], _PART_COLUMNS),
+                                                strict=True)]
+        low, high = stats[0], stats[1]
     if method == "standard":
-        shift, scale = _mean_std(x)
+        shift, scale = (stats[2], stats[3]) if len(x) else _mean_std(x)
     elif method == "minmax":
         with np.errstate(over="ignore"):
             shift, scale = low, high - low
@@ -158,19 +182,30 @@ def _scaled(x: Array, pre: Preprocessing, file: str, lines: NDArray[np.intp] | N
     """``pre.apply(x)`` written over ``x``: (x − shift) / scale in float64 a few rows at a
     time, then in x's dtype — bit for bit the float64 result rounded to that dtype, without a
     float64 copy of the data set. A row that overflows is named as ``pre.apply`` names it."""
-    if pre.shift is None or pre.scale is None:
+    shift, scale = pre.shift, pre.scale
+    if shift is None or scale is None:
         return x
-    rows = np.empty((min(len(x), _ROWS), x.shape[1]), np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, len(x), _ROWS):
-            raw = x[start:start + _ROWS]
-            block = rows[:len(raw)]
-            np.subtract(raw, pre.shift, out=block)
-            np.divide(block, pre.scale, out=block)
-            if not np.isfinite(block).all():
-                pre.apply(np.asarray(raw, np.float64), file=file,
-                          lines=None if lines is None else lines[start:start + _ROWS])
-            raw[...] = block  # inf where the dtype cannot hold it: train refuses that
+
+    def scaled(blocks: slice) -> int | None:
+        """Scale the rows of ``blocks`` (of _ROWS rows); the first row of a block that
+        overflows in float64, which is left as it was (None: every block was scaled)."""
+        rows = np.empty((min(len(x), _ROWS), x.shape[1]), np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(blocks.start * _ROWS, min(blocks.stop * _ROWS, len(x)), _ROWS):
+                raw = x[start:start + _ROWS]
+                block = rows[:len(raw)]
+                np.subtract(raw, shift, out=block)
+                np.divide(block, scale, out=block)
+                if not np.isfinite(block).all():
+                    return start
+                raw[...] = block  # inf where the dtype cannot hold it: train refuses that
+        return None
+
+    for start in _on_threads(scaled, -(-len(x) // _ROWS), _PART_BLOCKS):
+        if start is not None:  # the first such block: its raw values name the row
+            pre.apply(np.asarray(x[start:start + _ROWS], np.float64), file=file,
+                      lines=None if lines is None else lines[start:start + _ROWS])
+            raise AssertionError("pre.apply does the same arithmetic, so it raises")
     return x
 
 
