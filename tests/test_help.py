@@ -79,3 +79,21 @@ def test_the_param_syntax_survives_the_markdown_help(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
     assert "w<l>.<j>.<k> for w(l)jk or b<l>.<j> for b(l)j" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["train", "--help"], ["--help"], ["trian"], ["analyze"]])
+def test_building_only_the_command_asked_for_changes_no_output(
+        args: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    every = list(app.registered_commands)
+
+    def run(call: Any) -> tuple[object, str, str]:
+        with pytest.raises(SystemExit) as done:
+            call(args, prog_name="backprop")
+        out, err = capsys.readouterr()
+        return done.value.code, out, err
+
+    whole = run(typer.main.get_command(app))  # the group of every command
+    assert run(app) == whole  # App.__call__: the command named first, alone
+    assert app.registered_commands == every
