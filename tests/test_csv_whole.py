@@ -177,3 +177,33 @@ def test_scaling_on_threads_names_the_first_row_that_overflows(
     x[[3, 15_000], [1, 2]] = 1e30  # now one in the first thread's rows too
     with pytest.raises(DataError, match=r"d\.csv:5: feature 'b'"):
         training_data._scaled(x, pre, "d.csv", lines)
+
+
+def _scale_with_every_max(x: np.ndarray) -> np.ndarray:
+    """The standard scale as fitted before max|x| was skipped: std, or 1 where std is within
+    rounding of the largest |x| (every column's min and max read)."""
+    _, std = training_data._mean_std(x)
+    largest = np.maximum(np.maximum(x.max(axis=0), -x.min(axis=0)), 0.0)
+    return np.where(std > training_data._ROUNDING * largest, std, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_standard_scale_reads_max_only_where_the_spread_may_be_rounding(dtype: type) -> None:
+    rng = np.random.default_rng(11)
+    m = 5000
+    columns = [
+        rng.integers(0, 256, m),  # pixels
+        np.full(m, 0.1),  # std 1.4e-17: rounding, scale 1
+        np.full(m, 7.0),  # constant
+        np.r_[np.zeros(m - 1), 255.0],  # one bright pixel in 5000
+        1e8 + rng.integers(0, 2, m) * 1e-7,  # a real spread far below the mean
+        1e15 + rng.integers(0, 2, m),  # a spread of 1 at 10^15: near the rounding line
+        rng.normal(0, 1e-300 if dtype == np.float64 else 1e-40, m),  # tiny values
+        rng.choice([-1.0, 1.0], m) * float(np.finfo(dtype).max) / 2,  # sums overflow (float64)
+        np.r_[np.full(m - 1, 3.0), 3.0000000000000004],  # one ulp apart
+    ]
+    x = np.column_stack(columns).astype(dtype)
+    _, scale = training_data._fit_scaling(x, "standard", tuple("abcdefghi"),
+                                          tuple(range(9)), "d.csv", "feature", "-n")
+    assert scale is not None and np.array_equal(scale, _scale_with_every_max(x))
+    assert scale[2] == 1.0 and scale[0] > 1

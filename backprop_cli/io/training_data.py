@@ -4,6 +4,7 @@ newly fitted preprocessing."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -78,6 +79,14 @@ def _mean_std(x: Array) -> tuple[Array, Array]:
     return mean, std
 
 
+def _on_columns(stats: Callable[[Array], tuple[Array, Array]], x: Array) -> tuple[Array, Array]:
+    """``stats`` (two arrays of one value per column) of x (m, n), on every core: of each
+    range of at least _PART_COLUMNS columns (for a sum, each column still adds row after row,
+    as in one pass over them all), joined."""
+    found = _on_threads(lambda cols: stats(x[:, cols]), x.shape[1], _PART_COLUMNS)
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
 # The standard deviation of seven rows of 0.1 is 1.4e-17, not 0: the mean is rounded. A spread
 # below this fraction of the column's largest |x| is rounding, and the column constant.
 _ROUNDING = 64 * float(np.finfo(np.float64).eps)
@@ -92,19 +101,23 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
     x = values  # float64, or float32 holding exact values (not copied: the sums are float64)
     shift: Array | None = None
     scale: Array | None = None
-    low = high = np.zeros(x.shape[1])
-    if method != "none" and len(x):
-        def fit(cols: slice) -> tuple[Array, ...]:
-            part = x[:, cols]  # ≥ 64 columns: the sums still add row after row
-            found = (part.min(axis=0).astype(np.float64), part.max(axis=0).astype(np.float64))
-            return (*found, *_mean_std(part)) if method == "standard" else found
-
-        stats = [np.concatenate(s) for s in zip(*_on_threads(fit, x.shape[1], _PART_COLUMNS),
-                                                strict=True)]
-        low, high = stats[0], stats[1]
+    low: Array = np.zeros(x.shape[1])
+    high: Array = np.zeros(x.shape[1])
     if method == "standard":
-        shift, scale = (stats[2], stats[3]) if len(x) else _mean_std(x)
+        shift, scale = _on_columns(_mean_std, x)
+        # max|x| tells a spread that is rounding only where the spread is that small: every
+        # |x − mean| ≤ √m·std, so max|x| ≤ |mean| + √m·std; twice that leaves room for the
+        # rounding of mean and std (relative m·ε). Elsewhere it is left 0: any std > 0 stays.
+        with np.errstate(over="ignore"):  # inf: unsure
+            bound = np.abs(shift) + math.sqrt(len(x)) * scale
+        unsure = np.flatnonzero((scale > 0) & ~(scale > 2 * _ROUNDING * bound))
+        if len(unsure):
+            part = x[:, unsure]
+            low[unsure], high[unsure] = part.min(axis=0), part.max(axis=0)
     elif method == "minmax":
+        if len(x):
+            low, high = _on_columns(lambda part: (part.min(axis=0).astype(np.float64),
+                                                  part.max(axis=0).astype(np.float64)), x)
         with np.errstate(over="ignore"):
             shift, scale = low, high - low
         if not np.isfinite(scale).all():
@@ -115,7 +128,7 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
                 f"{option} minmax cannot scale it; use {option} standard, or scale the "
                 "column down", file=file, row=1, column=index[k] + 1)
     if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
-        largest = np.maximum(np.maximum(high, -low), 0.0)  # max|x| (0 for no rows)
+        largest = np.maximum(np.maximum(high, -low), 0.0)  # max|x| (0 for no rows, or unsure)
         scale = np.where(scale > _ROUNDING * largest, scale, 1.0)
     return shift, scale
 
