@@ -19,7 +19,8 @@ write (every phase but the epochs, the summary and the exit) against the 1.5 s b
 
 Our package's bytecode is compiled first (``python -m compileall`` with our command's
 Python): an installed package has it, and without it (PYTHONDONTWRITEBYTECODE=1, an editable
-install) every start compiles our modules from source, ≈ 0.1 s. ``--no-compile`` skips that.
+install) every start compiles our modules from source, ≈ 0.1 s. ``--no-compile`` skips the
+step (remove backprop_cli's __pycache__ folders to measure such a start).
 
     python benchmarks/whole_run.py --runs 5 --phases 3
     .venv-bench/bin/python benchmarks/whole_run.py --bin .venv/bin/backprop --runs 5
@@ -244,7 +245,7 @@ def main() -> None:
     parser.add_argument("--torch-python", default=sys.executable)
     parser.add_argument("--no-torch", action="store_true", help="time our command only")
     parser.add_argument("--no-compile", action="store_true",
-                        help="leave our package without bytecode (each start compiles it)")
+                        help="do not compile our package's bytecode first")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -271,7 +272,8 @@ def main() -> None:
     ours_python = str(Path(args.bin).parent / "python") if args.bin.endswith("backprop") \
         else sys.executable
     if args.no_compile:
-        print("bytecode: not compiled (--no-compile): our modules compile from source at start")
+        print("bytecode: not compiled first (--no-compile): without __pycache__, our modules "
+              "compile from source at every start")
     else:
         print(f"bytecode: compiled {compile_package(ours_python)} (python -m compileall), as "
               "an installed package has it")
