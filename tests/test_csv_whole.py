@@ -207,3 +207,15 @@ def test_standard_scale_reads_max_only_where_the_spread_may_be_rounding(dtype: t
                                           tuple(range(9)), "d.csv", "feature", "-n")
     assert scale is not None and np.array_equal(scale, _scale_with_every_max(x))
     assert scale[2] == 1.0 and scale[0] > 1
+
+
+def test_pieces_hold_64_header_lines_so_wide_rows_fit(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_fast, "PIECE", 64)  # shorter than a line of this file
+    rows = [["1234567890123"] * 5 for _ in range(30)]
+    path = tmp_path / "d.csv"
+    path.write_text(_text(rows), encoding="utf-8")
+    x, _ = csv_fast.read_plain(path, HEADER, ",", (0, 1, 2), (3, 4), np.float64, threads=2)
+    assert x.shape == (30, 3) and (x == 1234567890123).all()
+    with pytest.raises(csv_fast._NotPlain):  # a line longer than the piece asked for
+        csv_fast.read_plain(path, HEADER, ",", (0, 1, 2), (3, 4), np.float64, piece=64)
