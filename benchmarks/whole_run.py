@@ -132,9 +132,11 @@ BAR = 1.5  # seconds
 
 def compile_package(python: str) -> str:
     """Compile the bytecode of the backprop_cli that ``python`` imports; its directory."""
+    python = os.path.abspath(python) if os.sep in python else python  # run from HERE
     where = subprocess.run([python, "-c", "import backprop_cli, os; "
                             "print(os.path.dirname(backprop_cli.__file__))"],
-                           capture_output=True, text=True, check=True).stdout.strip()
+                           capture_output=True, text=True, check=True,
+                           cwd=HERE).stdout.strip()  # as the children import it, not from cwd
     subprocess.run([python, "-m", "compileall", "-q", where], check=True)
     return where
 
