@@ -106,3 +106,21 @@ def test_the_whole_app_is_kept_after_a_command_ran_alone() -> None:
         app(["schema", "--help"], prog_name="backprop")
     assert done.value.code == 0
     assert app.registered_commands == before and len(before) >= 15
+
+
+@pytest.mark.parametrize("args", [["train", "--help"], ["--help"], ["trian"], ["analyze"]])
+def test_building_only_the_command_asked_for_changes_no_output(
+        args: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    every = list(app.registered_commands)
+
+    def run(call: Any) -> tuple[object, str, str]:
+        with pytest.raises(SystemExit) as done:
+            call(args, prog_name="backprop")
+        out, err = capsys.readouterr()
+        return done.value.code, out, err
+
+    whole = run(typer.main.get_command(app))  # the group of every command
+    assert run(app) == whole  # App.__call__: the command named first, alone
+    assert app.registered_commands == every

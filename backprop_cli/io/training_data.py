@@ -4,14 +4,18 @@ newly fitted preprocessing."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backprop_cli.choices import DELIMITER, NORMALIZE, SPLITS
 from backprop_cli.errors import DataError, UsageError, plural
+from backprop_cli.io.csv_fast import workers
 from backprop_cli.io.csv_reader import Columns
 from backprop_cli.io.datasets import Dataset, load_dataset
 from backprop_cli.io.inputs import (
@@ -21,6 +25,21 @@ from backprop_cli.io.inputs import (
 from backprop_cli.network import Array, Label, Network, Preprocessing
 
 _ROWS = 1024  # rows per step of the column sums and of the scaling in place
+_PART_COLUMNS = 64  # columns a thread takes at least
+_PART_BLOCKS = 8  # steps of _ROWS rows a thread takes at least
+_T = TypeVar("_T")
+
+
+def _on_threads(work: Callable[[slice], _T], n: int, least: int) -> list[_T]:
+    """``work`` of [0, n) cut into consecutive ranges of at least ``least``, one per core
+    (:func:`csv_fast.workers`; numpy releases the GIL), the results in order. Each column's
+    (or row's) arithmetic is what one pass over them all does: the same bits."""
+    count = max(1, min(workers(), n // least))
+    parts = [slice(n * i // count, n * (i + 1) // count) for i in range(count)]
+    if count == 1:
+        return [work(parts[0])]
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(work, parts))
 
 
 def _column_sum(x: Array, center: Array | None = None) -> Array:
@@ -60,6 +79,14 @@ def _mean_std(x: Array) -> tuple[Array, Array]:
     return mean, std
 
 
+def _on_columns(stats: Callable[[Array], tuple[Array, Array]], x: Array) -> tuple[Array, Array]:
+    """``stats`` (two arrays of one value per column) of x (m, n), on every core: of each
+    range of at least _PART_COLUMNS columns (for a sum, each column still adds row after row,
+    as in one pass over them all), joined."""
+    found = _on_threads(lambda cols: stats(x[:, cols]), x.shape[1], _PART_COLUMNS)
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
 # The standard deviation of seven rows of 0.1 is 1.4e-17, not 0: the mean is rounded. A spread
 # below this fraction of the column's largest |x| is rounding, and the column constant.
 _ROUNDING = 64 * float(np.finfo(np.float64).eps)
@@ -74,13 +101,23 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
     x = values  # float64, or float32 holding exact values (not copied: the sums are float64)
     shift: Array | None = None
     scale: Array | None = None
-    low = high = np.zeros(x.shape[1])
-    if method != "none":
-        low, high = (x.min(axis=0).astype(np.float64) if len(x) else low,
-                     x.max(axis=0).astype(np.float64) if len(x) else high)
+    low: Array = np.zeros(x.shape[1])
+    high: Array = np.zeros(x.shape[1])
     if method == "standard":
-        shift, scale = _mean_std(x)
+        shift, scale = _on_columns(_mean_std, x)
+        # max|x| tells a spread that is rounding only where the spread is that small: every
+        # |x − mean| ≤ √m·std, so max|x| ≤ |mean| + √m·std; twice that leaves room for the
+        # rounding of mean and std (relative m·ε). Elsewhere it is left 0: any std > 0 stays.
+        with np.errstate(over="ignore"):  # inf: unsure
+            bound = np.abs(shift) + math.sqrt(len(x)) * scale
+        unsure = np.flatnonzero((scale > 0) & ~(scale > 2 * _ROUNDING * bound))
+        if len(unsure):
+            part = x[:, unsure]
+            low[unsure], high[unsure] = part.min(axis=0), part.max(axis=0)
     elif method == "minmax":
+        if len(x):
+            low, high = _on_columns(lambda part: (part.min(axis=0).astype(np.float64),
+                                                  part.max(axis=0).astype(np.float64)), x)
         with np.errstate(over="ignore"):
             shift, scale = low, high - low
         if not np.isfinite(scale).all():
@@ -91,7 +128,7 @@ def _fit_scaling(values: Array, method: str, names: tuple[str, ...], index: tupl
                 f"{option} minmax cannot scale it; use {option} standard, or scale the "
                 "column down", file=file, row=1, column=index[k] + 1)
     if scale is not None:  # a spread within rounding of zero: a constant column, scale 1
-        largest = np.maximum(np.maximum(high, -low), 0.0)  # max|x| (0 for no rows)
+        largest = np.maximum(np.maximum(high, -low), 0.0)  # max|x| (0 for no rows, or unsure)
         scale = np.where(scale > _ROUNDING * largest, scale, 1.0)
     return shift, scale
 
@@ -158,19 +195,30 @@ def _scaled(x: Array, pre: Preprocessing, file: str, lines: NDArray[np.intp] | N
     """``pre.apply(x)`` written over ``x``: (x − shift) / scale in float64 a few rows at a
     time, then in x's dtype — bit for bit the float64 result rounded to that dtype, without a
     float64 copy of the data set. A row that overflows is named as ``pre.apply`` names it."""
-    if pre.shift is None or pre.scale is None:
+    shift, scale = pre.shift, pre.scale
+    if shift is None or scale is None:
         return x
-    rows = np.empty((min(len(x), _ROWS), x.shape[1]), np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, len(x), _ROWS):
-            raw = x[start:start + _ROWS]
-            block = rows[:len(raw)]
-            np.subtract(raw, pre.shift, out=block)
-            np.divide(block, pre.scale, out=block)
-            if not np.isfinite(block).all():
-                pre.apply(np.asarray(raw, np.float64), file=file,
-                          lines=None if lines is None else lines[start:start + _ROWS])
-            raw[...] = block  # inf where the dtype cannot hold it: train refuses that
+
+    def scaled(blocks: slice) -> int | None:
+        """Scale the rows of ``blocks`` (of _ROWS rows); the first row of a block that
+        overflows in float64, which is left as it was (None: every block was scaled)."""
+        rows = np.empty((min(len(x), _ROWS), x.shape[1]), np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(blocks.start * _ROWS, min(blocks.stop * _ROWS, len(x)), _ROWS):
+                raw = x[start:start + _ROWS]
+                block = rows[:len(raw)]
+                np.subtract(raw, shift, out=block)
+                np.divide(block, scale, out=block)
+                if not np.isfinite(block).all():
+                    return start
+                raw[...] = block  # inf where the dtype cannot hold it: train refuses that
+        return None
+
+    for start in _on_threads(scaled, -(-len(x) // _ROWS), _PART_BLOCKS):
+        if start is not None:  # the first such block: its raw values name the row
+            pre.apply(np.asarray(x[start:start + _ROWS], np.float64), file=file,
+                      lines=None if lines is None else lines[start:start + _ROWS])
+            raise AssertionError("pre.apply does the same arithmetic, so it raises")
     return x
 
 

@@ -7,7 +7,7 @@ The series come from :mod:`backprop_cli.reports.train` (training's per-epoch rec
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape
+from html import escape
 
 from backprop_cli.reports.train import CostSeries
 
@@ -116,6 +116,6 @@ def svg_chart(s: CostSeries, *, width: int = 560, height: int = 260) -> str:
         x0 = left + i * 150
         out.append(f'<line x1="{x0}" y1="{legend_y - 4}" x2="{x0 + 24}" y2="{legend_y - 4}" '
                    f'stroke="{colour}" stroke-width="2"/>')
-        out.append(f'<text x="{x0 + 30}" y="{legend_y}">{escape(name)} cost</text>')
+        out.append(f'<text x="{x0 + 30}" y="{legend_y}">{escape(name, quote=False)} cost</text>')
     out.append("</svg>")
     return "\n".join(out)

@@ -12,14 +12,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from backprop_cli.errors import plural
@@ -30,6 +22,8 @@ from backprop_cli.present.notation import number, unicode_ok
 from backprop_cli.reports.metrics import RegressionMetrics
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, ProgressColumn
+
     from backprop_cli.reports.metrics import Metrics
     from backprop_cli.reports.train import EpochRecord, TrainReport
 
@@ -83,6 +77,13 @@ def _progress_columns(width: int, epochs: int, batch_count: int) -> list[Progres
     """The progress bar's columns for a line of ``width``: epoch, batch, the bar, the current
     cost, the time so far and the ETA; the time so far, then the cost left out where the line
     would not fit with a bar of 10 cells."""
+    from rich.progress import (  # only for a terminal: --quiet and pipes skip its import
+        BarColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     texts: list[tuple[str, ProgressColumn]] = [
         ("epoch " + "9" * (2 * len(str(epochs)) + 1),
          TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}")),
@@ -136,6 +137,8 @@ class TrainDisplay:
         self._best: EpochRecord | None = None  # lowest validation (else training) cost
         self._lost = False  # the stream could not be written: nothing more is shown
         if not quiet and stream.isatty():
+            from rich.progress import Progress
+
             width = stream_width(stream)
             console = make_console(stream, Options(ascii=not unicode_ok(stream), width=width))
             self.progress = Progress(*_progress_columns(width, epochs, batch_count),
